@@ -1,0 +1,1 @@
+"""Adapters: the only modules that import their third-party library (one library each)."""

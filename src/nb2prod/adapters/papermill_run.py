@@ -1,0 +1,54 @@
+"""The only module importing papermill: execute a notebook with parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nb2prod.errors import ExecutionError, NotebookError
+
+__all__ = ["execute_notebook"]
+
+
+def execute_notebook(
+    notebook: Path,
+    output: Path,
+    parameters: dict[str, Any],
+    *,
+    cwd: Path,
+    progress: bool = True,
+    timeout_s: float | None = None,
+    kernel_name: str | None = None,
+) -> None:
+    """Run ``notebook`` into ``output`` with ``parameters`` injected after its ``parameters`` cell.
+
+    Raises :class:`ExecutionError` naming the failing cell and exception; the partly executed
+    output notebook is still written for inspection.
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillException, PapermillExecutionError
+
+    try:
+        pm.execute_notebook(
+            str(notebook),
+            str(output),
+            parameters=parameters,
+            cwd=str(cwd),
+            progress_bar=progress,
+            execution_timeout=timeout_s,
+            kernel_name=kernel_name,
+            log_output=False,
+        )
+    except PapermillExecutionError as exc:
+        raise ExecutionError(
+            f"{notebook.name}: cell {exc.exec_count} raised {exc.ename}: {exc.evalue}",
+            fix=f"open {output} to see the failing cell's traceback",
+        ) from exc
+    except PapermillException as exc:
+        raise NotebookError(f"{notebook.name}: {exc}", fix="check the notebook and its parameters") from exc
+    except Exception as exc:  # kernel start failures and timeouts come from jupyter_client/nbclient
+        message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        raise ExecutionError(
+            f"{notebook.name}: execution failed ({exc.__class__.__name__}: {message})",
+            fix="check the kernel named in the notebook is installed (`jupyter kernelspec list`)",
+        ) from exc

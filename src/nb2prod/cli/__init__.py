@@ -1,0 +1,52 @@
+"""The ``nb2prod`` command. Thin: parse, call :class:`nb2prod.api.Workspace`, present.
+
+Every :class:`~nb2prod.errors.Nb2prodError` becomes one ``error:`` line on stderr and the
+error's exit code; click usage mistakes become one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from nb2prod.cli.app import cli
+from nb2prod.errors import Nb2prodError
+
+__all__ = ["cli", "main"]
+
+# Command modules register themselves on ``cli`` when imported.
+from nb2prod.cli import runs as _runs  # noqa: E402,F401
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (never a traceback for a known failure)."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="nb2prod", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else "", err=False)
+        return 0
+    except click.UsageError as exc:
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+        click.echo(f"error: {exc.format_message()}{hint}", err=True)
+        return 2
+    except click.Abort:
+        click.echo("error: aborted", err=True)
+        return 130
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except Nb2prodError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("error: interrupted", err=True)
+        return 130
+    return 0
+
+
+def entry() -> None:  # console-script entry point
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Audit log: one row per prediction, with feedback and overrides joined on request id."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from nb2prod.errors import NotFoundError
+from nb2prod.models import AuditEvent, Feedback, Override
+from nb2prod.store import tables as t
+
+__all__ = ["AuditLog"]
+
+
+class AuditLog:
+    """Writes predictions in batches (idempotent on request id) and reads them back by window."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def _insert_ignore(self, table: sa.Table) -> Any:
+        dialect = self._engine.dialect.name
+        if dialect == "sqlite":
+            return sqlite.insert(table).on_conflict_do_nothing()
+        if dialect == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing()
+        return table.insert()
+
+    def write(self, events: Sequence[AuditEvent]) -> int:
+        """Insert predictions; a request id already stored is skipped, so replays are safe."""
+        if not events:
+            return 0
+        rows = [e.to_dict() for e in events]
+        with self._engine.begin() as conn:
+            conn.execute(self._insert_ignore(t.predictions), rows)
+        return len(rows)
+
+    def add_feedback(self, items: Iterable[Feedback]) -> int:
+        rows = [{**f.to_dict(), "ts": f.ts or time.time()} for f in items]
+        if rows:
+            with self._engine.begin() as conn:
+                conn.execute(t.feedback.insert(), rows)
+        return len(rows)
+
+    def add_override(self, item: Override) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(t.overrides.insert().values(**{**item.to_dict(), "ts": item.ts or time.time()}))
+
+    def get(self, request_id: str) -> AuditEvent:
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(t.predictions).where(t.predictions.c.request_id == request_id)).first()
+        if row is None:
+            raise NotFoundError(f"no prediction with request id {request_id!r}", fix="use the request_id a prediction returned")
+        return AuditEvent.from_dict(dict(row._mapping))
+
+    def exists(self, request_id: str) -> bool:
+        with self._engine.connect() as conn:
+            query = sa.select(t.predictions.c.request_id).where(t.predictions.c.request_id == request_id)
+            return conn.execute(query).first() is not None
+
+    def predictions(
+        self,
+        name: str,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        version_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[AuditEvent]:
+        """Predictions of a deployment in ``[since, until)``, oldest first."""
+        query = sa.select(t.predictions).where(t.predictions.c.name == name)
+        if since is not None:
+            query = query.where(t.predictions.c.ts >= since)
+        if until is not None:
+            query = query.where(t.predictions.c.ts < until)
+        if version_id is not None:
+            query = query.where(t.predictions.c.version_id == version_id)
+        query = query.order_by(t.predictions.c.ts)
+        if limit is not None:
+            query = query.order_by(None).order_by(t.predictions.c.ts.desc()).limit(limit)
+        with self._engine.connect() as conn:
+            events = [AuditEvent.from_dict(dict(r._mapping)) for r in conn.execute(query)]
+        return sorted(events, key=lambda e: e.ts) if limit is not None else events
+
+    def count(self, name: str | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(t.predictions)
+        if name is not None:
+            query = query.where(t.predictions.c.name == name)
+        with self._engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def feedback(self, request_ids: Sequence[str] | None = None, *, name: str | None = None) -> list[Feedback]:
+        """Feedback rows, the latest per request id, for given ids or for one deployment."""
+        query = sa.select(t.feedback).order_by(t.feedback.c.id)
+        if request_ids is not None:
+            query = query.where(t.feedback.c.request_id.in_(list(request_ids)))
+        if name is not None:
+            query = query.join(t.predictions, t.predictions.c.request_id == t.feedback.c.request_id).where(
+                t.predictions.c.name == name
+            )
+        latest: dict[str, Feedback] = {}
+        with self._engine.connect() as conn:
+            for r in conn.execute(query):
+                m = r._mapping
+                latest[m["request_id"]] = Feedback(
+                    request_id=m["request_id"], label=m["label"], outcome=m["outcome"], ts=m["ts"], source=m["source"]
+                )
+        return list(latest.values())
+
+    def overrides(self, request_ids: Sequence[str] | None = None, *, name: str | None = None) -> list[Override]:
+        query = sa.select(t.overrides).order_by(t.overrides.c.id)
+        if request_ids is not None:
+            query = query.where(t.overrides.c.request_id.in_(list(request_ids)))
+        if name is not None:
+            query = query.join(t.predictions, t.predictions.c.request_id == t.overrides.c.request_id).where(
+                t.predictions.c.name == name
+            )
+        with self._engine.connect() as conn:
+            return [
+                Override(
+                    request_id=r.request_id, decision=r.decision, operator=r.operator, reason=r.reason, ts=r.ts
+                )
+                for r in conn.execute(query)
+            ]
+

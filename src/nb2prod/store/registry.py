@@ -1,0 +1,137 @@
+"""Version registry: version records, traffic routing per deployment, and its history."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from nb2prod.errors import ConflictError, NotFoundError
+from nb2prod.models import RegistryEvent, Traffic, VersionRecord, VersionState
+from nb2prod.store import tables as t
+
+__all__ = ["Registry"]
+
+
+class Registry:
+    """Reads and writes version records, traffic and registry events."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    # -- versions ---------------------------------------------------------------------------
+    def add_version(self, record: VersionRecord, *, state: VersionState = VersionState.CANDIDATE) -> None:
+        with self._engine.begin() as conn:
+            exists = conn.execute(sa.select(t.versions.c.version_id).where(t.versions.c.version_id == record.version_id))
+            if exists.first() is not None:
+                raise ConflictError(f"version {record.version_id} is already registered", fix="deploy under a new version id")
+            conn.execute(
+                t.versions.insert().values(
+                    version_id=record.version_id,
+                    name=record.name,
+                    created_at=record.created_at,
+                    state=state.value,
+                    record=record.to_dict(),
+                )
+            )
+
+    def remove_version(self, version_id: str) -> None:
+        """Delete a version that never served (used to undo a half-finished deploy)."""
+        with self._engine.begin() as conn:
+            conn.execute(t.versions.delete().where(t.versions.c.version_id == version_id))
+
+    def update_record(self, record: VersionRecord) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                t.versions.update().where(t.versions.c.version_id == record.version_id).values(record=record.to_dict())
+            )
+
+    def set_state(self, version_id: str, state: VersionState) -> None:
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                t.versions.update().where(t.versions.c.version_id == version_id).values(state=state.value)
+            )
+        if done.rowcount == 0:
+            raise NotFoundError(f"no version {version_id!r}", fix="list versions with `nb2prod versions NAME`")
+
+    def get(self, version_id: str) -> VersionRecord:
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(t.versions.c.record).where(t.versions.c.version_id == version_id)).first()
+        if row is None:
+            raise NotFoundError(f"no version {version_id!r}", fix="list versions with `nb2prod versions NAME`")
+        return VersionRecord.from_dict(row.record)
+
+    def state(self, version_id: str) -> VersionState:
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(t.versions.c.state).where(t.versions.c.version_id == version_id)).first()
+        if row is None:
+            raise NotFoundError(f"no version {version_id!r}", fix="list versions with `nb2prod versions NAME`")
+        return VersionState(row.state)
+
+    def versions(self, name: str) -> list[tuple[VersionRecord, VersionState]]:
+        """All versions of a deployment, newest first, with their state."""
+        query = (
+            sa.select(t.versions.c.record, t.versions.c.state)
+            .where(t.versions.c.name == name)
+            .order_by(t.versions.c.created_at.desc())
+        )
+        with self._engine.connect() as conn:
+            return [(VersionRecord.from_dict(r.record), VersionState(r.state)) for r in conn.execute(query)]
+
+    def names(self) -> list[str]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(t.versions.c.name).distinct().order_by(t.versions.c.name))
+            return [r.name for r in rows]
+
+    def resolve(self, ref: str) -> VersionRecord:
+        """``NAME`` (the live version, else the newest) or ``NAME:VERSION`` (a version id or its prefix)."""
+        name, _, version = ref.partition(":")
+        if version:
+            candidates = [rec for rec, _ in self.versions(name) if rec.version_id.startswith(version) or rec.version_id == version]
+            if len(candidates) == 1:
+                return candidates[0]
+            if not candidates:
+                raise NotFoundError(f"no version {version!r} of {name!r}", fix=f"list versions with `nb2prod versions {name}`")
+            raise ConflictError(f"{version!r} matches several versions of {name!r}", fix="give more characters of the version id")
+        live = self.traffic(name).live
+        if live:
+            return self.get(live)
+        found = self.versions(name)
+        if not found:
+            raise NotFoundError(f"no deployment named {name!r}", fix="deploy one with %deploy or `nb2prod deploy`")
+        return found[0][0]
+
+    # -- traffic ----------------------------------------------------------------------------
+    def traffic(self, name: str) -> Traffic:
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(t.traffic).where(t.traffic.c.name == name)).first()
+        return Traffic(**row._mapping) if row is not None else Traffic(name=name)
+
+    def set_traffic(self, new: Traffic, event: RegistryEvent) -> None:
+        """Replace a deployment's routing and record why, in one transaction."""
+        values: dict[str, Any] = new.to_dict()
+        values["updated_at"] = time.time()
+        with self._engine.begin() as conn:
+            done = conn.execute(t.traffic.update().where(t.traffic.c.name == new.name).values(**values))
+            if done.rowcount == 0:
+                conn.execute(t.traffic.insert().values(**values))
+            self._insert_event(conn, event)
+
+    # -- history ----------------------------------------------------------------------------
+    def record_event(self, event: RegistryEvent) -> None:
+        with self._engine.begin() as conn:
+            self._insert_event(conn, event)
+
+    @staticmethod
+    def _insert_event(conn: sa.Connection, event: RegistryEvent) -> None:
+        values = event.to_dict()
+        values.pop("id")
+        values["ts"] = event.ts or time.time()
+        conn.execute(t.events.insert().values(**values))
+
+    def events(self, name: str, *, limit: int = 200) -> list[RegistryEvent]:
+        query = sa.select(t.events).where(t.events.c.name == name).order_by(t.events.c.id.desc()).limit(limit)
+        with self._engine.connect() as conn:
+            return [RegistryEvent(**r._mapping) for r in conn.execute(query)]
