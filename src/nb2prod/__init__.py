@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = [
-    "__version__",
-    "Workspace",
     "Settings",
+    "Workspace",
+    "__version__",
     "errors",
     "load_ipython_extension",
 ]

@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nb2prod.models import RunRecord
 from nb2prod.settings import Settings
-from nb2prod.store import Store
+
+if TYPE_CHECKING:
+    from nb2prod.models import RunRecord
+    from nb2prod.store import Store
 
 __all__ = ["Workspace"]
 
@@ -31,6 +33,8 @@ class Workspace:
 
     @cached_property
     def store(self) -> Store:
+        from nb2prod.store import Store
+
         store = Store.open(self.settings.resolved_store_url)
         os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
         return store

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from nb2prod.api import Workspace
 
-__all__ = ["run_demo", "example_notebook"]
+__all__ = ["example_notebook", "run_demo"]
 
 
 def example_notebook() -> Path:

@@ -8,16 +8,16 @@ mapping: they read these attributes.
 from __future__ import annotations
 
 __all__ = [
-    "Nb2prodError",
-    "UsageError",
-    "NotFoundError",
     "ConflictError",
-    "InvalidInputError",
-    "NotebookError",
-    "StoreError",
-    "GateRefusedError",
-    "ServiceError",
     "ExecutionError",
+    "GateRefusedError",
+    "InvalidInputError",
+    "Nb2prodError",
+    "NotFoundError",
+    "NotebookError",
+    "ServiceError",
+    "StoreError",
+    "UsageError",
 ]
 
 

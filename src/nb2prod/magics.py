@@ -16,7 +16,7 @@ __all__ = ["Nb2prodMagics", "load_ipython_extension"]
 class Nb2prodMagics(Magics):
     """``%nb2prod SUBCOMMAND [ARGS]`` runs the same commands as the ``nb2prod`` CLI."""
 
-    @line_magic("nb2prod")
+    @line_magic("nb2prod")  # type: ignore[arg-type]
     def nb2prod(self, line: str) -> None:
         """Run an ``nb2prod`` command in the notebook, e.g. ``%nb2prod runs`` or ``%nb2prod info``."""
         from nb2prod.cli import main

@@ -13,19 +13,32 @@ from pathlib import Path
 from typing import Any, Self
 
 __all__ = [
-    "Record",
-    "Severity",
-    "VersionState",
-    "Finding",
-    "LintReport",
-    "VersionRecord",
+    "AlertCheck",
+    "AlertEvent",
+    "AlertRule",
     "AuditEvent",
+    "ConceptDriftResult",
+    "DataFile",
+    "DriftResult",
+    "FairnessAttribute",
+    "FairnessResult",
+    "FeatureDrift",
     "Feedback",
+    "Finding",
+    "GroupRates",
+    "LintReport",
+    "MetricWindow",
+    "MonitorReport",
+    "OperationsResult",
+    "OpsStats",
     "Override",
+    "Record",
     "RegistryEvent",
     "RunRecord",
-    "AlertEvent",
+    "Severity",
     "Traffic",
+    "VersionRecord",
+    "VersionState",
 ]
 
 
@@ -59,7 +72,7 @@ class Record:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     """Lint severities, ordered: ``error`` > ``warning`` > ``info``."""
 
     INFO = "info"
@@ -71,7 +84,7 @@ class Severity(str, enum.Enum):
         return {"info": 0, "warning": 1, "error": 2}[self.value]
 
 
-class VersionState(str, enum.Enum):
+class VersionState(enum.StrEnum):
     """Where a version stands in its deployment's traffic."""
 
     CANDIDATE = "candidate"
@@ -247,3 +260,240 @@ class AlertEvent(Record):
     ts: float = 0.0
     delivered: bool = False
     id: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DataFile(Record):
+    """A data file a notebook reads: its path relative to the notebook folder, size and sha256."""
+
+    path: str
+    size: int
+    sha256: str
+
+
+# -- monitoring (issue 7) --------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True, slots=True)
+class FeatureDrift(Record):
+    """Drift of one feature between the reference sketch and a window of live inputs.
+
+    ``test`` is the hypothesis test behind ``p_value`` (``ks`` for numeric features,
+    ``chi2`` — scipy's contingency test — for categorical ones); ``q_value`` is its
+    Benjamini–Hochberg adjustment across the features; ``effect`` is the effect size the
+    verdict also requires (normed Wasserstein for numeric, Jensen–Shannon for categorical).
+    """
+
+    feature: str
+    kind: str
+    test: str
+    statistic: float
+    p_value: float
+    q_value: float
+    effect_name: str
+    effect: float
+    psi: float
+    drifted: bool
+    n_reference: int
+    n_current: int
+    missing_reference: float = 0.0
+    missing_current: float = 0.0
+    unseen: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DriftResult(Record):
+    """Data drift of a deployment's live inputs in one window, per feature and overall.
+
+    ``score`` is the share of features whose drift is detected (BH-adjusted p ≤ ``alpha`` *and*
+    effect ≥ ``min_effect``); ``detected`` is true when at least one feature drifted.
+    """
+
+    name: str
+    version_id: str | None
+    window: str
+    n_reference: int
+    n_current: int
+    features: tuple[FeatureDrift, ...]
+    score: float
+    detected: bool
+    alpha: float
+    min_effect: float
+    since: float | None = None
+    until: float | None = None
+    elapsed_ms: float = 0.0
+
+    @property
+    def drifted(self) -> list[str]:
+        return [f.feature for f in self.features if f.drifted]
+
+    @property
+    def max_effect(self) -> float:
+        return max((f.effect for f in self.features), default=0.0)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MetricWindow(Record):
+    """A metric over one time window with its confidence interval (``low``..``high``)."""
+
+    start: float
+    end: float
+    n: int
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConceptDriftResult(Record):
+    """Live metric (from feedback labels) against the validation metric, per window.
+
+    ``score`` = max(0, validation − upper CI bound of the live metric) / validation for a
+    higher-is-better metric (mirrored for error metrics): 0 while the validation figure is
+    plausible live, else the relative degradation that the sampling noise cannot explain.
+    ``detections`` are the timestamps where ADWIN found a change in the error stream.
+    """
+
+    name: str
+    version_id: str | None
+    metric: str
+    validation: float | None
+    higher_is_better: bool
+    n_predictions: int
+    n_labelled: int
+    live: float | None
+    live_low: float | None
+    live_high: float | None
+    gap: float | None
+    score: float | None
+    degraded: bool
+    verdict: str
+    windows: tuple[MetricWindow, ...] = ()
+    detections: tuple[float, ...] = ()
+    window: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GroupRates(Record):
+    """Rates for one group of a protected attribute, with 95% Wilson intervals."""
+
+    group: str
+    n: int
+    selection_rate: float
+    selection_low: float
+    selection_high: float
+    n_labelled: int = 0
+    tpr: float | None = None
+    fpr: float | None = None
+    error_rate: float | None = None
+    error_low: float | None = None
+    error_high: float | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FairnessAttribute(Record):
+    """Disparate impact for one protected attribute: lowest / highest favourable-outcome rate.
+
+    ``verdict``: ``adverse_impact`` when the ratio is below 0.8 (four-fifths rule),
+    ``ok`` when not, ``insufficient_data`` when a group has fewer than ``min_group_size`` rows.
+    """
+
+    attribute: str
+    groups: tuple[GroupRates, ...]
+    di_ratio: float | None
+    di_low: float | None
+    di_high: float | None
+    verdict: str
+    min_group_size: int
+    timeline: tuple[MetricWindow, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FairnessResult(Record):
+    """Fairness of a deployment's decisions in one window, per protected attribute."""
+
+    name: str
+    window: str
+    favorable: Any
+    n: int
+    attributes: tuple[FairnessAttribute, ...]
+
+    @property
+    def min_di_ratio(self) -> float | None:
+        values = [a.di_ratio for a in self.attributes if a.di_ratio is not None and a.verdict != "insufficient_data"]
+        return min(values) if values else None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OpsStats(Record):
+    """Operational figures of a slice of traffic (one version, one window, or both)."""
+
+    start: float
+    end: float
+    n: int
+    version_id: str | None = None
+    throughput_rps: float = 0.0
+    latency_p50_ms: float | None = None
+    latency_p90_ms: float | None = None
+    latency_p95_ms: float | None = None
+    latency_p99_ms: float | None = None
+    error_rate: float = 0.0
+    fallback_rate: float = 0.0
+    violation_rate: float = 0.0
+    override_rate: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OperationsResult(Record):
+    """Latency, throughput and failure rates overall, by version and by window."""
+
+    name: str
+    window: str
+    overall: OpsStats
+    by_version: tuple[OpsStats, ...] = ()
+    timeline: tuple[OpsStats, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AlertRule(Record):
+    """A declarative alert: fire when ``metric`` ``op`` ``threshold`` over ``window`` with ≥ ``min_count`` rows."""
+
+    name: str
+    metric: str
+    threshold: float
+    op: str = ">"
+    window: str = "1h"
+    min_count: int = 1
+    cooldown_s: float | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AlertCheck(Record):
+    """The outcome of evaluating one rule: ``firing``, ``ok``, ``insufficient_data`` or ``no_value``."""
+
+    rule: AlertRule
+    status: str
+    value: float | None
+    count: int
+    alert: AlertEvent | None = None
+    note: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MonitorReport(Record):
+    """Everything monitoring knows about a deployment over one window."""
+
+    name: str
+    version_id: str | None
+    window: str
+    since: float | None
+    until: float
+    n: int
+    drift: DriftResult | None
+    concept: ConceptDriftResult | None
+    fairness: FairnessResult | None
+    operations: OperationsResult
+    business: dict[str, float | None] = dataclasses.field(default_factory=dict)
+    metrics: dict[str, float | None] = dataclasses.field(default_factory=dict)
+    drift_timeline: tuple[MetricWindow, ...] = ()
+    checks: tuple[AlertCheck, ...] = ()
+    elapsed_ms: float = 0.0
+    notes: tuple[str, ...] = ()

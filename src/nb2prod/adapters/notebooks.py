@@ -10,7 +10,7 @@ import nbformat
 
 from nb2prod.errors import NotebookError
 
-__all__ = ["read_notebook", "write_notebook", "NotebookNode"]
+__all__ = ["NotebookNode", "read_notebook", "write_notebook"]
 
 NotebookNode = nbformat.NotebookNode
 
@@ -31,7 +31,10 @@ def read_notebook(path: str | Path) -> Any:
     except (json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
         raise NotebookError(f"{p}: not a notebook (not valid JSON)", fix="open it in Jupyter and save it again, or restore it from version control") from exc
     except Exception as exc:  # nbformat raises many types for malformed documents
-        raise NotebookError(f"{p}: not a valid notebook ({exc.__class__.__name__}: {str(exc).splitlines()[0]})", fix="open it in Jupyter and save it again") from exc
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        raise NotebookError(
+            f"{p}: not a valid notebook ({exc.__class__.__name__}: {detail})", fix="open it in Jupyter and save it again"
+        ) from exc
     if "cells" not in nb:
         raise NotebookError(f"{p}: not a notebook (no cells)", fix="name an .ipynb file saved by Jupyter")
     return nb

@@ -17,7 +17,7 @@ from nb2prod.errors import Nb2prodError
 __all__ = ["cli", "main"]
 
 # Command modules register themselves on ``cli`` when imported.
-from nb2prod.cli import runs as _runs  # noqa: E402,F401
+from nb2prod.cli import runs as _runs  # noqa: F401
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,7 +23,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["SCENARIOS", "FEATURES", "CATEGORICAL", "TARGET", "PROTECTED", "make_credit_data"]
+__all__ = ["CATEGORICAL", "FEATURES", "PROTECTED", "SCENARIOS", "TARGET", "make_credit_data"]
 
 SCENARIOS = ("none", "economic_shift", "covariate_shift")
 TARGET = "default"

@@ -2,4 +2,4 @@
 
 from nb2prod.runs.notebook_run import parse_parameter, run_notebook
 
-__all__ = ["run_notebook", "parse_parameter"]
+__all__ = ["parse_parameter", "run_notebook"]

@@ -16,7 +16,7 @@ from nb2prod.models import RunRecord
 from nb2prod.settings import Settings
 from nb2prod.store import Store
 
-__all__ = ["run_notebook", "parse_parameter"]
+__all__ = ["parse_parameter", "run_notebook"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

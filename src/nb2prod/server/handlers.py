@@ -13,7 +13,7 @@ from tornado.ioloop import IOLoop
 from nb2prod.api import Workspace
 from nb2prod.errors import Nb2prodError
 
-__all__ = ["BaseHandler", "InfoHandler", "setup_handlers", "API_PREFIX"]
+__all__ = ["API_PREFIX", "BaseHandler", "InfoHandler", "routes", "setup_handlers"]
 
 API_PREFIX = "nb2prod/api"
 
@@ -23,7 +23,8 @@ class BaseHandler(APIHandler):
 
     @property
     def workspace(self) -> Workspace:
-        return self.settings["nb2prod_workspace"]  # type: ignore[no-any-return]
+        workspace: Workspace = self.settings["nb2prod_workspace"]
+        return workspace
 
     async def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return await IOLoop.current().run_in_executor(None, lambda: fn(*args, **kwargs))
@@ -54,8 +55,13 @@ class InfoHandler(BaseHandler):
         self.write_json(await self.call(self.workspace.info))
 
 
+def routes() -> list[tuple[str, type[BaseHandler]]]:
+    """Every REST route, relative to ``<base_url>/nb2prod/api/``; each handler method is authenticated."""
+    return [("info", InfoHandler)]
+
+
 def setup_handlers(serverapp: Any) -> None:
     web_app = serverapp.web_app
     web_app.settings.setdefault("nb2prod_workspace", Workspace.open())
     base = url_path_join(web_app.settings["base_url"], API_PREFIX)
-    web_app.add_handlers(".*$", [(url_path_join(base, "info"), InfoHandler)])
+    web_app.add_handlers(".*$", [(url_path_join(base, path), handler) for path, handler in routes()])

@@ -15,7 +15,7 @@ from nb2prod.store.journal import AlertJournal, RunJournal
 from nb2prod.store.registry import Registry
 from nb2prod.store.tables import metadata
 
-__all__ = ["Store", "AuditLog", "Registry", "RunJournal", "AlertJournal"]
+__all__ = ["AlertJournal", "AuditLog", "Registry", "RunJournal", "Store"]
 
 
 class Store:

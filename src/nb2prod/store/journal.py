@@ -12,7 +12,7 @@ from nb2prod.errors import NotFoundError
 from nb2prod.models import AlertEvent, RunRecord
 from nb2prod.store import tables as t
 
-__all__ = ["RunJournal", "AlertJournal"]
+__all__ = ["AlertJournal", "RunJournal"]
 
 
 class RunJournal:
@@ -56,7 +56,9 @@ class AlertJournal:
         values["ts"] = alert.ts or time.time()
         with self._engine.begin() as conn:
             result = conn.execute(t.alerts.insert().values(**values))
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
 
     def mark_delivered(self, alert_id: int) -> None:
         with self._engine.begin() as conn:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["metadata", "versions", "traffic", "events", "predictions", "feedback", "overrides", "runs", "alerts"]
+__all__ = ["alerts", "events", "feedback", "metadata", "overrides", "predictions", "runs", "traffic", "versions"]
 
 metadata = sa.MetaData()
 

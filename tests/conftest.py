@@ -1,0 +1,37 @@
+"""Shared fixtures: every test gets its own workspace; nothing touches ~/.nb2prod or ~/bentoml."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nb2prod.api import Workspace
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path_factory.mktemp("nb2prod-home")
+    monkeypatch.setenv("NB2PROD_HOME", str(home))
+    monkeypatch.setenv("BENTOML_HOME", str(home / "bentoml"))
+    monkeypatch.setenv("BENTOML_DO_NOT_TRACK", "True")
+    monkeypatch.delenv("NB2PROD_STORE_URL", raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Iterator[Workspace]:
+    ws = Workspace.open(tmp_path / "ws")
+    yield ws
+    ws.close()
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]
+
+
+def pg_url() -> str | None:
+    return os.environ.get("NB2PROD_TEST_PG_URL") or None
