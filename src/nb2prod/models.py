@@ -13,32 +13,44 @@ from pathlib import Path
 from typing import Any, Self
 
 __all__ = [
+    "Agreement",
     "AlertCheck",
     "AlertEvent",
     "AlertRule",
     "AuditEvent",
+    "CanaryVerdict",
     "ConceptDriftResult",
     "DataFile",
+    "DeployResult",
+    "DeploymentStatus",
     "DriftResult",
     "FairnessAttribute",
     "FairnessResult",
     "FeatureDrift",
     "Feedback",
     "Finding",
+    "GateDecision",
     "GroupRates",
+    "LabelledComparison",
     "LintReport",
     "MetricWindow",
     "MonitorReport",
     "OperationsResult",
     "OpsStats",
     "Override",
+    "Prediction",
+    "RebuildResult",
     "Record",
     "RegistryEvent",
+    "RolloutPolicy",
     "RunRecord",
+    "ServeInfo",
     "Severity",
+    "ShadowComparison",
     "Traffic",
     "VersionRecord",
     "VersionState",
+    "VersionStatus",
 ]
 
 
@@ -497,3 +509,231 @@ class MonitorReport(Record):
     checks: tuple[AlertCheck, ...] = ()
     elapsed_ms: float = 0.0
     notes: tuple[str, ...] = ()
+
+
+# -- deploy (issue 4) --------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServeInfo(Record):
+    """A local service started by ``serve``: where it answers and which process runs it."""
+
+    name: str
+    version_id: str
+    url: str
+    port: int
+    pid: int
+    bento_tag: str | None = None
+    started_at: float = 0.0
+    log: str | None = None
+    running: bool = True
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeployResult(Record):
+    """What ``deploy`` produced: the version, its evidence (metrics, gate, proof), and the URL if served."""
+
+    name: str
+    version_id: str
+    deployment_dir: str
+    bento_tag: str | None
+    model_tag: str | None
+    metrics: dict[str, Any] = dataclasses.field(default_factory=dict)
+    gate: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    proof: dict[str, Any] = dataclasses.field(default_factory=dict)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    lint: dict[str, Any] = dataclasses.field(default_factory=dict)
+    parent: str | None = None
+    schema_changes: list[str] = dataclasses.field(default_factory=list)
+    captured: list[str] = dataclasses.field(default_factory=list)
+    url: str | None = None
+    duration_s: float = 0.0
+
+    def summary(self) -> str:
+        """A few plain-text lines for a terminal or notebook."""
+        metrics = ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in self.metrics.items()) or "no holdout"
+        lines = [
+            f"deployed {self.version_id} in {self.duration_s:.1f}s" + (f" → {self.url}" if self.url else ""),
+            f"  metrics: {metrics}",
+            f"  proof:   {self.proof.get('rows', 0)} sample rows match in a fresh process"
+            + (f" (max |Δscore| {self.proof['max_abs_diff']:.1e})" if self.proof.get("max_abs_diff") is not None else ""),
+            f"  bento:   {self.bento_tag}   folder: {self.deployment_dir}",
+        ]
+        if self.captured:
+            lines.append(f"  captured notebook code: {', '.join(self.captured)}")
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>{html.escape(str(v))}</td></tr>"
+            for k, v in (
+                ("version", self.version_id),
+                ("url", self.url or "not served (use --serve)"),
+                ("metrics", ", ".join(f"{k}={v}" for k, v in self.metrics.items()) or "no holdout"),
+                ("proof", f"{self.proof.get('rows', 0)} rows match in a fresh process"),
+                ("bento", self.bento_tag),
+                ("parent", self.parent or "-"),
+                ("captured code", ", ".join(self.captured) or "-"),
+                ("seconds", f"{self.duration_s:.1f}"),
+            )
+        )
+        warnings = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
+        return (
+            f"<div><b>nb2prod: deployed {html.escape(self.name)}</b><table>{rows}</table>"
+            + (f"<div>warnings:<ul>{warnings}</ul></div>" if warnings else "")
+            + "</div>"
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RebuildResult(Record):
+    """``rebuild``: the recorded notebook re-run with its parameters, compared with the stored model."""
+
+    version_id: str
+    run_id: str | None
+    output_notebook: str | None
+    matches: bool
+    rows: int
+    mismatched: int
+    max_abs_diff: float | None
+    model_hash_equal: bool
+    differences: list[str] = dataclasses.field(default_factory=list)
+    likely_causes: list[str] = dataclasses.field(default_factory=list)
+    duration_s: float = 0.0
+
+
+# -- runtime (issue 5) -------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True, slots=True)
+class Prediction(Record):
+    """One guarded prediction as the service answers it (the audit row holds the same facts).
+
+    ``probability`` is the positive-class probability (binary) or the decision's probability
+    (multiclass); ``confidence`` is ``high``, ``low`` (near the decision threshold / classes
+    close), ``out_of_range`` (guardrail violations tolerated) or ``fallback``.
+    """
+
+    request_id: str
+    version_id: str
+    prediction: Any
+    probability: float | None
+    probabilities: dict[str, float] | None
+    confidence: str
+    fallback: bool
+    fallback_reason: str | None
+    violations: list[str]
+    latency_ms: float
+    explanation: dict[str, float] | None = None
+
+
+# -- panels (issue 8) --------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True, slots=True)
+class VersionStatus(Record):
+    """One version of a deployment as the panels show it: its record, state and share of traffic (percent)."""
+
+    record: VersionRecord
+    state: VersionState
+    traffic_percent: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeploymentStatus(Record):
+    """A deployment: its routing, its versions (newest first) and, when asked for, its history (newest first)."""
+
+    name: str
+    traffic: Traffic
+    versions: tuple[VersionStatus, ...] = ()
+    events: tuple[RegistryEvent, ...] = ()
+
+
+# -- rollout (issue 6) -------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True, slots=True)
+class Agreement(Record):
+    """How often two models decided the same, with a 95% Wilson interval."""
+
+    n: int
+    agreement: float | None
+    low: float | None
+    high: float | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LabelledComparison(Record):
+    """Both models' accuracy on the same labelled requests, with McNemar's exact test.
+
+    ``live_only`` counts requests only the live model got right, ``candidate_only`` those only
+    the candidate got right; ``p_value`` tests whether they differ.
+    """
+
+    n: int
+    live_accuracy: float | None
+    candidate_accuracy: float | None
+    live_only: int
+    candidate_only: int
+    p_value: float | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ShadowComparison(Record):
+    """Live vs candidate on the same requests, read from the audit log."""
+
+    name: str
+    live_version: str | None
+    candidate_version: str | None
+    overall: Agreement
+    flip_matrix: dict[str, dict[str, int]]
+    score_mean_abs_diff: float | None
+    score_ks_statistic: float | None
+    score_ks_p_value: float | None
+    live_scores: list[float]
+    candidate_scores: list[float]
+    segments: dict[str, dict[str, Agreement]]
+    labelled: LabelledComparison
+    candidate_errors: int
+    since: float | None = None
+    until: float | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RolloutPolicy(Record):
+    """Thresholds of the shadow gate and of the canary's automatic rollback."""
+
+    max_divergence: float = 0.05  # 1 - agreement allowed before the gate blocks
+    min_requests: int = 100  # shadowed (gate) or canary (rollback) requests needed before a verdict
+    alpha: float = 0.05  # significance of McNemar's test for "candidate significantly better"
+    max_candidate_error_rate: float = 0.01
+    canary_max_error_rate: float = 0.02
+    canary_max_fallback_rate: float = 0.10
+    canary_max_p99_ms: float = 250.0
+    canary_max_divergence: float = 0.15
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GateDecision(Record):
+    """The shadow gate's verdict (``pass``, ``blocked``, ``needs_approval``) with its reasons and evidence."""
+
+    name: str
+    candidate_version: str | None
+    verdict: str
+    reasons: list[str]
+    evidence: dict[str, Any]
+    policy: RolloutPolicy
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CanaryVerdict(Record):
+    """The canary check's verdict (``healthy``, ``insufficient``, ``rollback``) over its requests so far."""
+
+    name: str
+    canary_version: str | None
+    verdict: str
+    reasons: list[str]
+    requests: int
+    error_rate: float | None
+    fallback_rate: float | None
+    p99_ms: float | None
+    divergence: float | None
+    share_observed: float | None
