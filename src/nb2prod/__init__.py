@@ -34,9 +34,9 @@ def __getattr__(name: str) -> Any:
 
         return Settings
     if name == "errors":
-        from nb2prod import errors
+        import importlib
 
-        return errors
+        return importlib.import_module("nb2prod.errors")
     raise AttributeError(f"module 'nb2prod' has no attribute {name!r}")
 
 
