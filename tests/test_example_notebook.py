@@ -50,6 +50,7 @@ def test_papermill_run_is_recorded_with_outputs(workspace: Workspace) -> None:
     workdir = Path(run.output).parent
     metrics = json.loads((workdir / "outputs" / "metrics.json").read_text())
     assert metrics["seed"] == 5 and 0.6 < metrics["roc_auc"] < 1.0
+    assert not (NOTEBOOK.parent / "outputs").exists()  # output_dir was pointed at the run folder
     assert "outputs/holdout_sample.csv" in run.result["files"]
     assert workspace.runs()[0].run_id == run.run_id
     executed = json.loads(Path(run.output).read_text())
@@ -65,3 +66,31 @@ def test_failed_run_is_recorded_and_reported(workspace: Workspace, tmp_path: Pat
         workspace.run_notebook(NOTEBOOK, {"n_samples": 1000, "scenario": "recession"}, progress=False)
     last = workspace.runs()[0]
     assert last.status == "failed" and "unknown scenario" in (last.error or "")
+
+
+def test_run_is_refused_before_a_kernel_starts_when_lint_finds_errors(workspace: Workspace, tmp_path: Path) -> None:
+    import nbformat
+
+    from nb2prod.errors import GateRefusedError
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(total)")])
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(nb, str(path))
+    with pytest.raises(GateRefusedError, match="lint found 1 finding") as err:
+        workspace.run_notebook(path, progress=False)
+    assert err.value.evidence["findings"][0]["severity"] == "error"
+    last = workspace.runs()[0]
+    assert last.status == "refused" and last.result["lint"]["error"] == 1
+
+
+def test_run_records_lint_summary_and_data_fingerprints(workspace: Workspace, tmp_path: Path) -> None:
+    import nbformat
+
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import pandas as pd\ndf = pd.read_csv('data.csv')\nprint(len(df))")])
+    path = tmp_path / "reads.ipynb"
+    nbformat.write(nb, str(path))
+    run = workspace.run_notebook(path, progress=False, fail_on=None)  # runs in the notebook's folder: data.csv is found
+    assert run.status == "succeeded"
+    assert "data.csv" in run.data_fingerprints["data_files"]
+    assert run.data_fingerprints["data_files"]["data.csv"]["size"] == 8

@@ -6,7 +6,9 @@ from IPython.testing.globalipapp import start_ipython
 
 @pytest.fixture(scope="module")
 def ip():  # type: ignore[no-untyped-def]
-    shell = start_ipython()
+    from IPython import get_ipython
+
+    shell = start_ipython() or get_ipython()  # None when another test module started it already
     assert shell is not None
     shell.run_line_magic("load_ext", "nb2prod")
     return shell

@@ -14,7 +14,34 @@ from typing import TYPE_CHECKING, Any
 from nb2prod.settings import Settings
 
 if TYPE_CHECKING:
-    from nb2prod.models import RunRecord
+    from collections.abc import Callable, Sequence
+
+    from nb2prod.lint.fixes import FixResult  # lint (issue 3)
+    from nb2prod.models import (  # rollout (issue 6)
+        AlertCheck,
+        AlertEvent,
+        AlertRule,
+        CanaryVerdict,
+        ConceptDriftResult,
+        DataFile,
+        DeploymentStatus,
+        DeployResult,
+        DriftResult,
+        FairnessResult,
+        GateDecision,
+        LintReport,
+        MonitorReport,
+        OperationsResult,
+        RebuildResult,
+        RegistryEvent,
+        RolloutPolicy,
+        RunRecord,
+        ServeInfo,
+        ShadowComparison,
+        Traffic,
+        VersionRecord,
+        VersionState,
+    )
     from nb2prod.store import Store
 
 __all__ = ["Workspace"]
@@ -73,11 +100,493 @@ class Workspace:
         *,
         progress: bool = True,
         timeout_s: float | None = None,
+        fail_on: str | None = "error",
     ) -> RunRecord:
-        """Execute a notebook with papermill parameters into a versioned run folder; journal it."""
+        """Lint, then execute a notebook with papermill parameters into a versioned run folder; journal it.
+
+        ``fail_on`` (``error``, ``warning``, ``info`` or ``None``) is the lint severity that stops the run.
+        """
+        from nb2prod.models import Severity
         from nb2prod.runs import run_notebook
 
-        return run_notebook(self.settings, self.store, notebook, parameters, progress=progress, timeout_s=timeout_s)
+        level = Severity(fail_on) if fail_on else None
+        return run_notebook(self.settings, self.store, notebook, parameters, progress=progress, timeout_s=timeout_s, fail_on=level)
 
     def runs(self, *, limit: int = 50) -> list[RunRecord]:
         return self.store.runs.list(limit=limit)
+
+    # -- lint (issue 3) ---------------------------------------------------------------------
+    def lint_notebook(
+        self, path: str | Path, *, run: bool = False, history: Sequence[str] | None = None, timeout_s: float = 600.0
+    ) -> LintReport:
+        """Reproducibility findings for one notebook; ``run=True`` adds restart-and-run-all evidence (two fresh kernels).
+
+        ``history`` is the kernel's input history (``In``), used to find names that only
+        deleted cells defined. Raises :class:`~nb2prod.errors.NotebookError` for a missing or corrupt file.
+        """
+        from nb2prod.lint import lint_notebook
+
+        return lint_notebook(path, run=run, history=history, timeout_s=timeout_s)
+
+    def lint_paths(self, paths: Sequence[str | Path], *, run: bool = False, timeout_s: float = 600.0) -> list[LintReport]:
+        """Lint every notebook under ``paths`` (folders recursively); an unreadable file gets its own finding."""
+        from nb2prod.lint import lint_paths
+
+        return lint_paths(paths, run=run, timeout_s=timeout_s)
+
+    def lint_fix(self, path: str | Path, fixes: Sequence[str]) -> list[FixResult]:
+        """Apply safe fixes (``seed``, ``paths``, ``requirements``, ``manifest`` or ``all``) to one notebook."""
+        from nb2prod.lint import apply_fixes
+
+        return apply_fixes(path, fixes)
+
+    def data_manifest(self, path: str | Path) -> list[DataFile]:
+        """Data files the notebook reads, with size and sha256 now."""
+        from nb2prod.lint import data_manifest
+
+        return data_manifest(path)
+
+    # -- monitoring (issue 7) ---------------------------------------------------------------
+    def monitor(
+        self,
+        name: str,
+        *,
+        window: str = "1h",
+        until: float | None = None,
+        business: dict[str, Callable[..., float]] | None = None,
+        alpha: float = 0.05,
+        min_effect: float = 0.1,
+        min_group_size: int = 30,
+        n_windows: int = 12,
+        metric: str | None = None,
+    ) -> MonitorReport:
+        """Drift, concept drift, fairness, operations and business metrics of ``name`` (or ``NAME:VERSION``) over ``window``."""
+        from nb2prod.monitor.snapshot import monitor_snapshot
+
+        return monitor_snapshot(
+            self.store, name, window=window, until=until, business=business, alpha=alpha, min_effect=min_effect,
+            min_group_size=min_group_size, n_windows=n_windows, metric=metric,
+        )
+
+    def drift(
+        self, name: str, *, window: str = "1h", until: float | None = None, alpha: float = 0.05, min_effect: float = 0.1
+    ) -> DriftResult:
+        """Per-feature data drift of the live inputs against the deploy-time reference sketches."""
+        import time as _time
+
+        from nb2prod.monitor.frames import deployment_context, load_audit_frame, require_rows
+        from nb2prod.monitor.reference import load_reference
+        from nb2prod.monitor.snapshot import drift_for_frame
+        from nb2prod.monitor.windows import window_bounds
+
+        ctx = deployment_context(self.store, name)
+        if ctx.reference_path is None:
+            from nb2prod.errors import NotFoundError
+
+            raise NotFoundError(f"{ctx.version_id} has no deployment folder", fix="redeploy with %deploy")
+        reference = load_reference(ctx.reference_path)
+        since, end = window_bounds(window, _time.time() if until is None else until)
+        frame = load_audit_frame(self.store, ctx.name, since=since, until=end, with_feedback=False)
+        require_rows(frame, ctx.name, window)
+        return drift_for_frame(reference, frame, ctx, window=window, alpha=alpha, min_effect=min_effect)
+
+    def concept_drift(
+        self, name: str, *, window: str = "1d", until: float | None = None, metric: str | None = None, n_windows: int = 12
+    ) -> ConceptDriftResult:
+        """Live metric (from feedback labels) vs validation metric, with bootstrap CIs and ADWIN."""
+        return self.monitor(name, window=window, until=until, metric=metric, n_windows=n_windows).concept  # type: ignore[return-value]
+
+    def fairness(
+        self, name: str, *, window: str = "1d", until: float | None = None, min_group_size: int = 30
+    ) -> FairnessResult | None:
+        """Selection and error rates per protected group, disparate impact and the four-fifths verdict."""
+        return self.monitor(name, window=window, until=until, min_group_size=min_group_size).fairness
+
+    def operations(self, name: str, *, window: str = "1h", until: float | None = None) -> OperationsResult:
+        """Latency percentiles, throughput and error/fallback/guardrail/override rates by version and window."""
+        return self.monitor(name, window=window, until=until).operations
+
+    def evaluate_alerts(
+        self,
+        name: str,
+        rules: Sequence[AlertRule] | str | Path | None = None,
+        *,
+        webhook: str | None = None,
+        business: dict[str, Callable[..., float]] | None = None,
+        now: float | None = None,
+    ) -> list[AlertCheck]:
+        """Evaluate alert rules (a rules file, rule objects, or the defaults); record and POST the firing ones."""
+        from nb2prod.monitor.alerts import DEFAULT_RULES, evaluate_rules, load_rules
+
+        chosen = DEFAULT_RULES if rules is None else load_rules(rules) if isinstance(rules, (str, Path)) else rules
+        checks, _ = evaluate_rules(self.store, name, chosen, webhook=webhook, business=business, now=now)
+        return checks
+
+    def alerts(self, name: str | None = None, *, limit: int = 50) -> list[AlertEvent]:
+        """Recorded alerts, newest first."""
+        return self.store.alerts.list(name, limit=limit)
+
+    def report(self, name: str, *, html: str | Path | None = None, window: str = "1d", until: float | None = None) -> dict[str, Any]:
+        """Evidently's deep HTML data-drift report of ``name`` over ``window`` (default path under ``reports/``)."""
+        import time as _time
+
+        from nb2prod.monitor.report import html_report
+
+        target = Path(html) if html is not None else self.settings.reports_dir / f"{name.replace(':', '_')}-{int(_time.time())}.html"
+        return html_report(self.store, name, target, window=window, until=until)
+
+    # -- deploy (issue 4) -------------------------------------------------------------------
+    def deploy(
+        self,
+        model: Any,
+        *,
+        name: str,
+        data: Any,
+        target: Any = None,
+        holdout: tuple[Any, Any] | None = None,
+        protected: Sequence[str] = (),
+        fallback: str = "baseline",
+        min_metric: dict[str, float] | Sequence[str] | None = None,
+        tolerance: float = 0.01,
+        allow_schema_change: bool = False,
+        threshold: float = 0.5,
+        serve: bool = False,
+        port: int | None = None,
+        notebook: str | Path | None = None,
+        namespace: dict[str, Any] | None = None,
+        history: Sequence[str] = (),
+        params: dict[str, Any] | None = None,
+        variables: dict[str, str] | None = None,
+        data_files: Sequence[str | Path] = (),
+        sample_size: int = 200,
+        image: str | None = None,
+        wheels: Sequence[str | Path] = (),
+        progress: Callable[[str], None] | None = None,
+        shadow: float | None = None,
+        favorable: Any = None,
+    ) -> DeployResult:
+        """Capture, prove, gate, version, build (and with ``serve=True`` start) ``model`` as a BentoML service.
+
+        ``shadow=PERCENT`` registers the new version as a shadow of the live one on that share of
+        live requests (issue 6) instead of making it live; promote it later through the shadow gate.
+        ``favorable`` is the decision that benefits the subject (e.g. ``0``, "no default") for the
+        fairness checks; it defaults to the positive class.
+        """
+        import getpass
+
+        from nb2prod.package.deploy import DeployRequest, deploy_model
+
+        request = DeployRequest(
+            name=name, data=data, target=target, holdout=holdout, protected=tuple(protected), fallback=fallback,
+            min_metric=min_metric, tolerance=tolerance, allow_schema_change=allow_schema_change, threshold=threshold,
+            serve=serve, port=port, notebook=notebook, namespace=namespace, history=tuple(history), params=params,
+            variables=dict(variables or {}), data_files=tuple(data_files), sample_size=sample_size, image=image,
+            wheels=tuple(wheels), actor=getpass.getuser(), shadow=shadow, favorable=favorable,
+        )
+        lint = getattr(self, "lint_notebook", None)
+        return deploy_model(self.settings, self.store, model, request, lint=lint, progress=progress)
+
+    def serve(self, ref: str, *, port: int | None = None, timeout_s: float = 180.0) -> ServeInfo:
+        """Start ``NAME[:VERSION]``'s Bento on 127.0.0.1 in the background; return when ``/readyz`` answers."""
+        from nb2prod.package.names import split_ref
+        from nb2prod.package.serving import serve_version
+
+        split_ref(ref)
+        return serve_version(self.settings, self.store.registry.resolve(ref), port=port, timeout_s=timeout_s)
+
+    def stop(self, ref: str | None = None) -> list[ServeInfo]:
+        """Stop the local services of ``NAME[:VERSION]`` (all of this workspace's without ``ref``)."""
+        from nb2prod.package.names import split_ref
+        from nb2prod.package.serving import stop_services
+
+        if ref is None:
+            return stop_services(self.settings)
+        name, version = split_ref(ref)
+        version_id = self.store.registry.resolve(ref).version_id if version else None
+        return stop_services(self.settings, name=name, version_id=version_id)
+
+    def services(self) -> list[ServeInfo]:
+        """Local services started from this workspace that are still running."""
+        from nb2prod.package.serving import running_services
+
+        return [info for _, info in running_services(self.settings)]
+
+    def versions(self, name: str) -> list[tuple[VersionRecord, VersionState]]:
+        """All versions of deployment ``name``, newest first, with their state."""
+        from nb2prod.errors import NotFoundError
+        from nb2prod.package.names import validate_name
+
+        found = self.store.registry.versions(validate_name(name))
+        if not found:
+            raise NotFoundError(f"no deployment named {name!r}", fix="deploy one with %deploy or `nb2prod deploy`")
+        return found
+
+    def rebuild(self, ref: str, *, timeout_s: float | None = None, progress: bool = False) -> RebuildResult:
+        """Re-run ``NAME:VERSION``'s notebook with its recorded parameters, retrain, and compare with the stored model."""
+        from nb2prod.package.names import split_ref
+        from nb2prod.package.rebuild import rebuild_version
+
+        split_ref(ref)
+        return rebuild_version(self.settings, self.store, self.store.registry.resolve(ref), timeout_s=timeout_s, progress=progress)
+
+    def deploy_notebook(
+        self,
+        notebook: str | Path,
+        *,
+        name: str,
+        model_var: str = "model",
+        data_var: str = "X_train",
+        target_var: str | None = "y_train",
+        holdout_vars: Sequence[str] | None = None,
+        parameters: dict[str, Any] | None = None,
+        timeout_s: float | None = None,
+        progress: bool = False,
+        **options: Any,
+    ) -> DeployResult:
+        """Run ``notebook`` with papermill ``parameters`` and deploy the model it fits (``options`` as for ``deploy``)."""
+        from nb2prod.package.notebook_deploy import deploy_notebook
+
+        return deploy_notebook(
+            self.settings, self.store, notebook, name=name, model_var=model_var, data_var=data_var, target_var=target_var,
+            holdout_vars=holdout_vars, parameters=parameters, options=options, timeout_s=timeout_s, progress=progress,
+        )
+
+    # -- traffic (issue 8: the panels' promote / rollback / canary buttons) -----------------
+    def promote(self, ref: str, *, actor: str | None = None, reason: str = "", approve: bool = False,
+                policy: RolloutPolicy | None = None) -> DeploymentStatus:
+        """Make ``NAME:VERSION`` the live version; the previous live version is retired. Recorded in the history.
+
+        A version in shadow must pass the shadow gate first (issue 6); when the gate routes it to a
+        human (divergent but significantly better on labelled outcomes), ``approve=True`` is that human.
+        """
+        from nb2prod.errors import ConflictError, GateRefusedError
+        from nb2prod.models import RegistryEvent, Traffic, VersionState
+        from nb2prod.rollout.actions import run_gate
+
+        record, state = self._version_for_traffic(ref, "promote")
+        name, version_id = record.name, record.version_id
+        traffic = self.store.registry.traffic(name)
+        if traffic.live == version_id:
+            raise ConflictError(f"{version_id} is already live", fix="promote another version, or roll back")
+        if state == VersionState.SHADOW:
+            decision = run_gate(self.store, name, candidate=version_id, policy=policy, actor=actor or _user())
+            if decision.verdict == "needs_approval" and approve:
+                reason = reason or "approved by a human after the shadow gate asked for approval"
+            elif decision.verdict != "pass":
+                fix = (f"if you accept it, approve with `nb2prod promote {name}:{version_id} --approve`"
+                       if decision.verdict == "needs_approval" else "keep shadowing to gather evidence, or retrain")
+                raise GateRefusedError(f"shadow gate: {decision.verdict} — " + "; ".join(decision.reasons), fix=fix,
+                                       evidence=decision.to_dict())
+        previous = traffic.live
+        routed = Traffic(
+            name=name, live=version_id,
+            shadow=None if traffic.shadow == version_id else traffic.shadow, shadow_percent=traffic.shadow_percent,
+            canary=None if traffic.canary == version_id else traffic.canary,
+            canary_percent=0.0 if traffic.canary == version_id else traffic.canary_percent,
+            control=traffic.control, control_percent=traffic.control_percent,
+        )
+        event = RegistryEvent(
+            name=name, action="promote", version_id=version_id, actor=actor or _user(),
+            reason=reason or f"promoted {version_id}" + (f" replacing {previous}" if previous else ""),
+            evidence={"previous": previous, "from_state": state.value},
+        )
+        self.store.registry.set_traffic(routed, event)
+        if previous:
+            self.store.registry.set_state(previous, VersionState.RETIRED)
+        self.store.registry.set_state(version_id, VersionState.LIVE)
+        return self.deployment(name)
+
+    def rollback(self, name: str, *, to: str | None = None, actor: str | None = None, reason: str = "") -> DeploymentStatus:
+        """Undo the last traffic change: stop a running canary, else make the previously live version (or ``to``) live again."""
+        from nb2prod.errors import ConflictError
+        from nb2prod.models import RegistryEvent, Traffic, VersionState
+        from nb2prod.package.names import validate_name
+
+        registry = self.store.registry
+        traffic = registry.traffic(validate_name(name))
+        if to is None and traffic.canary:
+            stopped = traffic.canary
+            routed = Traffic(**{**traffic.to_dict(), "canary": None, "canary_percent": 0.0})
+            registry.set_traffic(routed, RegistryEvent(
+                name=name, action="rollback", version_id=traffic.live, actor=actor or _user(),
+                reason=reason or f"stopped the canary {stopped} ({traffic.canary_percent:g}%)",
+                evidence={"canary": stopped, "canary_percent": traffic.canary_percent},
+            ))
+            registry.set_state(stopped, VersionState.RETIRED)
+            return self.deployment(name)
+        target = (
+            self._version_for_traffic(f"{name}:{to}", "roll back to")[0].version_id
+            if to is not None
+            else _previous_live(registry.events(name, limit=1000), traffic.live)
+        )
+        if target is None:
+            raise ConflictError(f"{name!r} has no earlier live version to roll back to", fix="promote a version instead")
+        if target == traffic.live:
+            raise ConflictError(f"{target} is already live", fix="roll back to another version")
+        previous = traffic.live
+        routed = Traffic(**{**traffic.to_dict(), "live": target, "shadow": None if traffic.shadow == target else traffic.shadow})
+        registry.set_traffic(routed, RegistryEvent(
+            name=name, action="rollback", version_id=target, actor=actor or _user(),
+            reason=reason or f"rolled back from {previous} to {target}", evidence={"previous": previous},
+        ))
+        if previous:
+            registry.set_state(previous, VersionState.RETIRED)
+        registry.set_state(target, VersionState.LIVE)
+        return self.deployment(name)
+
+    def canary(self, ref: str, percent: float, *, actor: str | None = None, reason: str = "") -> DeploymentStatus:
+        """Send ``percent`` (0 < p < 100) of ``NAME:VERSION``'s deployment traffic to that version; the rest stays live."""
+        from nb2prod.errors import ConflictError, UsageError
+        from nb2prod.models import RegistryEvent, Traffic, VersionState
+
+        if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not 0 < float(percent) < 100:
+            raise UsageError(f"canary percent must be between 0 and 100 (exclusive), got {percent!r}", fix="e.g. 10")
+        record, state = self._version_for_traffic(ref, "canary")
+        name, version_id = record.name, record.version_id
+        registry = self.store.registry
+        traffic = registry.traffic(name)
+        if traffic.live == version_id:
+            raise ConflictError(f"{version_id} is live already", fix="canary a candidate or retired version")
+        if traffic.live is None:
+            raise ConflictError(f"{name!r} has no live version to split traffic with", fix=f"promote {version_id} instead")
+        replaced = traffic.canary if traffic.canary not in (None, version_id) else None
+        routed = Traffic(**{**traffic.to_dict(), "canary": version_id, "canary_percent": float(percent)})
+        registry.set_traffic(routed, RegistryEvent(
+            name=name, action="canary", version_id=version_id, actor=actor or _user(),
+            reason=reason or f"canary {version_id} at {float(percent):g}%", evidence={"percent": float(percent), "replaced": replaced,
+                                                                                     "from_state": state.value},
+        ))
+        if replaced:
+            registry.set_state(replaced, VersionState.CANDIDATE)
+        registry.set_state(version_id, VersionState.CANARY)
+        return self.deployment(name)
+
+    def _version_for_traffic(self, ref: str, verb: str) -> tuple[VersionRecord, VersionState]:
+        from nb2prod.errors import GateRefusedError, UsageError
+        from nb2prod.models import VersionState
+        from nb2prod.package.names import split_ref
+
+        name, version = split_ref(ref)
+        if not version:
+            raise UsageError(f"say which version of {name!r} to {verb}", fix=f"give NAME:VERSION, e.g. {name}:v2026")
+        record = self.store.registry.resolve(ref)
+        state = self.store.registry.state(record.version_id)
+        if state == VersionState.REFUSED:
+            raise GateRefusedError(f"{record.version_id} was refused by a gate and cannot receive traffic",
+                                   fix="deploy a version that passes the gates")
+        return record, state
+
+    # -- rollout (issue 6): shadow, control group, comparison, gate, canary check ---------------
+    def shadow(self, ref: str, *, percent: float = 100.0, actor: str | None = None, reason: str = "") -> Traffic:
+        """Run ``NAME:VERSION`` beside the live version on ``percent`` of live requests (answers unchanged)."""
+        from nb2prod.rollout.actions import set_shadow
+
+        return set_shadow(self.store, ref, percent=percent, actor=actor or _user(), reason=reason)
+
+    def control(self, ref: str, *, percent: float, actor: str | None = None, reason: str = "") -> Traffic:
+        """Always serve ``percent`` of traffic from a reference version (the control group)."""
+        from nb2prod.rollout.actions import set_control
+
+        return set_control(self.store, ref, percent=percent, actor=actor or _user(), reason=reason)
+
+    def compare(self, name: str, *, candidate: str | None = None, window: str | None = None) -> ShadowComparison:
+        """Live vs shadow on the same requests: agreement CI, flip matrix, score divergence, segments, McNemar."""
+        import time as _time
+
+        from nb2prod.monitor.windows import window_bounds
+        from nb2prod.rollout.actions import shadow_comparison
+
+        since, until = window_bounds(window, _time.time()) if window else (None, None)
+        return shadow_comparison(self.store, name, candidate=candidate, since=since, until=until)
+
+    def gate(self, name: str, *, candidate: str | None = None, policy: RolloutPolicy | None = None,
+             actor: str | None = None) -> GateDecision:
+        """Run the two-stage shadow gate now and record its decision with the evidence."""
+        from nb2prod.rollout.actions import run_gate
+
+        return run_gate(self.store, name, candidate=candidate, policy=policy, actor=actor or _user())
+
+    def check_canary(self, name: str, *, policy: RolloutPolicy | None = None, actor: str | None = None,
+                     rollback: bool = True) -> CanaryVerdict:
+        """Judge the running canary; roll it back automatically when a limit is crossed."""
+        from nb2prod.rollout.actions import check_canary
+
+        return check_canary(self.store, name, policy=policy, actor=actor or "nb2prod-canary-check", rollback=rollback)
+
+    # -- panels (issue 8: what the JupyterLab panels show) ----------------------------------
+    def deployments(self) -> list[DeploymentStatus]:
+        """Every deployment with its routing and versions (newest first); no history."""
+        return [self._status(name, history=0) for name in self.store.registry.names()]
+
+    def deployment(self, name: str, *, history: int = 100) -> DeploymentStatus:
+        """One deployment: routing, versions with state and traffic share, and its last ``history`` events."""
+        from nb2prod.errors import NotFoundError
+        from nb2prod.package.names import validate_name
+
+        status = self._status(validate_name(name), history=history)
+        if not status.versions:
+            raise NotFoundError(f"no deployment named {name!r}", fix="deploy one with %deploy or `nb2prod deploy`")
+        return status
+
+    def _status(self, name: str, *, history: int) -> DeploymentStatus:
+        from nb2prod.models import DeploymentStatus, VersionStatus
+
+        registry = self.store.registry
+        traffic = registry.traffic(name)
+        shares = {traffic.canary: traffic.canary_percent, traffic.control: traffic.control_percent}
+        live_share = max(0.0, 100.0 - sum(v for k, v in shares.items() if k))
+        versions = tuple(
+            VersionStatus(record=record, state=state,
+                          traffic_percent=live_share if record.version_id == traffic.live else shares.get(record.version_id, 0.0))
+            for record, state in registry.versions(name)
+        )
+        events = tuple(registry.events(name, limit=history)) if history else ()
+        return DeploymentStatus(name=name, traffic=traffic, versions=versions, events=events)
+
+    def drift_series(
+        self, name: str, *, window: str = "1d", points: int = 12, until: float | None = None, alpha: float = 0.05, min_effect: float = 0.1
+    ) -> list[DriftResult]:
+        """Per-feature drift in ``points`` equal sub-windows of ``window`` (oldest first); sub-windows under 30 rows are left out."""
+        import time as _time
+
+        from nb2prod.errors import NotFoundError, UsageError
+        from nb2prod.monitor.drift import compute_drift
+        from nb2prod.monitor.frames import deployment_context, load_audit_frame, require_rows
+        from nb2prod.monitor.reference import load_reference
+        from nb2prod.monitor.snapshot import MIN_DRIFT_ROWS
+        from nb2prod.monitor.windows import buckets, window_bounds
+
+        if not 1 <= points <= 200:
+            raise UsageError(f"points must be between 1 and 200, got {points}", fix="e.g. points=12")
+        ctx = deployment_context(self.store, name)
+        if ctx.reference_path is None or not ctx.reference_path.is_file():
+            raise NotFoundError(f"{ctx.version_id} has no reference.json", fix="redeploy with %deploy")
+        reference = load_reference(ctx.reference_path)
+        since, end = window_bounds(window, _time.time() if until is None else until)
+        frame = load_audit_frame(self.store, ctx.name, since=since, until=end, with_feedback=False)
+        require_rows(frame, ctx.name, window)
+        start = since if since is not None else float(frame.meta["ts"].min())
+        series = []
+        for a, b in buckets(start, end, points):
+            part = frame.between(a, b, closed=b >= end)
+            if len(part) >= MIN_DRIFT_ROWS:
+                series.append(compute_drift(reference, part.inputs, name=ctx.name, version_id=ctx.version_id, window=window,
+                                            alpha=alpha, min_effect=min_effect, since=a, until=b))
+        return series
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _previous_live(events: Sequence[RegistryEvent], live: str | None) -> str | None:
+    """The version that was live before ``live``, from the history (events newest first)."""
+    lives = [e.version_id for e in reversed(events) if e.action in {"deploy", "promote", "rollback"} and e.version_id]
+    while lives and lives[-1] == live:
+        lives.pop()
+    return lives[-1] if lives else None

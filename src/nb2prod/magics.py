@@ -5,7 +5,10 @@ Loaded with ``%load_ext nb2prod``. Thin: parse, call the core, present.
 
 from __future__ import annotations
 
+import argparse
+import json
 import shlex
+from typing import Never
 
 from IPython.core.magic import Magics, line_magic, magics_class
 
@@ -26,9 +29,212 @@ class Nb2prodMagics(Magics):
         except ValueError as exc:
             print(f"error: cannot parse {line!r}: {exc}")
             return
+        if argv[:1] == ["lint"]:
+            self._lint(argv[1:])
+            return
+        if argv[:1] == ["monitor"] and not {"--json", "--watch", "--rules", "--webhook", "-h", "--help"} & set(argv):
+            self._monitor(argv[1:])
+            return
         code = main(argv or ["--help"])
         if code:
             print(f"(exit code {code})")
+
+    # -- lint (issue 3) ---------------------------------------------------------------------
+    def _lint(self, argv: list[str]) -> None:
+        """``%nb2prod lint [NOTEBOOK] [--run] [--timeout S] [--json]``: lint the notebook this kernel runs.
+
+        Without NOTEBOOK, the notebook is found from ``JPY_SESSION_NAME`` (set by jupyter_server)
+        or VS Code's ``__vsc_ipynb_file__``; the kernel's input history is passed as extra
+        evidence (names defined only by cells that no longer exist). Lints the file as last saved.
+        """
+        import argparse
+
+        from IPython.display import display
+
+        from nb2prod.api import Workspace
+        from nb2prod.errors import Nb2prodError
+        from nb2prod.lint.render import render_html, render_json, render_text
+
+        parser = argparse.ArgumentParser(prog="%nb2prod lint", add_help=False, exit_on_error=False)
+        parser.add_argument("notebook", nargs="?")
+        parser.add_argument("--run", action="store_true")
+        parser.add_argument("--json", action="store_true")
+        parser.add_argument("--timeout", type=float, default=600.0)
+        try:
+            args, unknown = parser.parse_known_args(argv)
+        except argparse.ArgumentError as exc:
+            print(f"error: {exc} (usage: %nb2prod lint [NOTEBOOK] [--run] [--timeout S] [--json])")
+            return
+        if unknown:
+            print(f"error: unknown option {unknown[0]} (usage: %nb2prod lint [NOTEBOOK] [--run] [--timeout S] [--json])")
+            return
+        path = _current_notebook(args.notebook, self.shell.user_ns if self.shell is not None else {})
+        if path is None:
+            print("error: cannot tell which notebook this kernel runs — pass its path: %nb2prod lint my_notebook.ipynb")
+            return
+        history = list(self.shell.history_manager.input_hist_raw) if self.shell is not None and self.shell.history_manager else None
+        try:
+            report = Workspace.open().lint_notebook(path, run=args.run, history=history, timeout_s=args.timeout)
+        except Nb2prodError as exc:
+            print(f"error: {exc}")
+            return
+        if args.json:
+            print(render_json([report]))
+            return
+        display({"text/html": render_html([report]), "text/plain": render_text([report])}, raw=True)
+
+
+    # -- monitor (issue 7) ------------------------------------------------------------------
+    def _monitor(self, argv: list[str]) -> None:
+        """``%nb2prod monitor NAME [--window 1h] [--every 10] [--static]``: the live monitor widget."""
+        import argparse
+
+        from IPython.display import display
+
+        from nb2prod.api import Workspace
+        from nb2prod.widgets.monitor import MonitorWidget
+
+        usage = "usage: %nb2prod monitor NAME [--window 1h] [--every SECONDS] [--static]"
+        parser = _QuietParser(prog="%nb2prod monitor", add_help=False, exit_on_error=False)
+        parser.add_argument("name")
+        parser.add_argument("--window", default="1h")
+        parser.add_argument("--every", type=float, default=10.0)
+        parser.add_argument("--static", action="store_true")
+        try:
+            args, unknown = parser.parse_known_args(argv)
+        except argparse.ArgumentError as exc:
+            print(f"error: {exc} ({usage})")
+            return
+        if unknown or args.every < 1:
+            print(f"error: {'unknown option ' + unknown[0] if unknown else '--every must be at least 1'} ({usage})")
+            return
+        display(MonitorWidget(Workspace.open(), args.name, window=args.window, every=args.every, live=not args.static))
+
+    # -- deploy (issue 4) -------------------------------------------------------------------
+    @line_magic("deploy")  # type: ignore[arg-type]
+    def deploy(self, line: str) -> object:
+        """Deploy a fitted model as a versioned BentoML service, proved in a fresh process.
+
+        ``%deploy model --name credit --data X_train --target y_train [--holdout X_test y_test]
+        [--protected gender] [--fallback baseline|constant:VALUE|previous|none]
+        [--min-metric roc_auc=0.7] [--tolerance 0.01] [--allow-schema-change] [--threshold 0.5]
+        [--serve [--port N]] [--notebook PATH] [--data-file PATH] [--quiet]``
+        """
+        import argparse
+        import sys
+
+        from nb2prod.api import Workspace
+        from nb2prod.errors import Nb2prodError
+
+        usage = "usage: %deploy MODEL --name NAME --data X_train [--target y_train] [--holdout X_test y_test] [--serve] [--shadow [PERCENT]] (see %deploy?)"
+        parser = _QuietParser(prog="%deploy", add_help=False, exit_on_error=False)
+        parser.add_argument("model")
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--data", required=True)
+        parser.add_argument("--target")
+        parser.add_argument("--holdout", nargs=2, metavar=("X_TEST", "Y_TEST"))
+        parser.add_argument("--test-data")
+        parser.add_argument("--test-target")
+        parser.add_argument("--protected", action="append", default=[])
+        parser.add_argument("--fallback", default="baseline")
+        parser.add_argument("--min-metric", action="append", default=[])
+        parser.add_argument("--tolerance", type=float, default=0.01)
+        parser.add_argument("--allow-schema-change", action="store_true")
+        parser.add_argument("--threshold", type=float, default=0.5)
+        parser.add_argument("--serve", action="store_true")
+        parser.add_argument("--port", type=int)
+        parser.add_argument("--notebook")
+        parser.add_argument("--data-file", action="append", default=[])
+        parser.add_argument("--sample-size", type=int, default=200)
+        parser.add_argument("--quiet", action="store_true")
+        parser.add_argument("--shadow", nargs="?", type=float, const=100.0, default=None)
+        parser.add_argument("--favorable", type=json.loads, default=None)
+        try:
+            args, unknown = parser.parse_known_args(shlex.split(line))
+        except (argparse.ArgumentError, ValueError) as exc:
+            print(f"error: {exc} ({usage})", file=sys.stderr)
+            return None
+        if unknown:
+            print(f"error: unknown option {unknown[0]} ({usage})", file=sys.stderr)
+            return None
+        ns = self.shell.user_ns if self.shell is not None else {}
+        variables = {"model": args.model, "data": args.data}
+        if args.target:
+            variables["target"] = args.target
+        holdout_names = args.holdout or ([args.test_data, args.test_target] if args.test_data or args.test_target else None)
+        if holdout_names is not None and not all(holdout_names):
+            print("error: --test-data and --test-target go together (or use --holdout X_test y_test)", file=sys.stderr)
+            return None
+        wanted = [args.model, args.data, *([args.target] if args.target else []), *(holdout_names or [])]
+        absent = [name for name in wanted if name not in ns]
+        if absent:
+            print(f"error: no variable named {absent[0]!r} in this notebook — run the cell that defines it first", file=sys.stderr)
+            return None
+        if holdout_names:
+            variables["holdout_data"], variables["holdout_target"] = holdout_names
+        notebook = _current_notebook(args.notebook, ns)
+        history = list(self.shell.history_manager.input_hist_raw) if self.shell is not None and self.shell.history_manager else []
+        say = (lambda _m: None) if args.quiet else (lambda m: print(f"%deploy: {m} …", flush=True))
+        try:
+            return Workspace.open().deploy(
+                ns[args.model],
+                name=args.name,
+                data=ns[args.data],
+                target=ns[args.target] if args.target else None,
+                holdout=(ns[holdout_names[0]], ns[holdout_names[1]]) if holdout_names else None,
+                protected=args.protected,
+                fallback=args.fallback,
+                min_metric=args.min_metric,
+                tolerance=args.tolerance,
+                allow_schema_change=args.allow_schema_change,
+                threshold=args.threshold,
+                serve=args.serve,
+                port=args.port,
+                notebook=notebook,
+                namespace=ns,
+                history=history,
+                variables=variables,
+                data_files=args.data_file,
+                sample_size=args.sample_size,
+                progress=say,
+                shadow=args.shadow,
+                favorable=args.favorable,
+            )
+        except Nb2prodError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return None
+
+class _QuietParser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting (missing arguments included)."""
+
+    def error(self, message: str) -> Never:
+        import argparse
+
+        raise argparse.ArgumentError(None, message)
+
+
+def _current_notebook(explicit: str | None, user_ns: dict[str, object]) -> str | None:
+    """The notebook file this kernel runs: explicit path, JPY_SESSION_NAME, or VS Code's variable."""
+    import os
+    from pathlib import Path
+
+    if explicit:
+        return explicit
+    vscode = user_ns.get("__vsc_ipynb_file__")
+    if isinstance(vscode, str) and Path(vscode).is_file():
+        return vscode
+    session = os.environ.get("JPY_SESSION_NAME")
+    if not session:
+        return None
+    candidate = Path(session)
+    if candidate.is_absolute():
+        return str(candidate) if candidate.is_file() else None
+    cwd = Path.cwd()
+    # The session path is relative to the server root, an ancestor of the kernel's working folder.
+    for base in (cwd, *cwd.parents):
+        if (base / candidate).is_file():
+            return str(base / candidate)
+    return str(cwd / candidate.name) if (cwd / candidate.name).is_file() else None
 
 
 def load_ipython_extension(ipython: object) -> None:

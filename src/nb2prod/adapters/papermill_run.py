@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from nb2prod.errors import ExecutionError, NotebookError
 
-__all__ = ["execute_notebook"]
+__all__ = ["declared_parameters", "execute_notebook"]
 
 
 def execute_notebook(
@@ -28,6 +29,8 @@ def execute_notebook(
     import papermill as pm
     from papermill.exceptions import PapermillException, PapermillExecutionError
 
+    if kernel_name is None and not _declared_kernel(notebook):
+        kernel_name = "python3"  # a notebook saved without a kernelspec runs on the default Python kernel
     try:
         pm.execute_notebook(
             str(notebook),
@@ -52,3 +55,22 @@ def execute_notebook(
             f"{notebook.name}: execution failed ({exc.__class__.__name__}: {message})",
             fix="check the kernel named in the notebook is installed (`jupyter kernelspec list`)",
         ) from exc
+
+
+def _declared_kernel(notebook: Path) -> str | None:
+    try:
+        meta = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError):
+        return None
+    name = (meta.get("kernelspec") or {}).get("name")
+    return str(name) if name else None
+
+
+def declared_parameters(notebook: Path) -> dict[str, Any]:
+    """The names (and default source text) the notebook's ``parameters`` cell declares."""
+    import papermill as pm
+
+    try:
+        return {name: spec.get("default") for name, spec in pm.inspect_notebook(str(notebook)).items()}
+    except Exception:  # an unparseable parameters cell declares nothing we can rely on
+        return {}

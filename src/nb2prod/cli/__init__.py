@@ -17,13 +17,19 @@ from nb2prod.errors import Nb2prodError
 __all__ = ["cli", "main"]
 
 # Command modules register themselves on ``cli`` when imported.
+from nb2prod.cli import deploy as _deploy  # noqa: F401
+from nb2prod.cli import lint as _lint  # noqa: F401
+from nb2prod.cli import monitor as _monitor  # noqa: F401
+from nb2prod.cli import rollout as _rollout  # noqa: F401
 from nb2prod.cli import runs as _runs  # noqa: F401
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (never a traceback for a known failure)."""
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="nb2prod", standalone_mode=False)
+        returned = cli.main(args=list(argv) if argv is not None else None, prog_name="nb2prod", standalone_mode=False)
+        if isinstance(returned, int) and not isinstance(returned, bool):  # ctx.exit(n) in non-standalone mode returns n
+            return returned
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else "", err=False)
         return 0

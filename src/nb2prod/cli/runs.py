@@ -17,13 +17,17 @@ __all__: list[str] = []
 @click.option("-p", "--parameter", "params", nargs=2, multiple=True, metavar="KEY VALUE", help="Set a papermill parameter (repeatable).")
 @click.option("--timeout", type=float, default=None, help="Per-cell timeout in seconds.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option("--lint-fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error", show_default=True,
+              help="Lint severity that stops the run before it starts.")
 @pass_workspace
-def run(ws: Workspace, notebook: str, params: tuple[tuple[str, str], ...], timeout: float | None, no_progress: bool) -> None:
-    """Execute NOTEBOOK with parameters into a versioned run folder and record the run."""
+def run(ws: Workspace, notebook: str, params: tuple[tuple[str, str], ...], timeout: float | None, no_progress: bool,
+        lint_fail_on: str) -> None:
+    """Lint, then execute NOTEBOOK with parameters into a versioned run folder, and record the run."""
     from nb2prod.runs import parse_parameter
 
     parameters = dict(parse_parameter(k, v) for k, v in params)
-    record = ws.run_notebook(notebook, parameters, progress=not no_progress, timeout_s=timeout)
+    fail_on = None if lint_fail_on == "never" else lint_fail_on
+    record = ws.run_notebook(notebook, parameters, progress=not no_progress, timeout_s=timeout, fail_on=fail_on)
     click.echo(f"run {record.run_id} {record.status} in {record.duration_s:.1f}s")
     click.echo(f"output notebook: {record.output}")
 

@@ -1,55 +1,31 @@
-"""REST handlers. Each is a few lines: parse, call the core off the event loop, answer JSON."""
+"""REST routes. Each handler is a few lines: parse, call the core off the event loop, answer JSON.
+
+Every route lives under ``<base_url>/nb2prod/api/`` and every handler method is
+``@tornado.web.authenticated``; errors go through :class:`~nb2prod.server.base.BaseHandler`.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import tornado.web
-from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
-from tornado.ioloop import IOLoop
 
 from nb2prod.api import Workspace
-from nb2prod.errors import Nb2prodError
+from nb2prod.server.base import BaseHandler
+from nb2prod.server.deployments import DeploymentHandler, DeploymentsHandler, TrafficHandler
+from nb2prod.server.lint import LintHandler
+from nb2prod.server.monitoring import AlertsHandler, DriftSeriesHandler, MonitorHandler, ShadowHandler
 
 __all__ = ["API_PREFIX", "BaseHandler", "InfoHandler", "routes", "setup_handlers"]
 
 API_PREFIX = "nb2prod/api"
-
-
-class BaseHandler(APIHandler):
-    """Maps nb2prod errors to their HTTP status with a JSON body; runs core calls in a thread."""
-
-    @property
-    def workspace(self) -> Workspace:
-        workspace: Workspace = self.settings["nb2prod_workspace"]
-        return workspace
-
-    async def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        return await IOLoop.current().run_in_executor(None, lambda: fn(*args, **kwargs))
-
-    def write_json(self, data: Any, status: int = 200) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(data, default=str))
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, Nb2prodError):
-            self.set_status(exc.http_status)
-            self.finish(json.dumps(exc.to_dict()))
-            return
-        super().write_error(status_code, **kwargs)
-
-    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        if isinstance(value, Nb2prodError):
-            self.log.info("nb2prod %s: %s", value.code, value)
-            return
-        super().log_exception(typ, value, tb)
+_NAME = r"(?P<name>[^/]+)"
 
 
 class InfoHandler(BaseHandler):
+    """``GET``: where the workspace is and what it holds."""
+
     @tornado.web.authenticated
     async def get(self) -> None:
         self.write_json(await self.call(self.workspace.info))
@@ -57,7 +33,17 @@ class InfoHandler(BaseHandler):
 
 def routes() -> list[tuple[str, type[BaseHandler]]]:
     """Every REST route, relative to ``<base_url>/nb2prod/api/``; each handler method is authenticated."""
-    return [("info", InfoHandler)]
+    return [
+        ("info", InfoHandler),
+        ("lint", LintHandler),
+        ("deployments", DeploymentsHandler),
+        (f"deployments/{_NAME}", DeploymentHandler),
+        (f"deployments/{_NAME}/(?P<action>promote|rollback|canary)", TrafficHandler),
+        (f"deployments/{_NAME}/monitor", MonitorHandler),
+        (f"deployments/{_NAME}/drift", DriftSeriesHandler),
+        (f"deployments/{_NAME}/shadow", ShadowHandler),
+        ("alerts", AlertsHandler),
+    ]
 
 
 def setup_handlers(serverapp: Any) -> None:

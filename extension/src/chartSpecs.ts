@@ -1,0 +1,188 @@
+/**
+ * Vega-Lite specifications for the drift panel, built from the API's JSON (pure: no DOM).
+ * Colours come from JupyterLab's theme variables through `themeConfig`, so dark mode works.
+ */
+import type { IConceptDrift, IDriftResult, IFairness, IMetricWindow } from './tokens';
+
+export type Spec = Record<string, unknown>;
+
+/** Theme colours read from CSS variables by the widget. */
+export interface IThemeColors {
+  text: string;
+  muted: string;
+  grid: string;
+  accent: string;
+  warn: string;
+  font: string;
+}
+
+/** Vega-Lite `config` matching the JupyterLab theme; transparent background. */
+export function themeConfig(c: IThemeColors): Spec {
+  return {
+    background: null,
+    font: c.font,
+    view: { stroke: c.grid },
+    axis: { labelColor: c.muted, titleColor: c.text, gridColor: c.grid, domainColor: c.grid, tickColor: c.grid },
+    legend: { labelColor: c.muted, titleColor: c.text, orient: 'bottom', columns: 2, symbolSize: 40, labelLimit: 140 },
+    title: { color: c.text, fontSize: 12, anchor: 'start', subtitleFontSize: 10 },
+    range: { category: { scheme: 'tableau10' } }
+  };
+}
+
+function base(title: string, subtitle: string, height: number, c: IThemeColors): Spec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, subtitle, subtitleColor: c.muted },
+    width: 'container',
+    height,
+    autosize: { type: 'fit-x', contains: 'padding' },
+    config: themeConfig(c)
+  };
+}
+
+const TIME = { field: 'time', type: 'temporal', title: null, axis: { format: '%H:%M', labelOverlap: true } };
+
+/** The `top` features with the largest effect in any window, largest first. */
+export function topFeatures(series: readonly IDriftResult[], top: number): string[] {
+  const best = new Map<string, number>();
+  for (const result of series) {
+    for (const f of result.features) {
+      best.set(f.feature, Math.max(best.get(f.feature) ?? 0, f.effect));
+    }
+  }
+  return [...best.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name]) => name);
+}
+
+/** Effect size over consecutive windows for the `top` most drifting features; the threshold as a dashed rule. */
+export function featureDriftSpec(series: readonly IDriftResult[], c: IThemeColors, top = 6): Spec {
+  const shown = new Set(topFeatures(series, top));
+  const rows = series.flatMap(result =>
+    result.features.filter(f => shown.has(f.feature)).map(f => ({
+      time: (result.until ?? 0) * 1000,
+      feature: f.feature,
+      effect: f.effect,
+      drifted: f.drifted,
+      q: f.q_value,
+      measure: f.effect_name
+    }))
+  );
+  const threshold = series.length ? series[series.length - 1].min_effect : 0.1;
+  return {
+    ...base(`Drift effect, top ${shown.size} features`, 'dashed: drift threshold', 150, c),
+    layer: [
+      {
+        data: { values: rows },
+        mark: { type: 'line', point: { filled: true, size: 30 }, strokeWidth: 1.5 },
+        encoding: {
+          x: TIME,
+          y: { field: 'effect', type: 'quantitative', title: 'effect size' },
+          color: { field: 'feature', type: 'nominal', title: null },
+          tooltip: [
+            { field: 'feature' },
+            { field: 'measure', title: 'effect' },
+            { field: 'effect', format: '.3f', title: 'value' },
+            { field: 'q', format: '.2g', title: 'q (BH)' },
+            { field: 'drifted' }
+          ]
+        }
+      },
+      {
+        data: { values: [{ threshold }] },
+        mark: { type: 'rule', strokeDash: [5, 4], color: c.warn },
+        encoding: { y: { field: 'threshold', type: 'quantitative' } }
+      }
+    ]
+  };
+}
+
+function windowRows(windows: readonly IMetricWindow[]): Record<string, unknown>[] {
+  return windows
+    .filter(w => w.value !== null && w.value !== undefined)
+    .map(w => ({ time: w.end * 1000, value: w.value, low: w.low ?? w.value, high: w.high ?? w.value, n: w.n }));
+}
+
+/** Dataset drift score (share of drifted features) per window. */
+export function datasetDriftSpec(timeline: readonly IMetricWindow[], c: IThemeColors): Spec {
+  return {
+    ...base('Dataset drift score', 'share of features drifted', 100, c),
+    data: { values: windowRows(timeline) },
+    mark: { type: 'area', line: { color: c.accent }, color: c.accent, opacity: 0.35 },
+    encoding: {
+      x: TIME,
+      y: { field: 'value', type: 'quantitative', title: 'score', scale: { domain: [0, 1] } },
+      tooltip: [{ field: 'value', format: '.2f', title: 'score' }, { field: 'n', title: 'rows' }]
+    }
+  };
+}
+
+/** Live metric per window with its confidence band, the validation metric as a dashed rule. */
+export function conceptSpec(concept: IConceptDrift, c: IThemeColors): Spec {
+  const rows = windowRows(concept.windows);
+  const layers: Spec[] = [
+    {
+      data: { values: rows },
+      mark: { type: 'area', opacity: 0.25, color: c.accent },
+      encoding: { x: TIME, y: { field: 'low', type: 'quantitative', title: concept.metric }, y2: { field: 'high' } }
+    },
+    {
+      data: { values: rows },
+      mark: { type: 'line', point: true, color: c.accent },
+      encoding: {
+        x: TIME,
+        y: { field: 'value', type: 'quantitative' },
+        tooltip: [
+          { field: 'value', format: '.3f', title: concept.metric },
+          { field: 'low', format: '.3f', title: 'CI low' },
+          { field: 'high', format: '.3f', title: 'CI high' },
+          { field: 'n', title: 'labelled' }
+        ]
+      }
+    }
+  ];
+  if (concept.validation !== null) {
+    layers.push({
+      data: { values: [{ validation: concept.validation }] },
+      mark: { type: 'rule', strokeDash: [5, 4], color: c.warn },
+      encoding: { y: { field: 'validation', type: 'quantitative' } }
+    });
+  }
+  return { ...base(`Live ${concept.metric}, 95% CI`, 'dashed: validation', 120, c), layer: layers };
+}
+
+/** Disparate-impact ratio per protected attribute with its CI; the four-fifths line at 0.8. */
+export function fairnessSpec(fairness: IFairness, c: IThemeColors): Spec {
+  const rows = fairness.attributes
+    .filter(a => a.di_ratio !== null)
+    .map(a => ({ attribute: a.attribute, ratio: a.di_ratio, low: a.di_low ?? a.di_ratio, high: a.di_high ?? a.di_ratio, verdict: a.verdict }));
+  const y = { field: 'attribute', type: 'nominal', title: null };
+  return {
+    ...base('Disparate impact ratio, 95% CI', 'dashed: four-fifths rule (0.8)', 26 * Math.max(rows.length, 1), c),
+    layer: [
+      {
+        data: { values: rows },
+        mark: { type: 'rule', color: c.muted, strokeWidth: 2 },
+        encoding: { y, x: { field: 'low', type: 'quantitative', title: 'ratio', scale: { domain: [0, 1.2] } }, x2: { field: 'high' } }
+      },
+      {
+        data: { values: rows },
+        mark: { type: 'point', filled: true, size: 70 },
+        encoding: {
+          y,
+          x: { field: 'ratio', type: 'quantitative' },
+          color: {
+            field: 'verdict',
+            type: 'nominal',
+            title: null,
+            scale: { domain: ['ok', 'adverse_impact', 'insufficient_data'], range: [c.accent, c.warn, c.muted] }
+          },
+          tooltip: [{ field: 'attribute' }, { field: 'ratio', format: '.3f' }, { field: 'low', format: '.3f' }, { field: 'high', format: '.3f' }, { field: 'verdict' }]
+        }
+      },
+      {
+        data: { values: [{ x: 0.8 }] },
+        mark: { type: 'rule', strokeDash: [5, 4], color: c.warn },
+        encoding: { x: { field: 'x', type: 'quantitative' } }
+      }
+    ]
+  };
+}

@@ -1,0 +1,207 @@
+/**
+ * Deployments panel: each deployment's traffic split, its versions with their version records,
+ * promote / canary / rollback buttons behind a confirmation, and the history with gate evidence.
+ */
+import { Dialog, InputDialog, showDialog } from '@jupyterlab/apputils';
+import { Widget } from '@lumino/widgets';
+
+import { ApiError, Nb2prodClient } from './client';
+import {
+  allowedActions,
+  gateLines,
+  metricsLine,
+  rollbackLabel,
+  shortVersion,
+  trafficSlices,
+  when
+} from './deploymentsModel';
+import { el } from './dom';
+import { IDeploymentStatus, IRegistryEvent, IVersionStatus, PanelIDs } from './tokens';
+
+export class DeploymentsPanel extends Widget {
+  private readonly messageNode = el('div', { className: 'jp-nb2prod-message' });
+  private readonly listNode = el('div', { className: 'jp-nb2prod-deployments' });
+  private deployments: IDeploymentStatus[] = [];
+
+  constructor(private readonly client: Nb2prodClient) {
+    super();
+    this.id = PanelIDs.deployments;
+    this.addClass('jp-nb2prod-panel');
+    this.addClass('jp-nb2prod-deployments-panel');
+    const refresh = el('button', { className: 'jp-mod-styled jp-nb2prod-button', title: 'Reload from the registry' }, 'Refresh');
+    refresh.onclick = () => void this.refresh();
+    this.node.append(
+      el('h2', { className: 'jp-nb2prod-title' }, 'Deployments'),
+      el('div', { className: 'jp-nb2prod-toolbar' }, refresh),
+      this.messageNode,
+      this.listNode
+    );
+  }
+
+  protected onAfterShow(): void {
+    void this.refresh();
+  }
+
+  /** Reload every deployment with its history. */
+  async refresh(): Promise<void> {
+    try {
+      const names = (await this.client.deployments()).map(d => d.name);
+      this.deployments = await Promise.all(names.map(name => this.client.deployment(name, 50)));
+      this.render();
+      if (!names.length) {
+        this.say('No deployments yet: deploy a model with %deploy.');
+      }
+    } catch (error) {
+      this.say(error instanceof ApiError ? error.display : String(error), true);
+    }
+  }
+
+  private say(text: string, isError = false): void {
+    this.messageNode.textContent = text;
+    this.messageNode.classList.toggle('jp-mod-error', isError);
+  }
+
+  private render(): void {
+    this.listNode.replaceChildren(...this.deployments.map(d => this.deploymentNode(d)));
+  }
+
+  private deploymentNode(status: IDeploymentStatus): HTMLElement {
+    const rollback = rollbackLabel(status);
+    const rollbackButton = rollback
+      ? el('button', { className: 'jp-mod-styled jp-nb2prod-button jp-nb2prod-rollback', title: rollback }, 'Roll back')
+      : null;
+    if (rollbackButton && rollback) {
+      rollbackButton.onclick = () => void this.act(status, 'rollback', null, rollback);
+    }
+    const slices = trafficSlices(status);
+    const t = status.traffic;
+    return el(
+      'section',
+      { className: 'jp-nb2prod-deployment', dataset: { name: status.name } },
+      el('div', { className: 'jp-nb2prod-deployment-head' }, el('h3', {}, status.name), rollbackButton),
+      el(
+        'div',
+        { className: 'jp-nb2prod-traffic', title: 'Traffic split' },
+        ...slices.map(s =>
+          el(
+            'div',
+            { className: 'jp-nb2prod-slice', dataset: { role: s.role } },
+            `${s.role} ${shortVersion(s.version, status.name)} · ${s.percent.toFixed(0)}%`
+          )
+        )
+      ),
+      ...slices.map(s => {
+        const bar = el('div', { className: 'jp-nb2prod-share', dataset: { role: s.role } });
+        bar.style.width = `${s.percent}%`;
+        return bar;
+      }),
+      t.shadow ? el('div', { className: 'jp-nb2prod-shadow-note' }, `shadow ${shortVersion(t.shadow, status.name)} mirrors ${t.shadow_percent.toFixed(0)}% of requests`) : null,
+      el('h4', {}, `Versions (${status.versions.length})`),
+      ...status.versions.map(v => this.versionNode(status, v)),
+      el('h4', {}, 'History'),
+      el('ol', { className: 'jp-nb2prod-history' }, ...status.events.map(e => this.eventNode(status, e)))
+    );
+  }
+
+  private versionNode(status: IDeploymentStatus, version: IVersionStatus): HTMLElement {
+    const r = version.record;
+    const short = shortVersion(r.version_id, status.name);
+    const env = r.environment as Record<string, unknown>;
+    const packages = env['packages'] ?? env['requirements'] ?? env['pins'];
+    const buttons = allowedActions(version, status).map(action => {
+      const button = el('button', { className: `jp-mod-styled jp-nb2prod-button jp-nb2prod-${action}` }, action === 'promote' ? 'Promote' : 'Canary…');
+      button.onclick = () => void this.act(status, action, version, short);
+      return button;
+    });
+    return el(
+      'div',
+      { className: 'jp-nb2prod-version', dataset: { version: r.version_id, state: version.state } },
+      el(
+        'div',
+        { className: 'jp-nb2prod-version-head' },
+        el('span', { className: 'jp-nb2prod-version-id', title: r.version_id }, short),
+        el('span', { className: 'jp-nb2prod-badge', dataset: { state: version.state } }, version.state),
+        version.traffic_percent > 0 ? el('span', { className: 'jp-nb2prod-percent' }, `${version.traffic_percent.toFixed(0)}%`) : null
+      ),
+      el('div', { className: 'jp-nb2prod-metrics' }, metricsLine(version) || 'no holdout metrics'),
+      buttons.length ? el('div', { className: 'jp-nb2prod-actions' }, ...buttons) : null,
+      el(
+        'details',
+        { className: 'jp-nb2prod-record' },
+        el('summary', {}, 'Version record'),
+        el(
+          'dl',
+          {},
+          ...row('created', r.created_at),
+          ...row('data', fingerprint(r.data_fingerprint)),
+          ...row('code', fingerprint(r.code_fingerprint)),
+          ...row('model', r.model_hash.slice(0, 16)),
+          ...row('env', `python ${String(env['python'] ?? '?')}${Array.isArray(packages) ? `, ${packages.length} pinned packages` : packages && typeof packages === 'object' ? `, ${Object.keys(packages).length} pinned packages` : ''}`),
+          ...row('bento', r.bento_tag ?? '—'),
+          ...row('parent', r.parent ? shortVersion(r.parent, status.name) : '—')
+        )
+      )
+    );
+  }
+
+  private eventNode(status: IDeploymentStatus, event: IRegistryEvent): HTMLElement {
+    const gates = gateLines(event);
+    const evidence = Object.keys(event.evidence).length ? JSON.stringify(event.evidence, null, 1) : '';
+    return el(
+      'li',
+      { className: 'jp-nb2prod-event', dataset: { action: event.action } },
+      el('div', {}, el('strong', {}, event.action), ` ${event.version_id ? shortVersion(event.version_id, status.name) : ''} · ${when(event.ts)} · ${event.actor}`),
+      el('div', { className: 'jp-nb2prod-reason' }, event.reason),
+      gates.length ? el('ul', { className: 'jp-nb2prod-gates' }, ...gates.map(g => el('li', { className: g.endsWith('FAILED') ? 'jp-mod-error' : '' }, g))) : null,
+      evidence ? el('details', {}, el('summary', {}, 'Evidence'), el('pre', {}, evidence.slice(0, 4000))) : null
+    );
+  }
+
+  /** Confirm, then call the API; the panel shows the outcome and reloads. */
+  private async act(status: IDeploymentStatus, action: 'promote' | 'canary' | 'rollback', version: IVersionStatus | null, label: string): Promise<void> {
+    const name = status.name;
+    try {
+      if (action === 'canary' && version) {
+        const answer = await InputDialog.getNumber({ title: `Canary ${label}`, label: 'Percent of the traffic of the live version (1-99)', value: 10 });
+        if (!answer.button.accept || answer.value === null) {
+          return;
+        }
+        await this.client.canary(name, version.record.version_id, answer.value);
+        this.say(`${label} receives ${answer.value}% of ${name}'s traffic.`);
+      } else {
+        const live = status.traffic.live ? shortVersion(status.traffic.live, name) : 'none';
+        const body = action === 'promote' ? `${label} becomes the live version of ${name} (now: ${live}, which will be retired).` : `Roll back ${name}: ${label}.`;
+        const verb = action === 'promote' ? 'Promote' : 'Roll back';
+        const answer = await showDialog({ title: `${verb}?`, body, buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: verb })] });
+        if (!answer.button.accept) {
+          return;
+        }
+        if (action === 'promote' && version) {
+          await this.client.promote(name, version.record.version_id, 'promoted from the JupyterLab panel');
+          this.say(`${label} is now live.`);
+        } else {
+          await this.client.rollback(name, undefined, 'rolled back from the JupyterLab panel');
+          this.say(`${name} rolled back.`);
+        }
+      }
+      await this.refresh();
+    } catch (error) {
+      this.say(error instanceof ApiError ? error.display : String(error), true);
+    }
+  }
+}
+
+function row(term: string, value: string): HTMLElement[] {
+  return [el('dt', {}, term), el('dd', {}, value)];
+}
+
+function fingerprint(value: Record<string, unknown>): string {
+  const entries = Object.entries(value ?? {});
+  if (!entries.length) {
+    return '—';
+  }
+  return entries
+    .slice(0, 3)
+    .map(([k, v]) => `${k}: ${typeof v === 'string' ? v.slice(0, 16) : JSON.stringify(v).slice(0, 40)}`)
+    .join(', ');
+}

@@ -1,0 +1,205 @@
+/**
+ * Drift panel: per-feature drift over time against its threshold, the dataset drift score,
+ * concept drift (live metric with CI vs validation), fairness ratios and recent alerts.
+ * Refreshes itself every `driftRefreshSeconds` (30 s) while visible and "live", without reloading the page.
+ */
+import { Widget } from '@lumino/widgets';
+
+import { Chart, themeColors } from './charts';
+import { conceptSpec, datasetDriftSpec, featureDriftSpec, fairnessSpec } from './chartSpecs';
+import { ApiError, Nb2prodClient } from './client';
+import { when } from './deploymentsModel';
+import { el } from './dom';
+import { IAlertEvent, IDriftSeries, IMonitorReport, PanelIDs } from './tokens';
+
+const WINDOWS = ['15m', '1h', '6h', '1d', '7d', 'all'];
+
+export class DriftPanel extends Widget {
+  private readonly select = el('select', { className: 'jp-nb2prod-select', title: 'Deployment' });
+  private readonly windowSelect = el('select', { className: 'jp-nb2prod-select', title: 'Window' });
+  private readonly live = el('input', { type: 'checkbox', checked: true, title: 'Refresh every 30 s' });
+  private readonly messageNode = el('div', { className: 'jp-nb2prod-message' });
+  private readonly statsNode = el('div', { className: 'jp-nb2prod-stats' });
+  private readonly tableNode = el('div', { className: 'jp-nb2prod-feature-table' });
+  private readonly alertsNode = el('ul', { className: 'jp-nb2prod-alerts' });
+  private readonly updatedNode = el('div', { className: 'jp-nb2prod-updated' });
+  private readonly charts = {
+    features: new Chart('jp-nb2prod-chart-features'),
+    dataset: new Chart('jp-nb2prod-chart-dataset'),
+    concept: new Chart('jp-nb2prod-chart-concept'),
+    fairness: new Chart('jp-nb2prod-chart-fairness')
+  };
+  private timer = 0;
+  private refreshMs = 30_000;
+  private loading = false;
+  /** How many refreshes completed (the browser tests wait on it). */
+  refreshes = 0;
+
+  constructor(private readonly client: Nb2prodClient) {
+    super();
+    this.id = PanelIDs.drift;
+    this.addClass('jp-nb2prod-panel');
+    this.addClass('jp-nb2prod-drift');
+    for (const w of WINDOWS) {
+      this.windowSelect.append(el('option', { value: w, selected: w === '1d' }, w));
+    }
+    this.select.onchange = () => void this.refresh();
+    this.windowSelect.onchange = () => void this.refresh();
+    this.live.onchange = () => this.schedule();
+    const refresh = el('button', { className: 'jp-mod-styled jp-nb2prod-button' }, 'Refresh');
+    refresh.onclick = () => void this.refresh();
+    this.node.append(
+      el('h2', { className: 'jp-nb2prod-title' }, 'Drift & fairness'),
+      el('div', { className: 'jp-nb2prod-toolbar' }, this.select, this.windowSelect, el('label', { className: 'jp-nb2prod-live' }, this.live, ' live'), refresh),
+      this.messageNode,
+      this.statsNode,
+      this.charts.features.node,
+      this.tableNode,
+      this.charts.dataset.node,
+      this.charts.concept.node,
+      this.charts.fairness.node,
+      el('h4', {}, 'Alerts'),
+      this.alertsNode,
+      this.updatedNode
+    );
+  }
+
+  protected onAfterShow(): void {
+    void this.loadNames().then(() => this.refresh());
+    this.schedule();
+  }
+
+  protected onAfterHide(): void {
+    window.clearInterval(this.timer);
+  }
+
+  dispose(): void {
+    window.clearInterval(this.timer);
+    Object.values(this.charts).forEach(c => c.dispose());
+    super.dispose();
+  }
+
+  /** Seconds between refreshes while visible (the `driftRefreshSeconds` setting). */
+  set refreshSeconds(seconds: number) {
+    this.refreshMs = Math.max(2, seconds) * 1000;
+    this.live.title = `Refresh every ${Math.max(2, seconds)} s`;
+    if (this.isVisible) {
+      this.schedule();
+    }
+  }
+
+  private schedule(): void {
+    window.clearInterval(this.timer);
+    if (this.live.checked) {
+      this.timer = window.setInterval(() => this.isVisible && void this.refresh(), this.refreshMs);
+    }
+  }
+
+  private async loadNames(): Promise<void> {
+    try {
+      const names = (await this.client.deployments()).map(d => d.name);
+      const current = this.select.value;
+      this.select.replaceChildren(...names.map(n => el('option', { value: n, selected: n === current }, n)));
+      if (!names.length) {
+        this.say('No deployments yet: deploy a model with %deploy.');
+      }
+    } catch (error) {
+      this.say(error instanceof ApiError ? error.display : String(error), true);
+    }
+  }
+
+  private say(text: string, isError = false): void {
+    this.messageNode.textContent = text;
+    this.messageNode.classList.toggle('jp-mod-error', isError);
+  }
+
+  /** Fetch the monitoring report, the per-feature series and the alerts, and redraw. */
+  async refresh(): Promise<void> {
+    const name = this.select.value;
+    if (!name || this.loading) {
+      return;
+    }
+    this.loading = true;
+    const window_ = this.windowSelect.value;
+    try {
+      const [report, series, alerts] = await Promise.all([
+        this.client.monitor(name, window_),
+        this.client.driftSeries(name, window_, 12).catch((error: unknown) => {
+          if (error instanceof ApiError && error.status === 404) {
+            return null;
+          }
+          throw error;
+        }),
+        this.client.alerts(name, 20)
+      ]);
+      this.say(report.notes.join(' '));
+      await this.draw(report, series, alerts);
+      this.refreshes += 1;
+      this.updatedNode.textContent = `updated ${new Date().toLocaleTimeString()}`;
+    } catch (error) {
+      this.say(error instanceof ApiError ? error.display : String(error), true);
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  private async draw(report: IMonitorReport, series: IDriftSeries | null, alerts: IAlertEvent[]): Promise<void> {
+    const colors = themeColors(this.node);
+    const d = report.drift;
+    const c = report.concept;
+    const ops = report.operations.overall;
+    const stat = (label: string, value: string, flag = false): HTMLElement =>
+      el('div', { className: `jp-nb2prod-stat${flag ? ' jp-mod-warn' : ''}`, dataset: { stat: label } }, el('span', {}, label), el('strong', {}, value));
+    const pct = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : `${(100 * v).toFixed(1)}%`);
+    const num = (v: number | null | undefined, digits = 3): string => (v === null || v === undefined ? '—' : v.toFixed(digits));
+    const fairness = report.fairness?.attributes.filter(a => a.di_ratio !== null) ?? [];
+    this.statsNode.replaceChildren(
+      stat('predictions', String(report.n)),
+      stat('dataset drift', d ? `${num(d.score, 2)} (${d.features.filter(f => f.drifted).length}/${d.features.length})` : '—', !!d?.detected),
+      stat('concept drift', c && c.score !== null ? num(c.score, 3) : '—', !!c?.degraded),
+      stat(c ? `live ${c.metric}` : 'live metric', c && c.live !== null ? `${num(c.live)} [${num(c.live_low)}, ${num(c.live_high)}]` : '—'),
+      stat('validation', c ? num(c.validation) : '—'),
+      stat('min DI ratio', fairness.length ? num(Math.min(...fairness.map(a => a.di_ratio as number)), 2) : '—', fairness.some(a => a.verdict === 'adverse_impact')),
+      stat('p95 latency', ops.latency_p95_ms !== null ? `${ops.latency_p95_ms.toFixed(1)} ms` : '—'),
+      stat('fallback rate', pct(ops.fallback_rate))
+    );
+    this.tableNode.replaceChildren(
+      ...(d
+        ? [
+            el(
+              'table',
+              { className: 'jp-nb2prod-table' },
+              el('thead', {}, el('tr', {}, ...['feature', 'test', 'effect', 'q (BH)'].map(h => el('th', {}, h)))),
+              el(
+                'tbody',
+                {},
+                ...[...d.features]
+                  .sort((a, b) => b.effect - a.effect)
+                  .map(f =>
+                    el(
+                      'tr',
+                      { className: f.drifted ? 'jp-mod-warn' : '', dataset: { feature: f.feature }, title: f.drifted ? 'drifted' : 'no drift' },
+                      el('td', {}, f.feature),
+                      el('td', {}, f.test),
+                      el('td', { title: f.effect_name }, f.effect.toFixed(3)),
+                      el('td', {}, f.q_value < 0.001 ? '<0.001' : f.q_value.toFixed(3))
+                    )
+                  )
+              )
+            )
+          ]
+        : [])
+    );
+    this.alertsNode.replaceChildren(
+      ...(alerts.length
+        ? alerts.map(a => el('li', { className: 'jp-nb2prod-alert' }, `${when(a.ts)} ${a.rule}: ${a.metric} ${a.value.toPrecision(3)} (threshold ${a.threshold}, ${a.window})`))
+        : [el('li', {}, 'no alerts')])
+    );
+    await Promise.all([
+      this.charts.features.render(series && series.series.length ? featureDriftSpec(series.series, colors) : null),
+      this.charts.dataset.render(report.drift_timeline.some(w => w.value !== null) ? datasetDriftSpec(report.drift_timeline, colors) : null),
+      this.charts.concept.render(c && c.windows.some(w => w.value !== null) ? conceptSpec(c, colors) : null),
+      this.charts.fairness.render(report.fairness && fairness.length ? fairnessSpec(report.fairness, colors) : null)
+    ]);
+  }
+}

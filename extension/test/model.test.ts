@@ -1,0 +1,127 @@
+/** Unit tests of the panels' view-models and chart specifications. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { conceptSpec, featureDriftSpec, fairnessSpec, IThemeColors, topFeatures } from '../src/chartSpecs';
+import { allowedActions, gateLines, rollbackLabel, shortVersion, trafficSlices } from '../src/deploymentsModel';
+import { cellTarget, groupBySeverity, location, summary } from '../src/lintModel';
+import type { IDeploymentStatus, IDriftResult, IFinding, IRegistryEvent, IVersionStatus, VersionState } from '../src/tokens';
+
+function finding(severity: IFinding['severity'], cell: number | null, extra: Partial<IFinding> = {}): IFinding {
+  return { rule: 'R1', severity, message: 'm', path: 'nb.ipynb', cell_index: cell, cell_id: null, line: null, fix: null, evidence: null, ...extra };
+}
+
+test('findings are grouped worst first, in cell order, empty groups left out', () => {
+  const groups = groupBySeverity([finding('info', 1), finding('error', 5), finding('error', 2), finding('info', 0)]);
+  assert.deepEqual(groups.map(g => g.severity), ['error', 'info']);
+  assert.deepEqual(groups[0].findings.map(f => f.cell_index), [2, 5]);
+  assert.equal(summary({ path: 'x', findings: [finding('error', 1), finding('warning', 1), finding('warning', 2)], executed: true }), '1 error, 2 warnings (re-executed)');
+  assert.equal(summary({ path: 'x', findings: [], executed: false }), 'no findings');
+});
+
+test('a finding locates its cell by id first, then by index', () => {
+  assert.equal(location(finding('error', 2, { line: 3 })), 'cell 3, line 3');
+  assert.equal(location(finding('error', null)), 'notebook');
+  const ids = ['a', 'b', 'c'];
+  assert.equal(cellTarget(finding('error', 0, { cell_id: 'c' }), ids), 2);
+  assert.equal(cellTarget(finding('error', 1, { cell_id: 'gone' }), ids), 1);
+  assert.equal(cellTarget(finding('error', 7), ids), -1);
+  assert.equal(cellTarget(finding('error', null), ids), -1);
+});
+
+function version(id: string, state: VersionState): IVersionStatus {
+  return {
+    record: { version_id: id, name: 'credit', created_at: '', model_hash: 'h', data_fingerprint: {}, code_fingerprint: {}, environment: {}, schema: {}, metrics: { roc_auc: 0.81234 }, lint: {}, parent: null, bento_tag: null, model_tag: null, deployment_dir: null, params: {}, extra: {} },
+    state,
+    traffic_percent: 0
+  };
+}
+
+function event(action: string, versionId: string, evidence: Record<string, unknown> = {}): IRegistryEvent {
+  return { name: 'credit', action, version_id: versionId, actor: 'ana', reason: '', evidence, ts: 0, id: null };
+}
+
+function deployment(traffic: Partial<IDeploymentStatus['traffic']>, events: IRegistryEvent[] = []): IDeploymentStatus {
+  return {
+    name: 'credit',
+    traffic: { name: 'credit', live: null, shadow: null, shadow_percent: 100, canary: null, canary_percent: 0, control: null, control_percent: 0, updated_at: 0, ...traffic },
+    versions: [],
+    events
+  };
+}
+
+test('traffic slices: live keeps what the canary does not take', () => {
+  const slices = trafficSlices(deployment({ live: 'credit-v1', canary: 'credit-v2', canary_percent: 10 }));
+  assert.deepEqual(slices.map(s => [s.role, s.percent]), [['live', 90], ['canary', 10]]);
+  assert.equal(shortVersion('credit-v1', 'credit'), 'v1');
+});
+
+test('actions: none on the live or a refused version; canary only when something is live', () => {
+  const d = deployment({ live: 'credit-v2' });
+  assert.deepEqual(allowedActions(version('credit-v2', 'live'), d), []);
+  assert.deepEqual(allowedActions(version('credit-v3', 'refused'), d), []);
+  assert.deepEqual(allowedActions(version('credit-v1', 'retired'), d), ['promote', 'canary']);
+  assert.deepEqual(allowedActions(version('credit-v1', 'retired'), deployment({})), ['promote']);
+});
+
+test('rollback stops a canary first, else goes back to the previous live version', () => {
+  assert.equal(rollbackLabel(deployment({ live: 'credit-v2', canary: 'credit-v3', canary_percent: 5 })), 'stop the canary v3');
+  const history = [event('promote', 'credit-v2'), event('deploy', 'credit-v2'), event('deploy', 'credit-v1')];
+  assert.equal(rollbackLabel(deployment({ live: 'credit-v2' }, history)), 'make v1 live again');
+  assert.equal(rollbackLabel(deployment({ live: 'credit-v1' }, [event('deploy', 'credit-v1')])), null);
+});
+
+test('gate lines show each check and its verdict', () => {
+  const lines = gateLines(
+    event('deploy', 'credit-v1', {
+      gate: [
+        { check: 'threshold', metric: 'roc_auc', value: 0.8123, limit: 0.7, passed: true },
+        { check: 'vs_live', metric: 'roc_auc', value: 0.7, live: 0.81, passed: false }
+      ]
+    })
+  );
+  assert.deepEqual(lines, ['threshold roc_auc 0.8123 vs limit 0.7: passed', 'vs_live roc_auc 0.7 vs live 0.81: FAILED']);
+  assert.deepEqual(gateLines(event('promote', 'credit-v1')), []);
+});
+
+const colors: IThemeColors = { text: '#111', muted: '#555', grid: '#ddd', accent: '#06c', warn: '#c00', font: 'sans-serif' };
+
+function drift(until: number, effect: number): IDriftResult {
+  return {
+    name: 'credit', version_id: 'v1', window: '1d', n_reference: 100, n_current: 50, score: 0.5, detected: true, alpha: 0.05, min_effect: 0.1, since: until - 60, until, elapsed_ms: 1,
+    features: [{ feature: 'income', kind: 'numeric', test: 'ks', statistic: 0.3, p_value: 0.001, q_value: 0.002, effect_name: 'wasserstein', effect, psi: 0.2, drifted: effect >= 0.1, n_reference: 100, n_current: 50, missing_reference: 0, missing_current: 0, unseen: [] }]
+  };
+}
+
+test('the feature drift chart has one point per feature and window, and the threshold rule', () => {
+  const spec = featureDriftSpec([drift(1000, 0.05), drift(2000, 0.3)], colors) as { layer: { data: { values: Record<string, unknown>[] } }[]; config: { background: unknown } };
+  const rows = spec.layer[0].data.values;
+  assert.deepEqual(rows.map(r => [r.time, r.feature, r.effect, r.drifted]), [[1_000_000, 'income', 0.05, false], [2_000_000, 'income', 0.3, true]]);
+  assert.deepEqual(spec.layer[1].data.values, [{ threshold: 0.1 }]);
+  assert.equal(spec.config.background, null);
+});
+
+test('the chart keeps the features that drift most', () => {
+  const a = drift(1000, 0.05);
+  const b = { ...drift(2000, 0.3), features: [...drift(2000, 0.3).features, { ...drift(2000, 0.2).features[0], feature: 'age' }] };
+  assert.deepEqual(topFeatures([a, b], 1), ['income']);
+  assert.deepEqual(topFeatures([a, b], 5), ['income', 'age']);
+  const spec = featureDriftSpec([a, b], colors, 1) as { layer: { data: { values: Record<string, unknown>[] } }[] };
+  assert.deepEqual([...new Set(spec.layer[0].data.values.map(r => r.feature))], ['income']);
+});
+
+test('concept and fairness charts carry the confidence bands and reference lines', () => {
+  const concept = conceptSpec(
+    { name: 'c', version_id: null, metric: 'roc_auc', validation: 0.8, higher_is_better: true, n_predictions: 10, n_labelled: 10, live: 0.7, live_low: 0.6, live_high: 0.75, gap: 0.1, score: 0.06, degraded: true, verdict: 'degraded', window: '1d', detections: [],
+      windows: [{ start: 0, end: 10, n: 5, value: 0.7, low: 0.6, high: 0.8 }, { start: 10, end: 20, n: 0, value: null, low: null, high: null }] },
+    colors
+  ) as { layer: { data: { values: Record<string, unknown>[] } }[] };
+  assert.deepEqual(concept.layer[0].data.values, [{ time: 10_000, value: 0.7, low: 0.6, high: 0.8, n: 5 }]);
+  assert.deepEqual(concept.layer[2].data.values, [{ validation: 0.8 }]);
+  const fairness = fairnessSpec(
+    { name: 'c', window: '1d', favorable: 0, n: 100, attributes: [{ attribute: 'gender', groups: [], di_ratio: 0.7, di_low: 0.6, di_high: 0.85, verdict: 'adverse_impact', min_group_size: 30, timeline: [] }] },
+    colors
+  ) as { layer: { data: { values: Record<string, unknown>[] } }[] };
+  assert.deepEqual(fairness.layer[0].data.values, [{ attribute: 'gender', ratio: 0.7, low: 0.6, high: 0.85, verdict: 'adverse_impact' }]);
+  assert.deepEqual(fairness.layer[2].data.values, [{ x: 0.8 }]);
+});

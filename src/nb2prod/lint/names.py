@@ -1,0 +1,383 @@
+"""Which names a cell defines and which it needs from earlier cells.
+
+One pass over a cell's module-level statements in evaluation order. A name loaded before the
+cell itself has bound it is an *immediate* need (it must exist when the cell runs); a global
+read inside a function or lambda body is a *deferred* need (it must exist when the function is
+called, so it only has to be defined somewhere). Scopes follow Python's rules: function and
+comprehension locals, class bodies invisible to methods, ``global`` declarations, walrus
+targets leaking out of comprehensions.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+__all__ = ["CellNames", "Use", "analyze"]
+
+
+@dataclass(frozen=True, slots=True)
+class Use:
+    name: str
+    line: int
+    col: int = 0
+
+
+@dataclass(slots=True)
+class CellNames:
+    """What one cell binds at module level and what it reads from outside itself."""
+
+    defs: dict[str, int] = field(default_factory=dict)  # name -> first line binding it
+    needs: list[Use] = field(default_factory=list)  # read before this cell binds them
+    deferred: list[Use] = field(default_factory=list)  # globals read inside function bodies
+    star_imports: list[tuple[str, int]] = field(default_factory=list)  # (module, line)
+
+
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+def analyze(tree: ast.Module) -> CellNames:
+    result = CellNames()
+    _ModuleWalker(result).run(tree.body)
+    return result
+
+
+def _target_names(node: ast.AST) -> list[ast.Name]:
+    return [n for n in ast.walk(node) if isinstance(n, ast.Name)]
+
+
+def _import_binding(alias: ast.alias) -> str:
+    return alias.asname or alias.name.split(".")[0]
+
+
+class _ModuleWalker:
+    """Walks module-level code in evaluation order."""
+
+    def __init__(self, result: CellNames) -> None:
+        self.result = result
+        self.bound: set[str] = set()
+
+    # -- events -----------------------------------------------------------------------------
+    def load(self, name: str, node: ast.AST) -> None:
+        if name not in self.bound:
+            self.result.needs.append(Use(name, getattr(node, "lineno", 1), getattr(node, "col_offset", 0)))
+
+    def bind(self, name: str, node: ast.AST) -> None:
+        self.bound.add(name)
+        self.result.defs.setdefault(name, getattr(node, "lineno", 1))
+
+    # -- statements -------------------------------------------------------------------------
+    def run(self, body: list[ast.stmt]) -> None:
+        for stmt in body:
+            self.stmt(stmt)
+
+    def stmt(self, node: ast.stmt) -> None:
+        if isinstance(node, ast.Assign):
+            self.expr(node.value)
+            for target in node.targets:
+                self.target(target)
+        elif isinstance(node, ast.AugAssign):
+            if isinstance(node.target, ast.Name):
+                self.load(node.target.id, node.target)
+            else:
+                self.expr(node.target)
+            self.expr(node.value)
+            self.target(node.target)
+        elif isinstance(node, ast.AnnAssign):
+            self.expr(node.annotation)
+            if node.value is not None:
+                self.expr(node.value)
+                self.target(node.target)
+            elif not isinstance(node.target, ast.Name):
+                self.expr(node.target)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            self.expr(node.iter)
+            self.target(node.target)
+            self.run(node.body)
+            self.run(node.orelse)
+        elif isinstance(node, (ast.While, ast.If)):
+            self.expr(node.test)
+            self.run(node.body)
+            self.run(node.orelse)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                self.expr(item.context_expr)
+                if item.optional_vars is not None:
+                    self.target(item.optional_vars)
+            self.run(node.body)
+        elif isinstance(node, (ast.Try, ast.TryStar)):
+            self.run(node.body)
+            for handler in node.handlers:
+                if handler.type is not None:
+                    self.expr(handler.type)
+                if handler.name:
+                    self.bind(handler.name, handler)
+                self.run(handler.body)
+            self.run(node.orelse)
+            self.run(node.finalbody)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for decorator in node.decorator_list:
+                self.expr(decorator)
+            self.arguments(node.args)
+            if node.returns is not None:
+                self.expr(node.returns)
+            self.bind(node.name, node)
+            self.function(node, frozenset())
+        elif isinstance(node, ast.ClassDef):
+            for decorator in node.decorator_list:
+                self.expr(decorator)
+            for base in node.bases:
+                self.expr(base)
+            for keyword in node.keywords:
+                self.expr(keyword.value)
+            self.class_body(node)
+            self.bind(node.name, node)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                self.bind(_import_binding(alias), node)
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name == "*":
+                    self.result.star_imports.append((node.module or ".", node.lineno))
+                else:
+                    self.bind(alias.asname or alias.name, node)
+        elif isinstance(node, ast.Delete):
+            for target in node.targets:
+                self.expr(target)
+        elif isinstance(node, ast.Match):
+            self.expr(node.subject)
+            for case in node.cases:
+                self.pattern(case.pattern)
+                if case.guard is not None:
+                    self.expr(case.guard)
+                self.run(case.body)
+        elif isinstance(node, (ast.Global, ast.Nonlocal, ast.Pass, ast.Break, ast.Continue)):
+            pass
+        else:  # Expr, Return, Raise, Assert, TypeAlias…
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self.expr(child)
+
+    def pattern(self, node: ast.AST) -> None:
+        for sub in ast.walk(node):
+            if isinstance(sub, (ast.MatchAs, ast.MatchStar)) and sub.name:
+                self.bind(sub.name, sub)
+            elif isinstance(sub, ast.MatchMapping) and sub.rest:
+                self.bind(sub.rest, sub)
+            elif isinstance(sub, ast.MatchValue):
+                self.expr(sub.value)
+            elif isinstance(sub, ast.MatchClass):
+                self.expr(sub.cls)
+
+    def target(self, node: ast.expr) -> None:
+        if isinstance(node, ast.Name):
+            self.bind(node.id, node)
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            for element in node.elts:
+                self.target(element)
+        elif isinstance(node, ast.Starred):
+            self.target(node.value)
+        else:  # attribute or subscript: reads the object
+            self.expr(node)
+
+    def arguments(self, args: ast.arguments) -> None:
+        for default in (*args.defaults, *(d for d in args.kw_defaults if d is not None)):
+            self.expr(default)
+        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+            if arg is not None and arg.annotation is not None:
+                self.expr(arg.annotation)
+
+    # -- expressions ------------------------------------------------------------------------
+    def expr(self, node: ast.expr) -> None:
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Store):
+                self.bind(node.id, node)
+            else:
+                self.load(node.id, node)
+        elif isinstance(node, ast.NamedExpr):
+            self.expr(node.value)
+            self.bind(node.target.id, node.target)
+        elif isinstance(node, ast.Lambda):
+            self.arguments(node.args)
+            self.function(node, frozenset())
+        elif isinstance(node, _COMPREHENSIONS):
+            self.comprehension(node)
+        else:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self.expr(child)
+                elif isinstance(child, ast.keyword):
+                    self.expr(child.value)
+                elif isinstance(child, ast.comprehension):  # not reached: handled above
+                    self.expr(child.iter)
+
+    def comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) -> None:
+        first, *rest = node.generators
+        self.expr(first.iter)  # evaluated in the enclosing scope, now
+        local: set[str] = set()
+        needs: list[Use] = []
+        leaked: list[ast.Name] = []
+        _comprehension_reads(node, first, rest, local, needs, leaked)
+        for use in needs:
+            if use.name not in self.bound:
+                self.result.needs.append(use)
+        for name in leaked:
+            self.bind(name.id, name)
+
+    def class_body(self, node: ast.ClassDef) -> None:
+        class_local: set[str] = set()
+        for stmt in node.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for decorator in stmt.decorator_list:
+                    self._class_expr(decorator, class_local)
+                for default in (*stmt.args.defaults, *(d for d in stmt.args.kw_defaults if d is not None)):
+                    self._class_expr(default, class_local)
+                class_local.add(stmt.name)
+                self.function(stmt, frozenset())
+            elif isinstance(stmt, ast.ClassDef):
+                for base in stmt.bases:
+                    self._class_expr(base, class_local)
+                class_local.add(stmt.name)
+                inner = _ModuleWalker(CellNames())
+                inner.bound = set(self.bound) | class_local
+                inner.class_body(stmt)
+                self.result.needs.extend(inner.result.needs)
+                self.result.deferred.extend(inner.result.deferred)
+            else:
+                for sub in ast.walk(stmt):
+                    if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                        class_local.add(sub.id)
+                for child in ast.iter_child_nodes(stmt):
+                    if isinstance(child, ast.expr):
+                        self._class_expr(child, class_local)
+                for sub in ast.walk(stmt):
+                    if isinstance(sub, (ast.Import, ast.ImportFrom)):
+                        class_local.update(_import_binding(a) for a in sub.names)
+
+    def _class_expr(self, node: ast.expr, class_local: set[str]) -> None:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in class_local:
+                self.load(sub.id, sub)
+            elif isinstance(sub, _FUNCTIONS):
+                self.function(sub, frozenset())
+                break
+
+    def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, enclosing: frozenset[str]) -> None:
+        uses, declared_global = _function_free(node, enclosing)
+        self.result.deferred.extend(uses)
+        for name in declared_global:
+            self.result.defs.setdefault(name, getattr(node, "lineno", 1))
+
+
+def _comprehension_reads(
+    node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp,
+    first: ast.comprehension,
+    rest: list[ast.comprehension],
+    local: set[str],
+    needs: list[Use],
+    leaked: list[ast.Name],
+) -> None:
+    def read(expr: ast.AST) -> None:
+        for sub in ast.walk(expr):
+            if isinstance(sub, ast.NamedExpr) and isinstance(sub.target, ast.Name):
+                leaked.append(sub.target)
+                local.add(sub.target.id)
+            elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in local:
+                needs.append(Use(sub.id, sub.lineno, sub.col_offset))
+
+    for generator in (first, *rest):
+        if generator is not first:
+            read(generator.iter)
+        local.update(n.id for n in _target_names(generator.target))
+        for condition in generator.ifs:
+            read(condition)
+    if isinstance(node, ast.DictComp):
+        read(node.key)
+        read(node.value)
+    else:
+        read(node.elt)
+
+
+def _bindings(body: list[ast.stmt] | list[ast.expr]) -> tuple[set[str], set[str]]:
+    """Names bound in a function body (not descending into nested scopes) and its ``global`` names."""
+    bound: set[str] = set()
+    declared: set[str] = set()
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Global):
+            declared.update(node.names)
+            continue
+        if isinstance(node, ast.Nonlocal):
+            bound.update(node.names)
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+            stack.extend(getattr(node, "decorator_list", []))
+            continue
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, _COMPREHENSIONS):
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.NamedExpr) and isinstance(sub.target, ast.Name):
+                    bound.add(sub.target.id)
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update(_import_binding(a) for a in node.names if a.name != "*")
+        elif (isinstance(node, ast.ExceptHandler) and node.name) or (isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name):
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bound.add(node.rest)
+        stack.extend(ast.iter_child_nodes(node))
+    return bound - declared, declared
+
+
+def _params(args: ast.arguments) -> set[str]:
+    return {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a is not None}
+
+
+def _function_free(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, enclosing: frozenset[str]) -> tuple[list[Use], set[str]]:
+    """Global names a function body reads, and names it assigns through ``global``."""
+    body: list[ast.stmt] | list[ast.expr] = [node.body] if isinstance(node, ast.Lambda) else node.body
+    bound, declared = _bindings(body)
+    local = bound | _params(node.args)
+    visible = frozenset(enclosing | local)
+    uses: list[Use] = []
+    assigned_globals = set(declared)
+    _scope_reads(body, visible, uses, assigned_globals)
+    return uses, assigned_globals
+
+
+def _scope_reads(body: list[ast.stmt] | list[ast.expr], visible: frozenset[str], uses: list[Use], globals_: set[str]) -> None:
+    stack: list[tuple[ast.AST, frozenset[str]]] = [(n, visible) for n in body]
+    while stack:
+        node, names = stack.pop()
+        if isinstance(node, _FUNCTIONS):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                stack.extend((d, names) for d in node.decorator_list)
+                if node.returns is not None:
+                    stack.append((node.returns, names))
+            stack.extend((d, names) for d in (*node.args.defaults, *(k for k in node.args.kw_defaults if k is not None)))
+            inner, inner_globals = _function_free(node, names)
+            uses.extend(inner)
+            globals_.update(inner_globals)
+            continue
+        if isinstance(node, ast.ClassDef):
+            class_bound, _ = _bindings(node.body)
+            stack.extend((b, names) for b in (*node.bases, *node.decorator_list))
+            stack.extend((s, frozenset(names | class_bound)) for s in node.body)
+            continue
+        if isinstance(node, _COMPREHENSIONS):
+            local = set(names)
+            for generator in node.generators:
+                local.update(n.id for n in _target_names(generator.target))
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in local:
+                    uses.append(Use(sub.id, sub.lineno, sub.col_offset))
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in names:
+            uses.append(Use(node.id, node.lineno, node.col_offset))
+        stack.extend((child, names) for child in ast.iter_child_nodes(node))

@@ -1,0 +1,229 @@
+"""Columnar views of the audit log: one window of predictions, with feedback and overrides joined.
+
+Reads the store's tables directly with SQLAlchemy Core (no second copy of the data).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from nb2prod.errors import NotFoundError
+from nb2prod.models import VersionRecord
+from nb2prod.store import tables as t
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from nb2prod.store import Store
+
+__all__ = ["AuditFrame", "DeploymentContext", "deployment_context", "load_audit_frame", "matches", "require_rows", "value_key"]
+
+_META = ("request_id", "version_id", "ts", "output", "score", "latency_ms", "fallback", "violations", "arm", "error")
+
+
+@dataclasses.dataclass
+class AuditFrame:
+    """Predictions of one window: ``meta`` (one row per prediction) and ``inputs`` (same order).
+
+    ``meta`` columns: request_id, version_id, ts, output, score, latency_ms, fallback (bool),
+    violations (count), arm, error, label, outcome, has_label (bool), overridden (bool).
+    """
+
+    meta: pd.DataFrame
+    inputs: pd.DataFrame
+    since: float | None = None
+    until: float | None = None
+
+    def __len__(self) -> int:
+        return len(self.meta)
+
+    def select(self, mask: np.ndarray) -> AuditFrame:
+        return AuditFrame(
+            self.meta[mask].reset_index(drop=True), self.inputs[mask].reset_index(drop=True), self.since, self.until
+        )
+
+    def between(self, start: float, end: float, *, closed: bool = False) -> AuditFrame:
+        ts = self.meta["ts"].to_numpy(dtype=float)
+        mask = (ts >= start) & ((ts <= end) if closed else (ts < end))
+        return self.select(mask)
+
+
+@dataclasses.dataclass(frozen=True)
+class DeploymentContext:
+    """What monitoring needs to know about a deployed version."""
+
+    name: str
+    record: VersionRecord
+    task: str
+    positive_class: Any
+    threshold: float
+    protected: tuple[str, ...]
+    favorable: Any
+    reference_path: Path | None
+
+    @property
+    def version_id(self) -> str:
+        return self.record.version_id
+
+
+def deployment_context(store: Store, ref: str) -> DeploymentContext:
+    """Resolve ``NAME`` or ``NAME:VERSION`` and read its task, classes and protected attributes.
+
+    ``deployment.json`` in the deployment folder wins; the version record's ``extra`` fills gaps.
+    """
+    record = store.registry.resolve(ref)
+    config: dict[str, Any] = {}
+    folder = Path(record.deployment_dir) if record.deployment_dir else None
+    if folder is not None and (folder / "deployment.json").is_file():
+        try:
+            config = json.loads((folder / "deployment.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            config = {}
+    extra = record.extra or {}
+
+    def pick(key: str, default: Any) -> Any:
+        if config.get(key) is not None:
+            return config[key]
+        if extra.get(key) is not None:
+            return extra[key]
+        return default
+
+    positive = pick("positive_class", 1)
+    protected = pick("protected", [])
+    reference_file = config.get("reference_file") or "reference.json"
+    return DeploymentContext(
+        name=record.name,
+        record=record,
+        task=str(pick("task", "binary")),
+        positive_class=positive,
+        threshold=float(pick("threshold", 0.5)),
+        protected=tuple([protected] if isinstance(protected, str) else protected),
+        favorable=pick("favorable", positive),
+        reference_path=(folder / reference_file) if folder is not None else None,
+    )
+
+
+def value_key(value: Any) -> str | None:
+    """Comparable text of a label or decision: ``1``, ``1.0``, ``True`` and ``"1"`` agree; missing → ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if value != value:
+            return None
+        if float(value).is_integer():
+            return str(int(value))
+    if isinstance(value, np.integer):
+        return str(int(value))
+    return str(value)
+
+
+def matches(values: Any, target: Any) -> np.ndarray:
+    """Boolean array: which ``values`` equal ``target`` (by :func:`value_key`)."""
+    key = value_key(target)
+    return np.array([key is not None and value_key(v) == key for v in values], dtype=bool)
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, (str, bytes)):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _bulk_json(texts: list[Any]) -> list[Any]:
+    """Decode many JSON texts with one parser call (raw text, already-decoded values and NULLs mixed)."""
+    if all(isinstance(v, str) for v in texts):
+        try:
+            return list(json.loads("[" + ",".join(texts) + "]"))
+        except ValueError:
+            pass
+    return [_decode(v) for v in texts]
+
+
+def _window_filter(query: Any, name: str, since: float | None, until: float | None, version_id: str | None) -> Any:
+    p = t.predictions
+    query = query.where(p.c.name == name)
+    if since is not None:
+        query = query.where(p.c.ts >= since)
+    if until is not None:
+        query = query.where(p.c.ts < until)
+    if version_id is not None:
+        query = query.where(p.c.version_id == version_id)
+    return query
+
+
+def load_audit_frame(
+    store: Store,
+    name: str,
+    *,
+    since: float | None = None,
+    until: float | None = None,
+    version_id: str | None = None,
+    with_feedback: bool = True,
+) -> AuditFrame:
+    """Predictions of ``name`` in ``[since, until)`` (oldest first) with feedback and overrides.
+
+    JSON columns are read as text and decoded in bulk: ~10x faster than per-row decoding.
+    """
+    import pandas as pd
+
+    p = t.predictions
+    raw = {c: sa.type_coerce(p.c[c], sa.Text).label(c) for c in ("output", "violations", "inputs")}
+    selected = [raw.get(c, p.c[c]) for c in _META] + [raw["inputs"]]
+    query = _window_filter(sa.select(*selected), name, since, until, version_id).order_by(p.c.ts)
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+        labels: dict[str, Any] = {}
+        outcomes: dict[str, float] = {}
+        overridden: set[str] = set()
+        if with_feedback and rows:
+            f = t.feedback
+            fq = sa.select(f.c.request_id, sa.type_coerce(f.c.label, sa.Text).label("label"), f.c.outcome).join(
+                p, p.c.request_id == f.c.request_id
+            )
+            feedback_rows = conn.execute(_window_filter(fq, name, since, until, version_id).order_by(f.c.id)).all()
+            decoded = _bulk_json([r.label if r.label is not None else "null" for r in feedback_rows])
+            for r, label in zip(feedback_rows, decoded, strict=True):
+                if label is not None:
+                    labels[r.request_id] = label
+                if r.outcome is not None:
+                    outcomes[r.request_id] = float(r.outcome)
+            o = t.overrides
+            oq = sa.select(o.c.request_id).join(p, p.c.request_id == o.c.request_id)
+            overridden = {r.request_id for r in conn.execute(_window_filter(oq, name, since, until, version_id))}
+    columns: dict[str, list[Any]] = {c: [r[i] for r in rows] for i, c in enumerate(_META)}
+    for c in ("output", "violations"):
+        columns[c] = _bulk_json([v if v is not None else "null" for v in columns[c]])
+    inputs = _bulk_json([r[-1] if r[-1] is not None else "{}" for r in rows])
+    meta = pd.DataFrame({c: pd.Series(v, dtype=object) if c == "output" else v for c, v in columns.items()})
+    meta["ts"] = meta["ts"].astype(float)
+    meta["score"] = pd.to_numeric(meta["score"], errors="coerce")
+    meta["latency_ms"] = pd.to_numeric(meta["latency_ms"], errors="coerce")
+    meta["fallback"] = meta["fallback"].fillna(False).astype(bool)
+    meta["violations"] = [len(v) if isinstance(v, list) else 0 for v in columns["violations"]]
+    meta["error"] = meta["error"].where(meta["error"].notna(), None)
+    rid = columns["request_id"]
+    meta["label"] = pd.Series([labels.get(r) for r in rid], dtype=object)
+    meta["outcome"] = [outcomes.get(r, np.nan) for r in rid]
+    meta["has_label"] = np.fromiter((r in labels for r in rid), dtype=bool, count=len(rid))
+    meta["overridden"] = np.fromiter((r in overridden for r in rid), dtype=bool, count=len(rid))
+    frame = pd.DataFrame.from_records(inputs) if inputs else pd.DataFrame()
+    return AuditFrame(meta=meta, inputs=frame, since=since, until=until)
+
+
+def require_rows(frame: AuditFrame, name: str, window: str) -> None:
+    if len(frame) == 0:
+        raise NotFoundError(
+            f"no predictions of {name!r} in the window {window}",
+            fix="widen --window (e.g. --window all) or send traffic to the service",
+        )

@@ -1,0 +1,170 @@
+"""The fresh-process proof: load the saved model in a new interpreter, predict the sample rows,
+and compare with what the kernel predicted — before a deploy is declared good.
+
+The child process starts in the deployment folder (so nothing from the notebook's folder is
+importable by accident), loads through :func:`nb2prod.package.artifact.load_model` (the loader the
+service uses), rebuilds the rows from JSON exactly as the service does, and prints its answers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nb2prod.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["ProofJob", "compare_predictions", "frame_from_rows", "sample_rows", "start_proof"]
+
+SCORE_ATOL = 1e-9
+SCORE_RTOL = 1e-7
+
+
+def sample_rows(frame: pd.DataFrame, n: int = 200, seed: int = 0) -> list[dict[str, Any]]:
+    """Up to ``n`` rows as JSON-ready dicts (NaN → null, numpy → Python, datetimes → ISO)."""
+    chosen = frame.sample(n=min(n, len(frame)), random_state=seed) if len(frame) > n else frame
+    return list(json.loads(chosen.to_json(orient="records", date_format="iso")))
+
+
+def frame_from_rows(rows: Sequence[dict[str, Any]], features: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """The DataFrame a service builds from request rows: the schema's columns, in order."""
+    import pandas as pd
+
+    frame = pd.DataFrame(list(rows), columns=[f["name"] for f in features])
+    for feature in features:
+        if feature.get("dtype") == "datetime":
+            frame[feature["name"]] = pd.to_datetime(frame[feature["name"]])
+    return frame
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        if math.isnan(a) and math.isnan(b):
+            return True
+        return math.isclose(a, b, rel_tol=SCORE_RTOL, abs_tol=SCORE_ATOL)
+    return bool(a == b)
+
+
+def compare_predictions(expected: dict[str, Any], actual: dict[str, Any]) -> dict[str, Any]:
+    """Row-by-row comparison of two ``{"predictions": [...], "scores": [...]}`` answers."""
+    exp_d, act_d = expected.get("predictions", []), actual.get("predictions", [])
+    exp_s, act_s = expected.get("scores", []), actual.get("scores", [])
+    if len(exp_d) != len(act_d):
+        return {"rows": len(exp_d), "mismatched": len(exp_d), "max_abs_diff": None, "first_mismatch": None, "ok": False}
+    mismatched = [i for i, (a, b) in enumerate(zip(exp_d, act_d, strict=True)) if not _same(a, b)]
+    diffs = [abs(float(a) - float(b)) for a, b in zip(exp_s, act_s, strict=False) if a is not None and b is not None]
+    mismatched += [
+        i for i, (a, b) in enumerate(zip(exp_s, act_s, strict=False)) if i not in mismatched and not _same(a, b)
+    ]
+    first = None
+    if mismatched:
+        i = min(mismatched)
+        first = {
+            "row": i,
+            "expected": exp_d[i],
+            "actual": act_d[i],
+            "expected_score": exp_s[i] if i < len(exp_s) else None,
+            "actual_score": act_s[i] if i < len(act_s) else None,
+        }
+    return {
+        "rows": len(exp_d),
+        "mismatched": len(mismatched),
+        "max_abs_diff": max(diffs) if diffs else 0.0,
+        "first_mismatch": first,
+        "ok": not mismatched,
+    }
+
+
+@dataclass
+class ProofJob:
+    """A child process loading and predicting the saved model."""
+
+    process: subprocess.Popen[str]
+    folder: Path
+
+    def wait(self, expected: dict[str, Any], timeout_s: float = 300.0) -> dict[str, Any]:
+        """Compare the child's predictions with ``expected``; raise :class:`InvalidInputError` if they differ."""
+        try:
+            out, err = self.process.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+            raise InvalidInputError(
+                f"the saved model did not load and predict within {timeout_s:.0f}s in a fresh process", fix="check the model size"
+            ) from None
+        answer = None
+        for line in reversed(out.splitlines()):
+            if line.startswith("NB2PROD_PROOF "):
+                answer = json.loads(line[len("NB2PROD_PROOF ") :])
+                break
+        if answer is None or "error" in answer:
+            detail = (answer or {}).get("error") or next((ln for ln in reversed(err.splitlines()) if ln.strip()), "no output")
+            raise InvalidInputError(
+                f"the saved model fails in a fresh process: {detail}"[:400],
+                fix=(answer or {}).get("fix") or "define the classes/functions the model needs in the notebook (or install their module), then %deploy again",
+            )
+        result = compare_predictions(expected, answer)
+        result["seconds"] = answer.get("seconds")
+        if not result["ok"]:
+            first = result["first_mismatch"] or {}
+            raise InvalidInputError(
+                f"the saved model predicts differently in a fresh process: {result['mismatched']} of {result['rows']} sample rows differ "
+                f"(row {first.get('row')}: kernel {first.get('expected')!r}/{first.get('expected_score')}, "
+                f"fresh {first.get('actual')!r}/{first.get('actual_score')})",
+                fix="the model depends on state outside it (globals, random state, a redefined class): refit and %deploy again",
+            )
+        return result
+
+    def cancel(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+
+def start_proof(folder: Path) -> ProofJob:
+    """Start loading ``folder``'s model in a fresh interpreter that predicts ``sample.json``'s rows."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONSTARTUP"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from nb2prod.package.proof import _proof_main; _proof_main()", str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=str(folder),
+        env=env,
+        text=True,
+    )
+    return ProofJob(process=process, folder=folder)
+
+
+def _proof_main() -> None:  # runs in the fresh child process
+    import time
+
+    started = time.perf_counter()
+    folder = Path(sys.argv[1])
+    try:
+        from nb2prod.errors import Nb2prodError
+        from nb2prod.package.artifact import load_model
+        from nb2prod.package.evaluate import ModelInfo, predict_frame
+
+        config = json.loads((folder / "deployment.json").read_text(encoding="utf-8"))
+        sample = json.loads((folder / "sample.json").read_text(encoding="utf-8"))
+        try:
+            model = load_model(folder)
+        except Nb2prodError as exc:
+            print("NB2PROD_PROOF " + json.dumps({"error": exc.message, "fix": exc.fix}), flush=True)
+            return
+        info = ModelInfo(task=config["task"], classes=config.get("classes") or [], positive_class=config.get("positive_class"))
+        frame = frame_from_rows(sample["rows"], config["features"])
+        result = predict_frame(model, frame, info, float(config.get("threshold", 0.5)))
+        answer = {"predictions": result.decisions, "scores": result.scores, "seconds": round(time.perf_counter() - started, 3)}
+    except Exception as exc:  # report any failure as one line to the parent
+        answer = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+    print("NB2PROD_PROOF " + json.dumps(answer), flush=True)

@@ -1,0 +1,58 @@
+"""``nb2prod/api/deployments``: versions, routing and history; promote / rollback / canary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tornado.web
+
+from nb2prod.errors import UsageError
+from nb2prod.server.base import BaseHandler
+
+__all__ = ["DeploymentHandler", "DeploymentsHandler", "TrafficHandler"]
+
+
+class DeploymentsHandler(BaseHandler):
+    """``GET``: every deployment with its routing and versions."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        found = await self.call(self.workspace.deployments)
+        self.write_json({"deployments": [d.to_dict() for d in found]})
+
+
+class DeploymentHandler(BaseHandler):
+    """``GET deployments/NAME?history=100``: routing, versions and history of one deployment."""
+
+    @tornado.web.authenticated
+    async def get(self, name: str) -> None:
+        status = await self.call(self.workspace.deployment, name, history=self.query_int("history", 100, low=0, high=5000))
+        self.write_json(status.to_dict())
+
+
+def _text(body: dict[str, Any], key: str, *, required: bool = False) -> str | None:
+    value = body.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f"{key!r} must be a non-empty string", fix=f'send e.g. {{"{key}": "..."}}')
+    return value.strip()
+
+
+class TrafficHandler(BaseHandler):
+    """``POST deployments/NAME/{promote,rollback,canary}`` with ``{"version", "percent", "to", "reason"}``."""
+
+    @tornado.web.authenticated
+    async def post(self, name: str, action: str) -> None:
+        body, ws = self.json_body(), self.workspace
+        reason = _text(body, "reason") or ""
+        if action == "promote":
+            status = await self.call(ws.promote, f"{name}:{_text(body, 'version', required=True)}", actor=self.actor, reason=reason)
+        elif action == "rollback":
+            status = await self.call(ws.rollback, name, to=_text(body, "to"), actor=self.actor, reason=reason)
+        else:
+            percent = body.get("percent")
+            if isinstance(percent, bool) or not isinstance(percent, (int, float)):
+                raise UsageError(f"percent must be a number, got {percent!r}", fix='send e.g. {"percent": 10}')
+            status = await self.call(ws.canary, f"{name}:{_text(body, 'version', required=True)}", percent, actor=self.actor, reason=reason)
+        self.write_json(status.to_dict())

@@ -1,0 +1,50 @@
+"""``nb2prod/api/deployments/NAME/{monitor,drift,shadow}`` and ``nb2prod/api/alerts``: what monitoring computed."""
+
+from __future__ import annotations
+
+import tornado.web
+
+from nb2prod.server.base import BaseHandler
+
+__all__ = ["AlertsHandler", "DriftSeriesHandler", "MonitorHandler", "ShadowHandler"]
+
+
+class MonitorHandler(BaseHandler):
+    """``GET ?window=1h&n_windows=12``: data drift, concept drift, fairness and operations over one window."""
+
+    @tornado.web.authenticated
+    async def get(self, name: str) -> None:
+        window = self.get_query_argument("window", "1h")
+        report = await self.call(self.workspace.monitor, name, window=window, n_windows=self.query_int("n_windows", 12, high=200))
+        self.write_json(report.to_dict())
+
+
+class DriftSeriesHandler(BaseHandler):
+    """``GET ?window=1d&points=12``: per-feature drift in consecutive sub-windows, oldest first."""
+
+    @tornado.web.authenticated
+    async def get(self, name: str) -> None:
+        window = self.get_query_argument("window", "1d")
+        series = await self.call(self.workspace.drift_series, name, window=window, points=self.query_int("points", 12, high=200))
+        self.write_json({"name": name, "window": window, "series": [d.to_dict() for d in series]})
+
+
+class ShadowHandler(BaseHandler):
+    """``GET ?window=1d&candidate=VERSION``: live vs shadow on the same requests (agreement CI, flip matrix, scores, segments)."""
+
+    @tornado.web.authenticated
+    async def get(self, name: str) -> None:
+        window = self.get_query_argument("window", None) or None
+        candidate = self.get_query_argument("candidate", None) or None
+        comparison = await self.call(self.workspace.compare, name, candidate=candidate, window=window)
+        self.write_json(comparison.to_dict())
+
+
+class AlertsHandler(BaseHandler):
+    """``GET ?name=credit&limit=50``: recorded alerts, newest first."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        name = self.get_query_argument("name", None) or None
+        alerts = await self.call(self.workspace.alerts, name, limit=self.query_int("limit", 50, high=1000))
+        self.write_json({"alerts": [a.to_dict() for a in alerts]})

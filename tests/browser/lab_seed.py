@@ -1,0 +1,145 @@
+"""The workspace the browser tests open: a really deployed credit model with real audit data.
+
+- ``Workspace.deploy`` captures, proves, gates and builds the model (BentoML), then serves it;
+  live traffic (income shifted) goes through the running service, which writes the audit rows,
+  and half of it gets feedback labels through the service's ``/feedback``.
+- A day of earlier traffic is written through the store API, scored by the deployed artifact
+  (``load_model``), so the drift panel has a timeline: no shift first, the shift later.
+- A retrained candidate is registered through the store API, for the promote button.
+- ``lint_demo.ipynb`` under the server root carries known lint findings.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["LINT_NOTEBOOK", "seed_lab_workspace"]
+
+LINT_NOTEBOOK = "lint_demo.ipynb"
+
+
+def _notebook() -> dict[str, Any]:
+    def code(source: str, count: int, cell_id: str) -> dict[str, Any]:
+        return {"cell_type": "code", "id": cell_id, "metadata": {}, "execution_count": count, "outputs": [], "source": source}
+
+    filler = [code(f"step_{i} = {i} * 2", 10 + i, f"filler-{i}") for i in range(12)]  # so jumping has to scroll
+    return {
+        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}, "language_info": {"name": "python"}},
+        "cells": [
+            {"cell_type": "markdown", "id": "intro", "metadata": {}, "source": "# Credit scoring — exploration"},
+            code("import numpy as np\nnoise = np.random.rand(10)", 1, "draw"),
+            *filler,
+            code("total = offset + 1", 2, "use-offset"),
+            code("offset = 3", 3, "define-offset"),
+        ],
+    }
+
+
+def _model(train: Any, features: list[str], categorical: list[str]) -> Any:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numeric = [c for c in features if c not in categorical]
+    prep = ColumnTransformer([("num", StandardScaler(), numeric), ("cat", OneHotEncoder(handle_unknown="ignore"), categorical)])
+    return make_pipeline(prep, LogisticRegression(max_iter=500))
+
+
+def seed_lab_workspace(root: Path, home: Path) -> dict[str, Any]:
+    """Fill ``home`` (NB2PROD_HOME) and ``root`` (the server root); return what the tests assert on."""
+    import numpy as np
+    import pandas as pd
+
+    from nb2prod.api import Workspace
+    from nb2prod.examples.credit import CATEGORICAL, PROTECTED, TARGET, make_credit_data
+    from nb2prod.models import AuditEvent, Feedback, VersionRecord, VersionState
+    from nb2prod.package.artifact import load_model
+
+    (root / LINT_NOTEBOOK).write_text(json.dumps(_notebook()), encoding="utf-8")
+    train, holdout = make_credit_data(3000, seed=1), make_credit_data(1000, seed=2)
+    columns = [c for c in train.columns if c != TARGET]
+    model_features = [c for c in columns if c != PROTECTED]  # gender reaches the service, not the model
+    model = _model(train, model_features, [c for c in CATEGORICAL if c != PROTECTED])
+    model.fit(train[columns], train[TARGET])
+
+    ws = Workspace.open(home)
+    deployed = ws.deploy(model, name="credit", data=train[columns], target=train[TARGET],
+                         holdout=(holdout[columns], holdout[TARGET]), protected=[PROTECTED], min_metric={"roc_auc": 0.6}, serve=True)
+    assert deployed.url, "deploy(serve=True) must start the service"
+    live = make_credit_data(300, seed=11, scenario="covariate_shift")
+    rows = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in live[columns].to_dict(orient="records")]
+    labels = [int(v) for v in live[TARGET]]
+    try:
+        served = _send_traffic(ws, deployed.url, deployed.version_id, rows, labels)
+    finally:
+        ws.stop("credit")
+
+    # a day of earlier traffic through the store API, scored by the deployed artifact
+    record = ws.store.registry.get(deployed.version_id)
+    saved = load_model(deployed.deployment_dir)
+    earlier = make_credit_data(900, seed=12)
+    shifted = make_credit_data(900, seed=13, scenario="covariate_shift")
+    now = time.time()
+    ages = np.linspace(23 * 3600, 1200, 900)
+    frame = pd.concat([earlier.iloc[:450], shifted.iloc[450:]], ignore_index=True)  # the second half of the day drifts
+    proba = saved.predict_proba(frame[columns])[:, 1]
+    inputs = frame[columns].to_dict(orient="records")
+    ws.store.audit.write([
+        AuditEvent(request_id=f"hist-{i}", name="credit", version_id=deployed.version_id, ts=now - float(ages[i]),
+                   inputs={k: (v.item() if hasattr(v, "item") else v) for k, v in inputs[i].items()},
+                   output=int(proba[i] >= 0.5), score=float(proba[i]), latency_ms=4.0 + i % 7, probabilities=[1 - float(proba[i]), float(proba[i])])
+        for i in range(900)
+    ])
+    ws.store.audit.add_feedback([Feedback(request_id=f"hist-{i}", label=int(frame[TARGET].iloc[i]), ts=now - float(ages[i]) + 60) for i in range(0, 900, 2)])
+
+    candidate_id = f"credit-v{time.strftime('%Y%m%dt%H%M%S', time.gmtime(now + 5))}-cand01"
+    metrics = {k: (v + 0.004 if isinstance(v, float) else v) for k, v in record.metrics.items()}
+    ws.store.registry.add_version(
+        VersionRecord.from_dict({**record.to_dict(), "version_id": candidate_id, "parent": record.version_id, "metrics": metrics,
+                                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now + 5))}),
+        state=VersionState.CANDIDATE,
+    )
+    ws.close()
+    return {"live": deployed.version_id, "candidate": candidate_id, "served_rows": served, "history_rows": 900}
+
+
+def _send_traffic(ws: Any, url: str, version_id: str, rows: list[dict[str, Any]], labels: list[int]) -> int:
+    """Send ``rows`` through the running service and label every other one.
+
+    The guarded service (``/predict_batch``, ``/feedback``) writes the audit rows itself. The
+    minimal service (``/predict`` only) does not audit: then its answers are written to the
+    audit store here, through the store API, as the guarded runtime would.
+    """
+    import uuid
+
+    import httpx
+
+    from nb2prod.models import AuditEvent, Feedback
+
+    with httpx.Client(base_url=url, timeout=60) as http:
+        guarded = "/predict_batch" in http.get("/docs.json").json().get("paths", {})
+        answered: list[dict[str, Any]] = []
+        for start in range(0, len(rows), 100):
+            batch = rows[start : start + 100]
+            answer = http.post("/predict_batch" if guarded else "/predict", json={"rows": batch})
+            answer.raise_for_status()
+            answered += answer.json()["predictions"]
+        if guarded:
+            ids = [p["request_id"] for p in answered]
+            for i in range(0, len(ids), 2):
+                http.post("/feedback", json={"request_id": ids[i], "label": labels[i]}).raise_for_status()
+            return len(ids)
+    now = time.time()
+    events = [
+        AuditEvent(request_id=uuid.uuid4().hex, name="credit", version_id=version_id, ts=now - (len(rows) - i) * 0.5, inputs=rows[i],
+                   output=p["prediction"], score=p["score"], probabilities=p.get("probabilities"), violations=p.get("violations") or [])
+        for i, p in enumerate(answered)
+    ]
+    ws.store.audit.write(events)
+    ws.store.audit.add_feedback([Feedback(request_id=e.request_id, label=labels[i], ts=now) for i, e in enumerate(events) if i % 2 == 0])
+    return len(events)

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from lint_nbfactory import cell, notebook, write
+
+from nb2prod.lint import lint_notebook
+from nb2prod.lint.compare import normalise_text, same_outputs
+
+pytestmark = pytest.mark.slow
+
+
+def test_output_comparison_is_semantic() -> None:
+    a = [
+        {"output_type": "stream", "name": "stdout", "text": "<Model at 0x7f3a2b1c9d90> 2024-01-02 10:11:12 took 3.2s\nauc 0.81234\n"},
+        {"output_type": "stream", "name": "stderr", "text": "FutureWarning: something\n"},
+    ]
+    b = [{"output_type": "stream", "name": "stdout", "text": "<Model at 0x7f00000000ff> 2026-11-23 17:00:01 took 9.1s\nauc 0.81235\n"}]
+    assert same_outputs(a, b)[0]
+    c = [{"output_type": "stream", "name": "stdout", "text": "<Model at 0x7f00000000ff> 2026-11-23 17:00:01 took 9.1s\nauc 0.9\n"}]
+    same, diff = same_outputs(a, c)
+    assert not same and "auc" in (diff or "")
+    assert normalise_text(" 50%|█████     | 5/10 [00:01<00:01]\rdone") == "done"
+
+
+def test_rerun_ties_failures_to_static_findings(tmp_path: Path) -> None:
+    nb = notebook(
+        cell("import numpy as np\nimport time", count=1),
+        cell("print(total)", count=5, outputs=[{"output_type": "stream", "name": "stdout", "text": "3\n"}]),
+        cell("total = 1 + 2", count=4),
+        cell("print(np.random.rand())", count=6, outputs=[{"output_type": "stream", "name": "stdout", "text": "0.5\n"}]),
+        cell("print(time.perf_counter_ns())", count=7),
+        cell("print(total * 2)", count=8, outputs=[{"output_type": "stream", "name": "stdout", "text": "7\n"}]),
+    )
+    path = write(nb, tmp_path / "state.ipynb")
+    report = lint_notebook(path, run=True, timeout_s=120)
+    assert report.executed
+    by_rule = {(f.rule, f.cell_index): f for f in report.findings}
+    error = by_rule[("rerun/error", 1)]
+    assert "NameError" in error.message and "hidden-state/use-before-define (cell 1" in (error.evidence or "")
+    assert "confirmed by --run" in (by_rule[("hidden-state/use-before-define", 1)].evidence or "")
+    assert "seedable randomness" in by_rule[("rerun/nondeterministic", 3)].message
+    assert "real nondeterminism" in by_rule[("rerun/nondeterministic", 4)].message
+    assert ("rerun/changed-output", 5) in by_rule  # saved 7, fresh run prints 6
+
+
+def test_example_notebook_reproduces_in_fresh_kernels(tmp_path: Path) -> None:
+    example = Path(__file__).parents[2] / "example_notebooks" / "credit_default.ipynb"
+    nb = json.loads(example.read_text())
+    params = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    source = "".join(params["source"]).replace("n_samples = 20_000", "n_samples = 2_000")
+    assert "n_samples = 2_000" in source
+    params["source"] = source
+    path = tmp_path / "credit_default.ipynb"
+    path.write_text(json.dumps(nb))
+    report = lint_notebook(path, run=True, timeout_s=300, runs=1)  # one kernel run: the notebook is slow on a busy machine
+    assert [f for f in report.findings if f.severity.value == "error"] == []
+    assert [f.rule for f in report.findings if f.rule.startswith("rerun/")] == ["rerun/reproduced"]
