@@ -142,3 +142,17 @@ def test_unwritable_or_malformed_store_gives_one_line_error(tmp_path: Path) -> N
         Store.open("not a url")
     with pytest.raises(StoreError, match="no database driver"):
         Store.open("nosuchdb://x/y")
+
+
+def test_concurrent_first_opens_of_a_new_sqlite_store_do_not_race(tmp_path: Path) -> None:
+    import multiprocessing
+
+    url = f"sqlite:///{tmp_path / 'race' / 'nb2prod.db'}"
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        assert pool.map(_open_and_count, [url] * 8) == [0] * 8
+
+
+def _open_and_count(url: str) -> int:
+    with Store.open(url) as s:
+        return s.audit.count()

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         AlertRule,
         CanaryVerdict,
         ConceptDriftResult,
+        ContractReport,
         DataFile,
         DeploymentStatus,
         DeployResult,
@@ -34,8 +35,11 @@ if TYPE_CHECKING:
         OperationsResult,
         RebuildResult,
         RegistryEvent,
+        RetrainPolicy,
+        RetrainResult,
         RolloutPolicy,
         RunRecord,
+        ScheduleItem,
         ServeInfo,
         ShadowComparison,
         Traffic,
@@ -573,6 +577,89 @@ class Workspace:
                 series.append(compute_drift(reference, part.inputs, name=ctx.name, version_id=ctx.version_id, window=window,
                                             alpha=alpha, min_effect=min_effect, since=a, until=b))
         return series
+
+
+    # -- retraining (issue 9) ---------------------------------------------------------------
+    def retrain(
+        self,
+        name: str,
+        *,
+        data: Any = None,
+        parameters: dict[str, Any] | None = None,
+        feedback: bool = True,
+        auto_promote: bool | None = None,
+        approve: bool = False,
+        before_gate: Callable[[str], None] | None = None,
+        check: bool = True,
+        timeout_s: float | None = None,
+        progress: bool = False,
+        actor: str | None = None,
+        deploy_options: dict[str, Any] | None = None,
+    ) -> RetrainResult:
+        """Retrain ``name``: data contract, feedback labels, papermill training + validation gate, shadow, shadow gate, promotion.
+
+        ``data`` (a DataFrame or a CSV/Parquet path) is checked against the live version's data
+        contract before any kernel starts and passed as the notebook's ``data_path``; the labelled
+        requests go in as ``feedback_path``. A failed or refused step leaves the live version untouched.
+        ``deploy_options`` go to deploy (e.g. the validation gate's ``tolerance``).
+        """
+        from nb2prod.runs import retrain
+
+        return retrain(
+            self.settings, self.store, name, promote=self.promote, data=data, parameters=parameters, use_feedback=feedback,
+            auto_promote=auto_promote, approve=approve, before_gate=before_gate, actor=actor or _user(), timeout_s=timeout_s,
+            progress=progress, check=check, deploy_options=deploy_options,
+        )
+
+    def check_contract(self, ref: str, data: Any, *, tolerance: float = 0.1, max_share: float = 0.01) -> ContractReport:
+        """Check new data (DataFrame or file) against the data contract of ``NAME[:VERSION]`` (the live one by default)."""
+        from nb2prod.package.names import split_ref
+        from nb2prod.runs import check_contract
+
+        split_ref(ref)
+        return check_contract(self.store.registry.resolve(ref), data, tolerance=tolerance, max_share=max_share)
+
+    def set_retrain_policy(
+        self,
+        name: str,
+        *,
+        max_age_days: float | None = 30.0,
+        on_alerts: Sequence[str] = ("data drift", "concept drift"),
+        auto_promote: bool = False,
+        parameters: dict[str, Any] | None = None,
+        notebook: str | Path | None = None,
+        cron: str = "0 3 * * *",
+        actor: str | None = None,
+    ) -> RetrainPolicy:
+        """Record ``name``'s retraining policy: expiry (max age), alert triggers, promotion mode, run parameters."""
+        from nb2prod.models import RetrainPolicy
+        from nb2prod.package.names import validate_name
+        from nb2prod.runs import set_policy
+
+        policy = RetrainPolicy(
+            name=validate_name(name), max_age_days=max_age_days, on_alerts=tuple(on_alerts), auto_promote=auto_promote,
+            parameters=dict(parameters or {}), notebook=str(Path(notebook).expanduser().resolve()) if notebook else None, cron=cron,
+        )
+        return set_policy(self.store, policy, actor=actor or _user())
+
+    def retrain_policy(self, name: str) -> RetrainPolicy | None:
+        """The latest retraining policy of ``name`` (``None`` when none was set)."""
+        from nb2prod.runs import get_policy
+
+        return get_policy(self.store, name)
+
+    def schedule(self, *, now: float | None = None) -> list[ScheduleItem]:
+        """Every deployment's retraining status: due ones first, expired models flagged."""
+        from nb2prod.runs import due_retrains
+
+        return due_retrains(self.store, now=now)
+
+    def cronjob(self, *, image: str, schedule: str = "0 3 * * *", name: str = "nb2prod-retrain",
+                namespace: str | None = None, store_secret: str = "nb2prod-store") -> dict[str, Any]:
+        """A Kubernetes CronJob manifest that runs ``nb2prod schedule --run`` on a cluster."""
+        from nb2prod.runs import cronjob_manifest
+
+        return cronjob_manifest(image=image, schedule=schedule, name=name, namespace=namespace, store_secret=store_secret)
 
 
 def _user() -> str:

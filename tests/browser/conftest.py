@@ -125,8 +125,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(lab: Lab) -> Iterator[Any]:
+    """Module-scoped: Playwright's sync API keeps an asyncio loop running in this thread while it is open,
+    which would break every later test that needs its own loop (pytest-jupyter's server tests)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

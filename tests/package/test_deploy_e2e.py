@@ -112,15 +112,15 @@ def test_served_predictions_match_the_kernel_and_carry_the_version(deployed: dic
     result: DeployResult = deployed["result"]
     assert result.url and result.url.startswith("http://127.0.0.1:")
     sample = json.loads((Path(result.deployment_dir) / "sample.json").read_text())
-    status, body = _post(result.url + "/predict", {"rows": sample["rows"][:20]})
-    assert status == 200
-    assert body["version_id"] == result.version_id
+    status, body = _post(result.url + "/predict_batch", {"rows": sample["rows"][:20]})
+    assert status == 200, body
     assert [p["prediction"] for p in body["predictions"]] == sample["predictions"][:20]
-    assert [p["score"] for p in body["predictions"]] == pytest.approx(sample["scores"][:20], abs=1e-9)
-    assert all(p["version_id"] == result.version_id for p in body["predictions"])
+    assert [p["probability"] for p in body["predictions"]] == pytest.approx(sample["scores"][:20], abs=1e-9)
+    assert all(p["version_id"] == result.version_id and not p["fallback"] for p in body["predictions"])
     odd = dict(sample["rows"][0], age=120, purpose="yacht")
-    status, body = _post(result.url + "/predict", {"rows": [odd]})
-    assert status == 200 and body["predictions"][0]["violations"] == ["age: 120 outside [21, 75]", "purpose: unknown category 'yacht'"]
+    status, body = _post(result.url + "/predict", {"features": odd})
+    assert status == 200, body
+    assert body["violations"] == ["age: 120 above training max 75", "purpose: 'yacht' not seen in training"]
 
 
 def test_bad_payload_is_a_4xx_naming_the_fields(deployed: dict[str, Any]) -> None:
@@ -128,7 +128,7 @@ def test_bad_payload_is_a_4xx_naming_the_fields(deployed: dict[str, Any]) -> Non
     sample = json.loads((Path(deployed["result"].deployment_dir) / "sample.json").read_text())
     bad = dict(sample["rows"][0], age="old")
     del bad["income"]
-    status, body = _post(url + "/predict", {"rows": [bad]})
+    status, body = _post(url + "/predict", {"features": bad})
     assert 400 <= status < 500
     fields = {tuple(d["loc"])[-1] for d in body["detail"]}
     assert {"age", "income"} <= fields
@@ -263,8 +263,10 @@ def test_a_model_that_differs_in_a_fresh_process_is_refused_and_rolled_back(depl
     )
 
 
-def test_deploy_as_shadow_keeps_live_and_shadows_it(deployed: dict[str, Any]) -> None:
+def test_deploy_as_shadow_keeps_live_and_shadows_it(deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     ws, sh = deployed["ws"], deployed["shell"]
+    monkeypatch.setenv("NB2PROD_HOME", str(deployed["home"]))  # %deploy opens the workspace from the environment
+    monkeypatch.setenv("BENTOML_HOME", str(deployed["home"] / "bentoml"))
     live_before = ws.store.registry.traffic("credit").live
     result = run(sh, f"%deploy model --name credit --data X_train --target y_train --holdout X_test y_test "
                      f"--protected gender --favorable 0 --shadow 50 --notebook {NOTEBOOK} --quiet")

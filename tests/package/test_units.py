@@ -12,7 +12,7 @@ from deploy_shell import run
 
 from nb2prod.errors import GateRefusedError, InvalidInputError, UsageError
 from nb2prod.package.capture import capture_source
-from nb2prod.package.deploy import explain_method, parse_fallback
+from nb2prod.package.deploy import parse_fallback
 from nb2prod.package.environment import compare_environments, pin_environment
 from nb2prod.package.gate import metric_gate, parse_thresholds, schema_gate
 from nb2prod.package.names import new_version_id, split_ref, validate_name, version_suffix
@@ -142,18 +142,6 @@ def test_proof_comparison() -> None:
     rows = sample_rows(_frame(), 2)
     assert len(rows) == 2 and json.dumps(rows)
     assert list(frame_from_rows(rows, infer_schema(_frame())).columns) == list(_frame().columns)
-
-
-def test_explain_method() -> None:
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.neighbors import KNeighborsClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    assert explain_method(make_pipeline(StandardScaler(), RandomForestClassifier())) == "tree"
-    assert explain_method(LogisticRegression()) == "linear"
-    assert explain_method(KNeighborsClassifier()) == "kernel"
 
 
 def test_capture_writes_notebook_classes_functions_imports_and_constants(shell: object, tmp_path: Path) -> None:

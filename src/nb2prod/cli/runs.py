@@ -63,10 +63,11 @@ def info(ws: Workspace, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--samples", type=click.IntRange(1000, 1_000_000), default=20_000, show_default=True, help="Training rows.")
+@click.option("--samples", type=click.IntRange(1000, 1_000_000), default=3_000, show_default=True, help="Training rows.")
+@click.option("--traffic", type=click.IntRange(50, 100_000), default=300, show_default=True, help="Requests per replay phase.")
 @pass_workspace
-def demo(ws: Workspace, samples: int) -> None:
+def demo(ws: Workspace, samples: int, traffic: int) -> None:
     """Run the end-to-end demo on the example notebook, on embedded defaults."""
     from nb2prod.demo import run_demo
 
-    run_demo(ws, say=click.echo, n_samples=samples)
+    run_demo(ws, say=click.echo, n_samples=samples, traffic=traffic)

@@ -24,7 +24,7 @@ from nb2prod.models import DeployResult, RegistryEvent, Traffic, VersionRecord, 
 from nb2prod.settings import Settings
 from nb2prod.store import Store
 
-__all__ = ["FALLBACKS", "DeployRequest", "deploy_model", "explain_method", "parse_fallback", "reference_for"]
+__all__ = ["FALLBACKS", "DeployRequest", "deploy_model", "parse_fallback", "reference_for"]
 
 FALLBACKS = ("baseline", "constant", "previous", "none")
 
@@ -78,20 +78,6 @@ def parse_fallback(spec: str | None) -> dict[str, Any]:
     elif raw:
         raise UsageError(f"fallback {strategy} takes no value", fix=f"use --fallback {strategy}")
     return {"strategy": strategy, "constant": constant, "previous_version": None}
-
-
-def explain_method(model: Any) -> str:
-    """``tree`` for tree ensembles, ``linear`` for linear models, else ``kernel`` (model-agnostic)."""
-    final = model
-    steps = getattr(model, "steps", None)
-    if steps:
-        final = steps[-1][1]
-    name = type(final).__name__.lower()
-    if any(word in name for word in ("tree", "forest", "boost", "xgb", "lgbm", "catboost")):
-        return "tree"
-    if any(word in name for word in ("linear", "logistic", "ridge", "lasso", "elasticnet", "sgd")):
-        return "linear"
-    return "kernel"
 
 
 def reference_for(frame: Any, categorical: Sequence[str]) -> dict[str, Any]:
@@ -378,7 +364,7 @@ def _write_and_finish(
         "guardrails": {"max_violations": 0},
         "fallback": fallback,
         "timeout_ms": request.timeout_ms,
-        "explain": {"method": explain_method(model), "sample_rate": 0.05},
+        "explain": {"method": "auto", "sample_rate": 0.05},  # the runtime picks tree, linear or occlusion for the model
         "health": {"max_error_rate": 0.2, "window": 200},
         "store_url": settings.resolved_store_url,
         "model_file": "model/model.pkl",
@@ -504,6 +490,7 @@ def _write_and_finish(
             "bento_version": suffix,
             "bento_tag": f"{name}:{suffix}",
             "model_tag": model_tag,
+            "deployment_dir": str(folder),
             "service_class": service_class_name(name),
             "features": schema,
             "task": info.task,

@@ -36,7 +36,12 @@ class Store:
         """
         engine = open_engine(url)
         try:
-            metadata.create_all(engine)
+            try:
+                metadata.create_all(engine)
+            except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError) as exc:
+                if "already exists" not in str(exc):
+                    raise
+                metadata.create_all(engine)  # another process created the tables between our check and our CREATE
         except sa.exc.OperationalError as exc:
             engine.dispose()
             detail = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)

@@ -1,0 +1,109 @@
+"""Pure-ASGI guard the generated service mounts: 413 for oversized bodies, 415 for non-JSON bodies."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+__all__ = ["RequestGuard"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class RequestGuard:
+    """Answer client mistakes at the door, before BentoML parses anything.
+
+    - a body over ``max_bytes``: 413 (``Content-Length`` checked up front; a chunked body is
+      counted as it streams and cut off once it passes the limit);
+    - a POST whose ``Content-Type`` is not JSON (e.g. ``multipart/form-data`` without a
+      boundary, which would otherwise crash the parser into a 500): 415.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int = 2 * 1024 * 1024) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _body(self, size: int | None) -> bytes:
+        shown = f"{size} bytes" if size is not None else "the request body"
+        return json.dumps(
+            {
+                "error": "payload_too_large",
+                "message": f"{shown} exceeds the limit of {self.max_bytes} bytes",
+                "fix": "send fewer rows per request (split the batch)",
+            }
+        ).encode()
+
+    async def _refuse(self, send: Send, size: int | None, *, status: int = 413, body: bytes | None = None) -> None:
+        body = body if body is not None else self._body(size)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-type" and scope.get("method") == "POST":
+                media = value.split(b";")[0].strip().lower()
+                if media and media != b"application/json" and not media.endswith(b"+json"):
+                    await self._refuse(send, None, status=415, body=_UNSUPPORTED)
+                    return
+            if name == b"content-length":
+                try:
+                    size = int(value)
+                except ValueError:
+                    size = None
+                if size is not None and size > self.max_bytes:
+                    await self._refuse(send, size)
+                    return
+        seen = 0
+        started = False
+        refused = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes and not started:
+                    refused = True  # whatever the app answers now is replaced by the 413
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        with contextlib.suppress(_TooLarge):
+            await self.app(scope, limited_receive, tracking_send)
+        if refused:
+            await self._refuse(send, None)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+_UNSUPPORTED = json.dumps(
+    {
+        "error": "unsupported_media_type",
+        "message": "request bodies must be JSON",
+        "fix": "send Content-Type: application/json",
+    }
+).encode()

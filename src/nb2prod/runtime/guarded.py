@@ -1,0 +1,789 @@
+"""GuardedRuntime: the code inside every generated service, around the live model.
+
+Request path (async, or sync in-process): a request becomes a *job* on a queue; one model thread
+takes every job waiting (micro-batching: one DataFrame, one model call, one fsync for all of
+them), checks guardrails, predicts, answers failing rows from the declared fallback, appends the
+audit rows to the fsync'd spool and only then resolves the jobs. A job not answered within
+``timeout_ms`` is claimed by its caller and answered from the fallback instead (also spooled
+first). The audit writer thread copies the spool into the store off the request path.
+
+Rollout (issue 6): a :class:`TrafficWatcher` keeps the deployment's traffic from the store
+current; each row is routed (sticky per request ``key``) to the live, canary or control version
+and answered by that version's :class:`Predictor`; the shadowing version runs after the answer
+is spooled and returned, in the :class:`ShadowRunner`, which writes its output onto the same
+audit row. A failing canary is rolled back by the watcher's periodic canary check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import math
+import os
+import queue
+import random
+import threading
+import time
+import uuid
+from collections import Counter, OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nb2prod.errors import ConflictError, InvalidInputError, Nb2prodError, NotFoundError, StoreError
+from nb2prod.models import Feedback, Override, Prediction
+from nb2prod.runtime.audit_writer import AuditWriter, StoreHandle
+from nb2prod.runtime.explain import Explainer, as_dense, build_explainer
+from nb2prod.runtime.fallback import Fallback, build_fallback
+from nb2prod.runtime.guardrails import Guardrails
+from nb2prod.runtime.health import Health
+from nb2prod.runtime.loading import load_model, load_sample
+from nb2prod.runtime.metrics import RuntimeMetrics
+from nb2prod.runtime.predictor import Outputs, Predictor, jsonable
+from nb2prod.runtime.schema import ServiceSchema, build_schema
+from nb2prod.runtime.shadow import ShadowJob, ShadowRunner
+from nb2prod.runtime.spec import DeploymentSpec, load_spec
+from nb2prod.runtime.traffic import RolloutSettings, TrafficWatcher
+
+if TYPE_CHECKING:
+    from nb2prod.rollout.routing import Route
+
+__all__ = ["GuardedRuntime"]
+
+log = logging.getLogger("nb2prod.runtime")
+
+RECENT_IDS = 100_000
+STORED_EXPLAIN_CPU_SHARE = 0.05  # seconds of explaining per second, for sampled / flagged rows
+
+
+@dataclass(eq=False)
+class _Job:
+    rows: list[dict[str, Any]]
+    request_ids: list[str]
+    explain: bool
+    t0: float
+    ts: float
+    future: concurrent.futures.Future[list[Prediction]] = field(default_factory=concurrent.futures.Future)
+    probe: bool = False
+    claimed: bool = False
+    routes: list[Route] | None = None  # None: every row goes to this service's own (live) version
+
+
+@dataclass
+class _Answer:
+    """One row's answer before it becomes a Prediction and an audit row."""
+
+    decision: Any
+    score: float | None
+    probabilities: dict[str, float] | None
+    fallback: bool = False
+    reason: str | None = None
+    violations: list[str] = field(default_factory=list)
+    error: str | None = None
+    explanation: dict[str, float] | None = None
+    transformed: tuple[Any, int] | None = None  # (final-estimator input of its batch, row index)
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
+
+
+class GuardedRuntime:
+    """The live model plus fallback, guardrails, health, explanations, audit log and metrics.
+
+    Build with :meth:`load`; call :meth:`predict` (sync) or :meth:`apredict` (async), and
+    :meth:`feedback` / :meth:`override`; :meth:`close` drains the audit log.
+    """
+
+    def __init__(
+        self,
+        spec: DeploymentSpec,
+        predictor: Predictor | None,
+        fallback: Fallback,
+        writer: AuditWriter,
+        *,
+        explainer: Explainer | None = None,
+        sample: dict[str, Any] | None = None,
+        load_error: str | None = None,
+    ) -> None:
+        self.spec = spec
+        self.schema: ServiceSchema = build_schema(spec)
+        self.predictor = predictor
+        self.fallback = fallback
+        self.writer = writer
+        self.explainer = explainer
+        self.load_error = load_error
+        self.guardrails = Guardrails(spec.features)
+        self.health = Health(window=spec.health_window, max_error_rate=spec.max_error_rate)
+        self.metrics = RuntimeMetrics(spec.name, spec.version_id)
+        self._sample = sample or {"rows": [], "predictions": []}
+        self._timeout_s = spec.timeout_ms / 1000.0
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._claim_lock = threading.Lock()
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._recent_lock = threading.Lock()
+        self._worker: threading.Thread | None = None
+        self._fallback_pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="nb2prod-fallback")
+        self._closed = False
+        self._random = random.Random()
+        self._explain_budget = STORED_EXPLAIN_CPU_SHARE
+        self._explain_at = time.monotonic()
+        self.rollout = RolloutSettings.from_spec(spec)
+        self.traffic = TrafficWatcher(spec, writer.store, self.rollout)
+        shadow_timeout = self.rollout.shadow_timeout_ms or spec.timeout_ms
+        self.shadow = ShadowRunner(writer, capacity=self.rollout.shadow_queue, timeout_s=shadow_timeout / 1000.0,
+                                   max_batch=spec.max_batch, batch_wait_s=self.rollout.shadow_batch_ms / 1000.0,
+                                   metrics=self.metrics)
+
+    # -- construction --------------------------------------------------------------------------
+    @classmethod
+    def load(
+        cls,
+        folder: str | Path,
+        *,
+        store_url: str | None = None,
+        spool_dir: str | Path | None = None,
+        start: bool = True,
+        limit_threads: bool = True,
+    ) -> GuardedRuntime:
+        """Load a deployment folder: model, fallback, explainer, audit writer; run the canary.
+
+        The store is ``store_url``, else ``NB2PROD_STORE_URL``, else deployment.json's
+        ``store_url``; the spool is ``spool_dir``, else ``NB2PROD_SPOOL_DIR``, else
+        ``<folder>/spool``. A model that cannot load does not stop the service: the fallback
+        answers and the health probes report it.
+        """
+        spec = load_spec(folder)
+        if limit_threads:
+            _single_threaded_math()
+        predictor: Predictor | None = None
+        load_error: str | None = None
+        try:
+            predictor = Predictor(load_model(spec.folder), spec)
+        except Nb2prodError as exc:
+            load_error = str(exc)
+            log.error("model not loaded, the fallback answers: %s", exc)
+        fallback = build_fallback(spec)
+        sample = load_sample(spec.path(spec.sample_file))
+        explainer: Explainer | None = None
+        if predictor is not None:
+            try:
+                explainer = build_explainer(predictor, spec, sample["rows"])
+            except Exception as exc:
+                log.warning("explanations disabled: %s", _error_text(exc))
+        spool = Path(spool_dir or os.environ.get("NB2PROD_SPOOL_DIR") or spec.folder / "spool")
+        handle = StoreHandle(store_url or spec.resolved_store_url())
+        runtime = cls(spec, predictor, fallback, AuditWriter(spool, handle), explainer=explainer, sample=sample, load_error=load_error)
+        runtime.writer._enrich = runtime._enrich_stored
+        if start:
+            runtime.start()
+        return runtime
+
+    def start(self) -> GuardedRuntime:
+        """Start the audit writer (replaying orphan spool segments), run the canary, start the model thread."""
+        self.writer.start()
+        self.shadow.start()
+        try:
+            self.traffic.refresh()
+        except Exception as exc:  # the store may be down at start: serve as live, retry in the background
+            log.warning("traffic not read at start, serving this version until it is: %s", _error_text(exc))
+        self.traffic.start_polling()
+        ok, detail = self._canary()
+        self.health.set_canary(ok, detail)
+        if not ok:
+            log.error("canary failed, the fallback answers until a probe passes: %s", detail)
+        self._worker = threading.Thread(target=self._serve_batches, name="nb2prod-model", daemon=True)
+        self._worker.start()
+        return self
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Stop the model thread and drain the audit log; True when every row reached the store."""
+        if self._closed:
+            return True
+        self._closed = True
+        self._queue.put(None)
+        if self._worker is not None:
+            self._worker.join(timeout)
+        self._fallback_pool.shutdown(wait=True)
+        self.traffic.close()
+        self.shadow.close(timeout)
+        drained = self.writer.close(timeout)
+        self.writer.store.close()
+        return drained
+
+    def __enter__(self) -> GuardedRuntime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- health --------------------------------------------------------------------------------
+    def _canary_row(self) -> tuple[dict[str, Any], Any]:
+        rows = self._sample.get("rows") or []
+        if rows:
+            expected = (self._sample.get("predictions") or [None])[0]
+            return self.schema.validate_rows([{k: rows[0].get(k) for k in self.spec.feature_names}])[0], expected
+        raise NotFoundError("sample.json has no rows", fix="re-run %deploy so the folder stores sample rows")
+
+    def _canary(self) -> tuple[bool, str]:
+        if self.predictor is None:
+            return False, f"model not loaded: {self.load_error}"
+        try:
+            row, expected = self._canary_row()
+            decision = self.predictor.predict_rows([row]).decisions[0]
+        except Exception as exc:
+            return False, f"canary prediction failed: {_error_text(exc)}"
+        if expected is not None and jsonable(expected) != decision and str(jsonable(expected)) != str(decision):
+            return False, f"canary predicted {decision!r} for the first sample row; the notebook's model predicted {expected!r}"
+        return True, "canary prediction on the first sample row matches"
+
+    def is_alive(self) -> bool:
+        """Model loaded, canary passed (or a probe since), model and audit threads running."""
+        return (
+            self.predictor is not None
+            and self.health.canary_ok
+            and self._worker is not None
+            and self._worker.is_alive()
+            and self.writer.alive
+        )
+
+    def is_ready(self) -> bool:
+        """Alive and the model's error rate within ``health.max_error_rate``."""
+        self._maybe_probe()
+        return self.is_alive() and not self.health.circuit_open
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "name": self.spec.name,
+            "version_id": self.spec.version_id,
+            "alive": self.is_alive(),
+            "ready": self.is_ready(),
+            "health": self.health.snapshot(),
+            "fallback": {"strategy": self.fallback.strategy, "detail": self.fallback.detail},
+            "explainer": None if self.explainer is None else {"method": self.explainer.method, "note": self.explainer.note},
+            "audit": self.writer.stats(),
+            "load_error": self.load_error,
+            "rollout": {**self.traffic.snapshot(), "shadow": self.shadow.stats()},
+        }
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every audit row and every shadow result so far is in the store."""
+        deadline = time.monotonic() + timeout
+        return self.writer.flush(timeout) and self.shadow.flush(max(0.0, deadline - time.monotonic()))
+
+    def _maybe_probe(self) -> None:
+        if self.predictor is not None and self.health.circuit_open and self.health.claim_probe():
+            try:
+                row, _ = self._canary_row()
+            except Nb2prodError as exc:
+                self.health.probe_result(False, str(exc))
+                return
+            self._queue.put(_Job(rows=[row], request_ids=[], explain=False, t0=time.perf_counter(), ts=time.time(), probe=True))
+
+    # -- prediction: public --------------------------------------------------------------------
+    def predict(
+        self,
+        rows: Sequence[dict[str, Any]],
+        *,
+        explain: bool = False,
+        request_ids: Sequence[str] | None = None,
+        keys: Sequence[str | None] | None = None,
+    ) -> list[Prediction]:
+        """Validate and predict ``rows`` in-process (blocking); every row is audited.
+
+        ``keys`` (one per row, e.g. a customer id) keep each key on the same canary/control arm.
+        """
+        job = self._job(self.schema.validate_rows(list(rows)), explain, request_ids, keys)
+        if self._route_to_fallback(job):
+            return self._answer_fallback(job, self._unhealthy_reason())
+        try:
+            return job.future.result(timeout=self._timeout_s)
+        except concurrent.futures.TimeoutError:
+            if self._claim(job):
+                return self._answer_timeout(job)
+            return job.future.result()
+
+    async def apredict(
+        self,
+        rows: Sequence[dict[str, Any]],
+        *,
+        explain: bool = False,
+        request_ids: Sequence[str] | None = None,
+        validated: bool = False,
+        keys: Sequence[str | None] | None = None,
+    ) -> list[Prediction]:
+        """Async :meth:`predict` for the service; ``validated=True`` skips re-validating rows."""
+        valid = list(rows) if validated else self.schema.validate_rows(list(rows))
+        job = self._job(valid, explain, request_ids, keys)
+        loop = asyncio.get_running_loop()
+        if self._route_to_fallback(job):
+            return await loop.run_in_executor(self._fallback_pool, self._answer_fallback, job, self._unhealthy_reason())
+        waiting = asyncio.wrap_future(job.future)
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiting), self._timeout_s)
+        except TimeoutError:
+            if self._claim(job):
+                return await loop.run_in_executor(self._fallback_pool, self._answer_timeout, job)
+            return await waiting
+
+    # -- prediction: internals -----------------------------------------------------------------
+    def _job(
+        self, rows: list[dict[str, Any]], explain: bool, request_ids: Sequence[str] | None, keys: Sequence[str | None] | None = None
+    ) -> _Job:
+        if self._closed:
+            raise StoreError("the service is shutting down", fix="retry against another replica")
+        if keys is not None and len(keys) != len(rows):
+            raise InvalidInputError(f"{len(keys)} keys for {len(rows)} rows", fix="send one key per row, or none")
+        if request_ids is None:
+            ids = [uuid.uuid4().hex for _ in rows]
+        else:
+            ids = list(request_ids)
+            if len(ids) != len(rows):
+                raise InvalidInputError(f"{len(ids)} request ids for {len(rows)} rows", fix="send one request id per row")
+            with self._recent_lock:
+                taken = [i for i in ids if i in self._recent]
+            if taken or len(set(ids)) != len(ids):
+                raise ConflictError(f"request id {(taken or ids)[0]!r} was already used", fix="send a new request id, or none")
+        with self._recent_lock:
+            for i in ids:
+                self._recent[i] = None
+            while len(self._recent) > RECENT_IDS:
+                self._recent.popitem(last=False)
+        return _Job(rows=rows, request_ids=ids, explain=explain, t0=time.perf_counter(), ts=time.time(),
+                    routes=self._routes(len(rows), keys))
+
+    def _routes(self, n: int, keys: Sequence[str | None] | None) -> list[Route] | None:
+        """Each row's arm under the current traffic (None: no routing, this version answers all)."""
+        table = self.traffic.table
+        if table.traffic is None:
+            return None
+        rng = self._random
+        return [table.route(None if keys is None else keys[i], rng) for i in range(n)]
+
+    def _own(self, job: _Job, i: int) -> bool:
+        """Row ``i`` of ``job`` is answered by this service's own version (the one with the explainer)."""
+        return job.routes is None or job.routes[i].version_id == self.spec.version_id
+
+    def _route_to_fallback(self, job: _Job) -> bool:
+        """Queue the job for the model, or claim it for the fallback when the model is unhealthy."""
+        if self.health.circuit_open:
+            self._maybe_probe()
+            if self._claim(job):
+                return True
+        self._queue.put(job)
+        return False
+
+    def _unhealthy_reason(self) -> str:
+        if self.predictor is None:
+            return f"unhealthy: model not loaded ({self.load_error})"
+        if not self.health.canary_ok:
+            return f"unhealthy: {self.health.canary_detail}"
+        return f"unhealthy: model error rate {self.health.error_rate:.0%} above {self.spec.max_error_rate:.0%}"
+
+    def _claim(self, job: _Job) -> bool:
+        with self._claim_lock:
+            if job.claimed:
+                return False
+            job.claimed = True
+            return True
+
+    def _answer_timeout(self, job: _Job) -> list[Prediction]:
+        self.health.record(False, len(job.rows), error=f"timeout after {self.spec.timeout_ms:g} ms")
+        self.metrics.error("timeout", len(job.rows))
+        return self._answer_fallback(job, f"timeout: no model answer within {self.spec.timeout_ms:g} ms")
+
+    def _answer_fallback(self, job: _Job, reason: str) -> list[Prediction]:
+        """Answer a whole job from the fallback (timeout / unhealthy); spooled before returning."""
+        outputs, _ = self.fallback.predict_rows(job.rows)
+        answers = []
+        for i, row in enumerate(job.rows):
+            violations = self.guardrails.check(row)
+            answers.append(self._answer_from(outputs, i, fallback=True, reason=reason, violations=violations))
+        predictions, records, shadows = self._finish(job, answers)
+        try:
+            self.writer.append(records)
+        except StoreError:
+            self.shadow.release(len(shadows))
+            raise
+        self._shadow(shadows)
+        return predictions
+
+    def _answer_from(
+        self,
+        outputs: Outputs,
+        i: int,
+        *,
+        fallback: bool,
+        reason: str | None,
+        violations: list[str],
+        error: str | None = None,
+        keep: bool = True,
+    ) -> _Answer:
+        transformed = None if fallback or not keep or outputs.transformed is None else (outputs.transformed, i)
+        return _Answer(
+            transformed=transformed,
+            decision=jsonable(outputs.decisions[i]),
+            score=outputs.scores[i],
+            probabilities=outputs.probabilities[i],
+            fallback=fallback,
+            reason=reason,
+            violations=violations,
+            error=error,
+        )
+
+    def _confidence(self, answer: _Answer) -> str:
+        if answer.fallback:
+            return "fallback"
+        if answer.violations:
+            return "out_of_range"
+        margin = self.spec.uncertainty_margin
+        if self.spec.task == "binary" and answer.score is not None:
+            return "low" if abs(answer.score - self.spec.threshold) < margin else "high"
+        if self.spec.task == "multiclass" and answer.probabilities:
+            top = sorted(answer.probabilities.values(), reverse=True)
+            return "low" if len(top) > 1 and top[0] - top[1] < margin else "high"
+        return "high"
+
+    def _finish(self, job: _Job, answers: list[_Answer]) -> tuple[list[Prediction], list[dict[str, Any]], list[ShadowJob]]:
+        """Predictions for the caller, audit rows for the spool, rows to shadow (slots reserved); metrics updated."""
+        latency_ms = round((time.perf_counter() - job.t0) * 1000.0, 3)
+        spec, metrics = self.spec, self.metrics
+        predictions: list[Prediction] = []
+        records: list[dict[str, Any]] = []
+        shadows: list[ShadowJob] = []
+        classes = [str(c) for c in spec.classes or ()]
+        for i, (request_id, row, answer) in enumerate(zip(job.request_ids, job.rows, answers, strict=True)):
+            route = None if job.routes is None else job.routes[i]
+            version_id = spec.version_id if route is None else route.version_id
+            confidence = self._confidence(answer)
+            probability = answer.score if spec.task != "regression" else None
+            predictions.append(
+                Prediction(
+                    request_id=request_id,
+                    version_id=version_id,
+                    prediction=answer.decision,
+                    probability=probability,
+                    probabilities=answer.probabilities,
+                    confidence=confidence,
+                    fallback=answer.fallback,
+                    fallback_reason=answer.reason,
+                    violations=answer.violations,
+                    latency_ms=latency_ms,
+                    explanation=answer.explanation,
+                )
+            )
+            record: dict[str, Any] = {
+                "request_id": request_id,
+                "name": spec.name,
+                "version_id": version_id,
+                "ts": job.ts,
+                "inputs": row,
+                "output": answer.decision,
+                "score": answer.score,
+                "probabilities": [answer.probabilities[c] for c in classes] if answer.probabilities else None,
+                "latency_ms": latency_ms,
+                "fallback": answer.fallback,
+                "fallback_reason": answer.reason,
+                "violations": answer.violations,
+                "arm": "live" if route is None else route.arm,
+                "explanation": answer.explanation,
+                "confidence": confidence,
+                "error": answer.error,
+            }
+            if answer.explanation is None and not answer.fallback and version_id == spec.version_id and (
+                answer.violations or confidence == "low" or self._random.random() < spec.explain_sample_rate
+            ):
+                record["_explain"] = True
+            if route is not None and route.shadow_version and not answer.fallback and answer.error is None:
+                shadow_predictor = self._predictor_of(route.shadow_version)
+                if shadow_predictor is not None and self.shadow.reserve():
+                    record["shadow_version"] = route.shadow_version
+                    shadows.append(ShadowJob(request_id, row, route.shadow_version, shadow_predictor))
+            records.append(record)
+            metrics.latency.observe(latency_ms / 1000.0)
+            if answer.fallback:
+                metrics.fallback_answers.inc()
+                metrics.fallback((answer.reason or "unknown").split(":", 1)[0])
+            else:
+                metrics.model_answers.inc()
+            for violation in answer.violations:
+                metrics.violation(Guardrails.feature_of(violation))
+        metrics.audit_rows.inc(len(records))
+        if job.routes is not None:
+            for arm, n in Counter(r.arm for r in job.routes).items():
+                metrics.routed(arm, n)
+        return predictions, records, shadows
+
+    def _predictor_of(self, version_id: str) -> Predictor | None:
+        if version_id == self.spec.version_id:
+            return self.predictor
+        return self.traffic.predictor(version_id)
+
+    def _shadow(self, shadows: list[ShadowJob]) -> None:
+        """Hand rows to the shadow worker once their live rows are spooled (and answered)."""
+        if shadows:
+            spooled = self.writer.spool.appended
+            for job in shadows:
+                job.spooled = spooled
+            self.shadow.submit(shadows)
+
+    # -- the model thread ----------------------------------------------------------------------
+    def _serve_batches(self) -> None:
+        limit = self.spec.max_batch
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            jobs = [job]
+            size = len(job.rows)
+            stop = False
+            while size < limit:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                jobs.append(more)
+                size += len(more.rows)
+            try:
+                self._process(jobs)
+            except Exception as exc:  # never leave a caller waiting on a bug
+                log.exception("guarded runtime batch failed")
+                for j in jobs:
+                    if not j.future.done():
+                        j.future.set_exception(exc)
+            if stop:
+                return
+
+    def _run_probe(self, job: _Job) -> None:
+        ok, detail = self._canary()
+        self.health.probe_result(ok, detail if ok else f"probe failed: {detail}")
+        if ok:
+            log.info("model healthy again (canary probe passed); circuit closed")
+
+    def _process(self, jobs: list[_Job]) -> None:
+        live: list[_Job] = []
+        for job in jobs:
+            if job.probe:
+                self._run_probe(job)
+            elif not job.claimed:
+                live.append(job)
+        if not live:
+            return
+        versions = None
+        if any(job.routes is not None for job in live):
+            own = self.spec.version_id
+            versions = [own if job.routes is None else job.routes[i].version_id for job in live for i in range(len(job.rows))]
+        answers = self._answers([row for job in live for row in job.rows], versions)
+        plain: list[tuple[_Job, list[_Answer]]] = []
+        explained: list[tuple[_Job, list[_Answer]]] = []
+        start = 0
+        for job in live:
+            part = answers[start : start + len(job.rows)]
+            start += len(job.rows)
+            (explained if job.explain and self.explainer is not None else plain).append((job, part))
+        self._deliver(plain)
+        if explained:
+            self._explain(explained)
+            self._deliver(explained)
+
+    def _answers(self, rows: list[dict[str, Any]], versions: list[str] | None = None) -> list[_Answer]:
+        """Guardrails, one model call per answering version for the rows that pass, the fallback for the rest.
+
+        ``versions`` names the version answering each row (None: this service's own, for all).
+        """
+        violations = [self.guardrails.check(row) for row in rows]
+        answers: list[_Answer | None] = [None] * len(rows)
+        to_model = [i for i, v in enumerate(violations) if len(v) <= self.spec.max_violations]
+        failed: dict[int, str] = {}
+        own = self.spec.version_id
+        groups: dict[str, list[int]] = {}
+        for i in to_model:
+            groups.setdefault(own if versions is None else versions[i], []).append(i)
+        for version, members in groups.items():
+            predictor = self._predictor_of(version)
+            counts = version == own  # health (circuit breaker) follows this service's own model
+            if predictor is None:
+                failed.update({i: "model not loaded" for i in members})
+                continue
+            try:
+                outputs = predictor.predict_rows([rows[i] for i in members])
+                for k, i in enumerate(members):
+                    answers[i] = self._answer_from(outputs, k, fallback=False, reason=None, violations=violations[i], keep=counts)
+                if counts:
+                    self.health.record(True, len(members))
+            except Exception as exc:
+                self._predict_one_by_one(predictor, rows, members, violations, answers, failed, exc, counts=counts)
+        rest = [i for i, a in enumerate(answers) if a is None]
+        if rest:
+            outputs, _ = self.fallback.predict_rows([rows[i] for i in rest])
+            for k, i in enumerate(rest):
+                if i in failed:
+                    reason, error = f"model_error: {failed[i]}", failed[i]
+                else:
+                    reason = f"guardrails: {len(violations[i])} violation(s), more than {self.spec.max_violations} allowed"
+                    error = None
+                answers[i] = self._answer_from(outputs, k, fallback=True, reason=reason, violations=violations[i], error=error)
+        return [a for a in answers if a is not None]
+
+    def _predict_one_by_one(
+        self,
+        predictor: Predictor,
+        rows: list[dict[str, Any]],
+        to_model: list[int],
+        violations: list[list[str]],
+        answers: list[_Answer | None],
+        failed: dict[int, str],
+        batch_error: Exception,
+        *,
+        counts: bool = True,
+    ) -> None:
+        """A batch failed: find the rows that fail alone, so one bad row does not drag the others down."""
+        mine: dict[int, str] = {}
+        if len(to_model) == 1:
+            mine[to_model[0]] = _error_text(batch_error)
+        else:
+            for i in to_model:
+                try:
+                    outputs = predictor.predict_rows([rows[i]])
+                    answers[i] = self._answer_from(outputs, 0, fallback=False, reason=None, violations=violations[i], keep=counts)
+                except Exception as exc:
+                    mine[i] = _error_text(exc)
+        failed.update(mine)
+        if mine:
+            self.metrics.error("exception", len(mine))
+        if counts:
+            if mine:
+                self.health.record(False, len(mine), error=next(iter(mine.values())))
+            if len(mine) < len(to_model):
+                self.health.record(True, len(to_model) - len(mine))
+
+    def _explain(self, explained: list[tuple[_Job, list[_Answer]]]) -> None:
+        assert self.explainer is not None
+        targets = [(job, i, a) for job, part in explained for i, a in enumerate(part) if not a.fallback and self._own(job, i)]
+        if not targets:
+            return
+        rows = [job.rows[i] for job, i, _ in targets]
+        try:
+            kept = [a.transformed for _, _, a in targets]
+            if all(k is not None for k in kept):
+                import numpy as np
+
+                matrix = np.vstack([as_dense(m[i : i + 1]) for m, i in kept])  # type: ignore[misc]
+                values = self.explainer.explain_transformed(matrix, rows)
+            else:
+                values = self.explainer.explain(rows)
+        except Exception as exc:
+            log.warning("explanation failed: %s", _error_text(exc))
+            return
+        for (_, _, answer), value in zip(targets, values, strict=True):
+            answer.explanation = value
+
+    def _deliver(self, pairs: list[tuple[_Job, list[_Answer]]]) -> None:
+        """Claim each job, spool all their audit rows with one fsync, then answer them."""
+        ready: list[tuple[_Job, list[Prediction]]] = []
+        records: list[dict[str, Any]] = []
+        shadows: list[ShadowJob] = []
+        for job, answers in pairs:
+            if not self._claim(job):
+                continue  # its caller timed out and answered from the fallback
+            predictions, rows, shadowed = self._finish(job, answers)
+            ready.append((job, predictions))
+            records.extend(rows)
+            shadows.extend(shadowed)
+        if not ready:
+            return
+        try:
+            self.writer.append(records)
+        except StoreError as exc:
+            self.shadow.release(len(shadows))
+            for job, _ in ready:
+                job.future.set_exception(exc)
+            return
+        for job, predictions in ready:
+            job.future.set_result(predictions)
+        self._shadow(shadows)  # after the answers: the shadow model is off the response path
+
+    def _enrich_stored(self, records: list[dict[str, Any]]) -> None:
+        """Audit writer hook: explanations for sampled / flagged rows, computed off the request path."""
+        if self.explainer is None:
+            return
+        wanted = [r for r in records if r.get("_explain") and isinstance(r.get("inputs"), dict)]
+        now = time.monotonic()
+        refill = (now - self._explain_at) * STORED_EXPLAIN_CPU_SHARE
+        self._explain_budget = min(STORED_EXPLAIN_CPU_SHARE * 5, self._explain_budget + refill)
+        self._explain_at = now
+        if not wanted or self._explain_budget <= 0:
+            return  # bounded CPU: over budget, rows are stored without an explanation
+        start = time.perf_counter()
+        values = self.explainer.explain([r["inputs"] for r in wanted])
+        self._explain_budget -= time.perf_counter() - start
+        for record, value in zip(wanted, values, strict=True):
+            record["explanation"] = value
+
+    # -- feedback and overrides ----------------------------------------------------------------
+    def _known(self, request_id: str) -> None:
+        with self._recent_lock:
+            if request_id in self._recent:
+                return
+        store = self.writer.store.get()
+        if store.audit.exists(request_id):
+            return
+        if self.writer.pending > 0:
+            self.writer.flush(2.0)
+            if store.audit.exists(request_id):
+                return
+        raise NotFoundError(f"no prediction with request id {request_id!r}", fix="use the request_id a prediction returned")
+
+    def _label(self, value: Any, what: str) -> Any:
+        if self.spec.task == "regression" or value is None:
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)):
+                raise InvalidInputError(f"{what} {value!r} is not a number", fix="send the observed value as a number")
+            return value
+        for cls in self.spec.classes or ():
+            if value == cls or str(value) == str(cls):
+                return cls
+        raise InvalidInputError(
+            f"{what} {value!r} is not one of the classes {list(self.spec.classes or ())!r}",
+            fix="send one of the model's class labels",
+        )
+
+    def feedback(self, request_id: str, *, label: Any = None, outcome: float | None = None, source: str | None = None) -> Feedback:
+        """Store a ground-truth label and/or business outcome for a request; joined to its audit row."""
+        if label is None and outcome is None:
+            raise InvalidInputError("feedback needs a label or an outcome", fix="send label (the true class) and/or outcome")
+        if outcome is not None and (isinstance(outcome, bool) or not math.isfinite(float(outcome))):
+            raise InvalidInputError(f"outcome {outcome!r} is not a finite number", fix="send the outcome as a number")
+        item = Feedback(request_id=request_id, label=self._label(label, "label"), outcome=outcome, ts=time.time(), source=source)
+        self._known(request_id)
+        self.writer.store.get().audit.add_feedback([item])
+        self.metrics.feedback("feedback")
+        return item
+
+    def override(self, request_id: str, *, decision: Any, operator: str, reason: str) -> Override:
+        """Store a human operator's decision replacing the model's for a request (who and why)."""
+        if not operator.strip() or not reason.strip():
+            raise InvalidInputError("an override needs the operator and a reason", fix="send operator and reason")
+        if decision is None:
+            raise InvalidInputError("an override needs a decision", fix="send the decision that replaces the model's")
+        item = Override(
+            request_id=request_id, decision=self._label(decision, "decision"), operator=operator, reason=reason, ts=time.time()
+        )
+        self._known(request_id)
+        self.writer.store.get().audit.add_override(item)
+        self.metrics.feedback("override")
+        return item
+
+
+def _single_threaded_math() -> None:
+    """One BLAS/OpenMP thread: micro-batches are small, and spinning pools cost more than they give."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=1)

@@ -1,0 +1,221 @@
+"""The runtime's view of ``deployment.json``: a typed, validated deployment spec.
+
+Every knob the guarded runtime honours is read here, once, with a clear error naming the field
+when the file is missing or malformed (see docs/design.md, "Deployment folder contract").
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nb2prod.errors import InvalidInputError, NotFoundError
+
+__all__ = ["DTYPES", "DeploymentSpec", "FeatureSpec", "load_spec"]
+
+#: accepted spellings of a feature dtype → the runtime's canonical dtype
+DTYPES: dict[str, str] = {
+    "int": "int", "integer": "int", "int32": "int", "int64": "int",
+    "float": "float", "number": "float", "float32": "float", "float64": "float", "double": "float",
+    "bool": "bool", "boolean": "bool",
+    "category": "category", "categorical": "category",
+    "str": "str", "string": "str", "object": "str", "text": "str", "datetime": "str",
+}  # fmt: skip
+
+TASKS = ("binary", "multiclass", "regression")
+STRATEGIES = ("baseline", "constant", "previous_version")
+EXPLAIN_METHODS = ("auto", "tree", "linear", "occlusion", "none")
+
+
+def _bad(field_name: str, problem: str, folder: Path) -> InvalidInputError:
+    return InvalidInputError(
+        f"{folder / 'deployment.json'}: {field_name} {problem}",
+        fix="re-run %deploy to regenerate the deployment folder, or correct the field by hand",
+    )
+
+
+def _number(raw: Mapping[str, Any], key: str, default: float, folder: Path, *, low: float, high: float) -> float:
+    value = raw.get(key, default)
+    if value is None:
+        value = default
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (low <= float(value) <= high):
+        raise _bad(key, f"must be a number in [{low}, {high}], got {value!r}", folder)
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureSpec:
+    """One input column: canonical dtype, nullability and its training range or categories."""
+
+    name: str
+    dtype: str
+    nullable: bool = False
+    min: float | None = None
+    max: float | None = None
+    categories: tuple[Any, ...] | None = None
+
+    @classmethod
+    def parse(cls, raw: Any, folder: Path, index: int) -> FeatureSpec:
+        where = f"features[{index}]"
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str) or not raw["name"]:
+            raise _bad(where, "needs a non-empty string 'name'", folder)
+        dtype = DTYPES.get(str(raw.get("dtype", "")).lower())
+        if dtype is None:
+            raise _bad(f"{where}.dtype", f"{raw.get('dtype')!r} is not one of {', '.join(sorted(set(DTYPES)))}", folder)
+        low, high = raw.get("min"), raw.get("max")
+        for key, bound in (("min", low), ("max", high)):
+            if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int | float) or math.isnan(bound)):
+                raise _bad(f"{where}.{key}", f"must be a number, got {bound!r}", folder)
+        categories = raw.get("categories")
+        if categories is not None and not isinstance(categories, list | tuple):
+            raise _bad(f"{where}.categories", "must be a list", folder)
+        return cls(
+            name=raw["name"],
+            dtype=dtype,
+            nullable=bool(raw.get("nullable", False)),
+            min=None if low is None else float(low),
+            max=None if high is None else float(high),
+            categories=None if categories is None else tuple(categories),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentSpec:
+    """A deployment folder's runtime configuration (``deployment.json``), validated."""
+
+    folder: Path
+    name: str
+    version_id: str
+    task: str
+    features: tuple[FeatureSpec, ...]
+    classes: tuple[Any, ...] | None = None
+    positive_class: Any = None
+    threshold: float = 0.5
+    protected: tuple[str, ...] = ()
+    max_violations: int = 0
+    fallback_strategy: str = "constant"
+    fallback_constant: Any = None
+    previous_version: str | None = None
+    timeout_ms: float = 250.0
+    explain_method: str = "auto"
+    explain_sample_rate: float = 0.05
+    max_error_rate: float = 0.2
+    health_window: int = 200
+    uncertainty_margin: float = 0.1
+    max_batch: int = 64
+    max_rows: int = 1000
+    max_body_bytes: int = 2 * 1024 * 1024
+    workers: int = 1
+    store_url: str | None = None
+    model_file: str = "model/model.pkl"
+    baseline_file: str = "model/baseline.pkl"
+    sample_file: str = "sample.json"
+    reference_file: str = "reference.json"
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+    def resolved_store_url(self, env: Mapping[str, str] | None = None) -> str:
+        """``NB2PROD_STORE_URL`` from the environment first, else ``store_url``, else SQLite in the folder."""
+        env = os.environ if env is None else env
+        return env.get("NB2PROD_STORE_URL") or self.store_url or f"sqlite:///{self.folder / 'audit.db'}"
+
+    def path(self, relative: str) -> Path:
+        return self.folder / relative
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], folder: Path) -> DeploymentSpec:
+        for key in ("name", "version_id"):
+            if not isinstance(raw.get(key), str) or not raw[key]:
+                raise _bad(key, "must be a non-empty string", folder)
+        task = raw.get("task", "binary")
+        if task not in TASKS:
+            raise _bad("task", f"{task!r} is not one of {', '.join(TASKS)}", folder)
+        features_raw = raw.get("features")
+        if not isinstance(features_raw, list) or not features_raw:
+            raise _bad("features", "must be a non-empty list of {name, dtype, ...}", folder)
+        features = tuple(FeatureSpec.parse(f, folder, i) for i, f in enumerate(features_raw))
+        names = [f.name for f in features]
+        if len(set(names)) != len(names):
+            raise _bad("features", "has duplicate names", folder)
+        classes = raw.get("classes")
+        if classes is not None and (not isinstance(classes, list) or not classes):
+            raise _bad("classes", "must be a non-empty list", folder)
+        if task != "regression" and classes is None:
+            raise _bad("classes", f"is required for a {task} task", folder)
+        positive = raw.get("positive_class")
+        if task == "binary":
+            if len(classes) != 2:  # type: ignore[arg-type]
+                raise _bad("classes", f"must have two entries for a binary task, got {classes!r}", folder)
+            if positive is None:
+                positive = classes[-1]  # type: ignore[index]
+            if positive not in classes:  # type: ignore[operator]
+                raise _bad("positive_class", f"{positive!r} is not one of {classes!r}", folder)
+        guardrails = raw.get("guardrails") or {}
+        fallback = raw.get("fallback") or {}
+        strategy = fallback.get("strategy", "constant")
+        if strategy not in STRATEGIES:
+            raise _bad("fallback.strategy", f"{strategy!r} is not one of {', '.join(STRATEGIES)}", folder)
+        explain = raw.get("explain") or {}
+        method = explain.get("method", "auto") or "none"
+        if method not in EXPLAIN_METHODS:
+            raise _bad("explain.method", f"{method!r} is not one of {', '.join(EXPLAIN_METHODS)}", folder)
+        health = raw.get("health") or {}
+        uncertainty = raw.get("uncertainty") or {}
+        serving = raw.get("serving") or {}
+        max_violations = guardrails.get("max_violations", 0)
+        if isinstance(max_violations, bool) or not isinstance(max_violations, int) or max_violations < 0:
+            raise _bad("guardrails.max_violations", f"must be a non-negative integer, got {max_violations!r}", folder)
+        return cls(
+            folder=folder,
+            name=raw["name"],
+            version_id=raw["version_id"],
+            task=task,
+            features=features,
+            classes=None if classes is None else tuple(classes),
+            positive_class=positive,
+            threshold=_number(raw, "threshold", 0.5, folder, low=0.0, high=1.0),
+            protected=tuple(raw.get("protected") or ()),
+            max_violations=max_violations,
+            fallback_strategy=strategy,
+            fallback_constant=fallback.get("constant"),
+            previous_version=fallback.get("previous_version"),
+            timeout_ms=_number(raw, "timeout_ms", 250.0, folder, low=1.0, high=600_000.0),
+            explain_method=method,
+            explain_sample_rate=_number(explain, "sample_rate", 0.05, folder, low=0.0, high=1.0),
+            max_error_rate=_number(health, "max_error_rate", 0.2, folder, low=0.0, high=1.0),
+            health_window=int(_number(health, "window", 200, folder, low=1, high=1_000_000)),
+            uncertainty_margin=_number(uncertainty, "margin", 0.1, folder, low=0.0, high=1.0),
+            max_batch=int(_number(serving, "max_batch", 64, folder, low=1, high=100_000)),
+            max_rows=int(_number(serving, "max_rows", 1000, folder, low=1, high=1_000_000)),
+            max_body_bytes=int(_number(serving, "max_body_bytes", 2 * 1024 * 1024, folder, low=1024, high=1 << 31)),
+            workers=int(_number(serving, "workers", 1, folder, low=1, high=256)),
+            store_url=raw.get("store_url") or None,
+            model_file=raw.get("model_file") or "model/model.pkl",
+            baseline_file=raw.get("baseline_file") or "model/baseline.pkl",
+            sample_file=raw.get("sample_file") or "sample.json",
+            reference_file=raw.get("reference_file") or "reference.json",
+            raw=dict(raw),
+        )
+
+
+def load_spec(folder: str | Path) -> DeploymentSpec:
+    """Read and validate ``<folder>/deployment.json``."""
+    folder = Path(folder).expanduser().resolve()
+    path = folder / "deployment.json"
+    if not path.is_file():
+        raise NotFoundError(f"no deployment.json in {folder}", fix="point at a deployment folder written by %deploy")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(f"{path} is not readable JSON: {exc}", fix="re-run %deploy to regenerate it") from exc
+    if not isinstance(raw, dict):
+        raise InvalidInputError(f"{path} must hold a JSON object", fix="re-run %deploy to regenerate it")
+    return DeploymentSpec.parse(raw, folder)

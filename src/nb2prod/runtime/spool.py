@@ -1,0 +1,220 @@
+"""A durable local spool: append-only JSON-lines segment files, fsync'd before a response is sent.
+
+Each serving process owns one active segment (``<host>-<pid>-<ns>.jsonl``) and holds an
+exclusive ``flock`` on it while alive. A record is acknowledged only after its bytes are written
+and ``fdatasync``'d, so a ``kill -9`` (or power loss) after the response left cannot lose it;
+a torn tail from a crash mid-write is an unacknowledged record and is skipped on replay. A
+segment whose lock can be taken belongs to a dead process: it is an orphan, replayed into the
+store by whichever process finds it (inserts are idempotent on request id).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nb2prod.errors import StoreError
+
+__all__ = ["Segment", "Spool", "encode_record", "orphan_segments", "parse_lines"]
+
+SUFFIX = ".jsonl"
+
+
+def _default(value: Any) -> Any:
+    item = getattr(value, "item", None)
+    if callable(item):
+        return item()
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    return str(value)
+
+
+def encode_record(record: dict[str, Any]) -> bytes:
+    """One JSON line (no inner newlines: JSON escapes them)."""
+    return json.dumps(record, separators=(",", ":"), default=_default, allow_nan=False).encode("utf-8") + b"\n"
+
+
+def parse_lines(chunk: bytes) -> tuple[list[dict[str, Any]], int, int]:
+    """Complete lines of ``chunk`` as records: ``(records, bytes consumed, unreadable lines)``.
+
+    A trailing partial line (no newline yet, or a torn write) is not consumed.
+    """
+    end = chunk.rfind(b"\n")
+    if end < 0:
+        return [], 0, 0
+    records: list[dict[str, Any]] = []
+    bad = 0
+    for line in chunk[: end + 1].splitlines():
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            bad += 1
+            continue
+        if isinstance(value, dict):
+            records.append(value)
+        else:
+            bad += 1
+    return records, end + 1, bad
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class Segment:
+    """One segment file: its write handle (while active), the durable size and the drained offset."""
+
+    path: Path
+    fd: int
+    durable: int = 0
+    offset: int = 0
+    closed: bool = False
+    records: int = 0
+
+    def read(self, limit: int) -> bytes:
+        """Durable bytes after ``offset`` (at most ``limit``)."""
+        size = min(self.durable - self.offset, limit)
+        return os.pread(self.fd, size, self.offset) if size > 0 else b""
+
+
+class Spool:
+    """This process's segments in ``folder``: appends with fsync, rotation, and what remains to drain."""
+
+    def __init__(self, folder: Path, *, max_segment_bytes: int = 64 * 1024 * 1024) -> None:
+        self.folder = folder
+        self.max_segment_bytes = max_segment_bytes
+        self._lock = threading.Lock()
+        self._segments: list[Segment] = []
+        self.appended = 0
+
+    def open(self) -> Spool:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the audit spool folder {self.folder}: {exc.strerror}",
+                fix="set NB2PROD_SPOOL_DIR to a writable folder",
+            ) from exc
+        with self._lock:
+            self._segments.append(self._new_segment())
+        return self
+
+    def _new_segment(self) -> Segment:
+        name = f"{socket.gethostname()}-{os.getpid()}-{time.time_ns()}{SUFFIX}"
+        path = self.folder / name
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o640)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create an audit spool segment in {self.folder}: {exc.strerror}",
+                fix="set NB2PROD_SPOOL_DIR to a writable folder",
+            ) from exc
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _fsync_dir(self.folder)
+        return Segment(path=path, fd=fd)
+
+    @property
+    def owned_paths(self) -> set[Path]:
+        with self._lock:
+            return {s.path for s in self._segments}
+
+    def append(self, records: Sequence[dict[str, Any]]) -> None:
+        """Write ``records`` and fsync them; when this returns they survive a crash.
+
+        Raises :class:`StoreError` if the disk refuses (the caller must not acknowledge them).
+        """
+        if not records:
+            return
+        payload = b"".join(encode_record(r) for r in records)
+        with self._lock:
+            segment = self._segments[-1]
+            try:
+                written = os.write(segment.fd, payload)
+                while written < len(payload):
+                    written += os.write(segment.fd, payload[written:])
+                os.fdatasync(segment.fd)
+            except OSError as exc:
+                with contextlib.suppress(OSError):  # drop a partial write: later appends start on a line boundary
+                    os.ftruncate(segment.fd, segment.durable)
+                raise StoreError(
+                    f"cannot write the audit spool {segment.path}: {exc.strerror}",
+                    fix="free disk space or set NB2PROD_SPOOL_DIR to a writable folder",
+                ) from exc
+            segment.durable += len(payload)
+            segment.records += len(records)
+            self.appended += len(records)
+            if segment.durable >= self.max_segment_bytes:
+                segment.closed = True
+                self._segments.append(self._new_segment())
+
+    def pending_segments(self) -> list[Segment]:
+        with self._lock:
+            return list(self._segments)
+
+    def retire(self, segment: Segment) -> None:
+        """Delete a closed segment once drained."""
+        with self._lock:
+            if segment in self._segments and segment.closed:
+                self._segments.remove(segment)
+            else:
+                return
+        with contextlib.suppress(FileNotFoundError):
+            segment.path.unlink()
+        os.close(segment.fd)
+
+    def pending_bytes(self) -> int:
+        with self._lock:
+            return sum(s.durable - s.offset for s in self._segments)
+
+    def close(self, *, drained: bool) -> None:
+        """Release this process's segments; delete them when everything reached the store."""
+        with self._lock:
+            segments, self._segments = self._segments, []
+        for segment in segments:
+            if drained and segment.offset >= segment.durable:
+                with contextlib.suppress(FileNotFoundError):
+                    segment.path.unlink()
+            os.close(segment.fd)
+
+
+def orphan_segments(folder: Path, owned: set[Path]) -> Iterator[tuple[Path, int]]:
+    """Segments in ``folder`` whose writer is gone, each with a locked fd (the caller closes it)."""
+    try:
+        candidates = sorted(folder.glob(f"*{SUFFIX}"))
+    except OSError:
+        return
+    for path in candidates:
+        if path in owned:
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        yield path, fd

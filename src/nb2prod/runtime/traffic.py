@@ -1,0 +1,229 @@
+"""The service's view of its deployment's traffic: which version answers, which one shadows.
+
+A background thread polls the store's :class:`~nb2prod.models.Traffic` for this deployment
+(every ``poll_s``, no restart needed), loads the Predictors of the versions it names (lazily,
+once each, from their ``deployment_dir``; a version that fails to load is recorded and skipped)
+and publishes an immutable :class:`RoutingTable`. Requests read the current table without a
+lock. While a canary runs, the same thread calls the canary check every ``canary_check_s`` so a
+failing canary is rolled back without anyone acting; the next poll sees the new traffic.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nb2prod.errors import Nb2prodError, NotFoundError
+from nb2prod.models import CanaryVerdict, RolloutPolicy, Traffic
+from nb2prod.rollout.routing import Route, route_request
+
+if TYPE_CHECKING:
+    from nb2prod.runtime.audit_writer import StoreHandle
+    from nb2prod.runtime.predictor import Predictor
+    from nb2prod.runtime.spec import DeploymentSpec
+
+__all__ = ["RolloutSettings", "RoutingTable", "TrafficWatcher", "load_version_predictor"]
+
+log = logging.getLogger("nb2prod.runtime")
+ACTOR = "nb2prod-service"
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutSettings:
+    """``deployment.json``'s optional ``rollout`` block: polling, shadow queue, canary check, policy."""
+
+    traffic_poll_s: float = 1.0
+    canary_check_s: float = 5.0
+    shadow_queue: int = 1000
+    shadow_timeout_ms: float | None = None  # default: the deployment's timeout_ms
+    shadow_batch_ms: float = 100.0  # the shadow worker gathers rows this long before one model call
+    policy: RolloutPolicy = field(default_factory=RolloutPolicy)
+
+    @classmethod
+    def from_spec(cls, spec: DeploymentSpec) -> RolloutSettings:
+        raw: dict[str, Any] = dict(spec.raw.get("rollout") or {})
+        policy_raw = raw.get("policy") or {}
+        known = set(RolloutPolicy.__dataclass_fields__)
+        policy = RolloutPolicy(**{k: v for k, v in policy_raw.items() if k in known})
+
+        def number(key: str, default: float, low: float) -> float:
+            value = raw.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
+                from nb2prod.errors import InvalidInputError
+
+                raise InvalidInputError(
+                    f"{spec.folder / 'deployment.json'}: rollout.{key} must be a number >= {low}, got {value!r}",
+                    fix="correct the rollout block of deployment.json",
+                )
+            return float(value)
+
+        timeout = raw.get("shadow_timeout_ms")
+        return cls(
+            traffic_poll_s=number("traffic_poll_s", 1.0, 0.01),
+            canary_check_s=number("canary_check_s", 5.0, 0.05),
+            shadow_queue=int(number("shadow_queue", 1000, 1)),
+            shadow_batch_ms=number("shadow_batch_ms", 100.0, 0.0),
+            shadow_timeout_ms=None if timeout is None else number("shadow_timeout_ms", 0, 1.0),
+            policy=policy,
+        )
+
+
+def load_version_predictor(folder: str, version_id: str) -> Predictor:
+    """The Predictor of another version of this deployment, from its deployment folder."""
+    from nb2prod.runtime.loading import load_model
+    from nb2prod.runtime.predictor import Predictor
+    from nb2prod.runtime.spec import load_spec
+
+    spec = load_spec(folder)
+    if spec.version_id != version_id:
+        raise NotFoundError(
+            f"{folder} holds {spec.version_id}, not {version_id}", fix="re-register the version with its own deployment folder"
+        )
+    return Predictor(load_model(spec.folder), spec, label=version_id)
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    """One snapshot: the traffic and the loaded predictors of the versions it names (own version excluded)."""
+
+    own: str
+    traffic: Traffic | None = None
+    predictors: dict[str, Predictor] = field(default_factory=dict)
+
+    def available(self, version_id: str | None) -> bool:
+        return version_id is not None and (version_id == self.own or version_id in self.predictors)
+
+    def route(self, key: str | None, rng: random.Random) -> Route:
+        """The arm for one request; versions not loaded (yet, or failed) fall back to the live one."""
+        traffic = self.traffic
+        if traffic is None or not traffic.live or not self.available(traffic.live):
+            return Route("live", self.own, None)
+        route = route_request(traffic, key, rng=rng)
+        if not self.available(route.version_id):  # canary / control not loaded: the live version answers
+            live_only = Traffic(**{**traffic.to_dict(), "canary": None, "canary_percent": 0.0, "control": None, "control_percent": 0.0})
+            route = route_request(live_only, key, rng=rng)
+        if route.shadow_version is not None and not self.available(route.shadow_version):
+            route = Route(route.arm, route.version_id, None)
+        return route
+
+
+class TrafficWatcher:
+    """Polls the deployment's traffic, keeps the routing table current and runs the canary check."""
+
+    def __init__(
+        self,
+        spec: DeploymentSpec,
+        store: StoreHandle,
+        settings: RolloutSettings,
+        *,
+        loader: Any = load_version_predictor,
+    ) -> None:
+        self.spec = spec
+        self.store = store
+        self.settings = settings
+        self.table = RoutingTable(own=spec.version_id)
+        self.load_errors: dict[str, str] = {}
+        self.last_verdict: CanaryVerdict | None = None
+        self.last_error: str | None = None
+        self.rollbacks = 0
+        self._loader = loader
+        self._loaded: dict[str, Predictor] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_check = 0.0
+
+    def predictor(self, version_id: str) -> Predictor | None:
+        """A loaded version's predictor (None when not loaded, or it failed to load)."""
+        return self._loaded.get(version_id)
+
+    def start_polling(self) -> TrafficWatcher:
+        """Poll the store in a background thread (call :meth:`refresh` first for a table at once)."""
+        self._thread = threading.Thread(target=self._run, name="nb2prod-traffic", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _predictor(self, version_id: str) -> Predictor | None:
+        if version_id in self._loaded:
+            return self._loaded[version_id]
+        if version_id in self.load_errors:
+            return None
+        try:
+            record = self.store.get().registry.get(version_id)
+            if not record.deployment_dir:
+                raise NotFoundError(f"{version_id} has no deployment folder", fix="re-deploy it with %deploy")
+            predictor = self._loader(record.deployment_dir, version_id)
+        except Exception as exc:  # a candidate that cannot load never breaks live answers
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.load_errors[version_id] = f"{type(exc).__name__}: {message}"[:300]
+            log.error("version %s not loaded; its traffic stays on the live version: %s", version_id, message)
+            return None
+        self._loaded[version_id] = predictor
+        log.info("version %s loaded for routing", version_id)
+        return predictor
+
+    def refresh(self) -> RoutingTable:
+        """Read the traffic once, load what it names, publish the new table."""
+        traffic = self.store.get().registry.traffic(self.spec.name)
+        if traffic.live is None and traffic.canary is None and traffic.control is None and traffic.shadow is None:
+            table = RoutingTable(own=self.spec.version_id)
+        else:
+            wanted = {v for v in (traffic.live, traffic.shadow, traffic.canary, traffic.control) if v and v != self.spec.version_id}
+            predictors = {v: p for v in sorted(wanted) if (p := self._predictor(v)) is not None}
+            table = RoutingTable(own=self.spec.version_id, traffic=traffic, predictors=predictors)
+        self.table = table
+        return table
+
+    def check_canary(self) -> CanaryVerdict | None:
+        """The canary check (automatic rollback); None when no canary runs."""
+        from nb2prod.rollout.actions import check_canary
+
+        try:
+            verdict = check_canary(self.store.get(), self.spec.name, policy=self.settings.policy, actor=ACTOR, rollback=True)
+        except NotFoundError:
+            return None
+        self.last_verdict = verdict
+        if verdict.verdict == "rollback":
+            self.rollbacks += 1
+            log.warning("canary %s rolled back automatically: %s", verdict.canary_version, "; ".join(verdict.reasons))
+            self.refresh()
+        return verdict
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.settings.traffic_poll_s):
+            try:
+                table = self.refresh()
+                now = time.monotonic()
+                if table.traffic is not None and table.traffic.canary and now >= self._next_check:
+                    self._next_check = now + self.settings.canary_check_s
+                    self.check_canary()
+                self.last_error = None
+            except Nb2prodError as exc:
+                self.last_error = str(exc)
+            except Exception as exc:  # the store may be briefly unreachable: keep the last table
+                if str(exc) != self.last_error:
+                    log.warning("traffic not refreshed: %s", exc)
+                self.last_error = str(exc)
+
+    def snapshot(self) -> dict[str, Any]:
+        traffic = self.table.traffic
+        return {
+            "traffic": None if traffic is None else traffic.to_dict(),
+            "loaded": sorted(self.table.predictors),
+            "load_errors": dict(self.load_errors),
+            "canary_check": None if self.last_verdict is None else self.last_verdict.to_dict(),
+            "automatic_rollbacks": self.rollbacks,
+            "last_error": self.last_error,
+        }

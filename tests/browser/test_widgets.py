@@ -1,0 +1,40 @@
+"""The notebook widgets rendered in a real JupyterLab: `%nb2prod monitor` on the seeded deployment's audit data."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from test_panels import open_lab, run, shot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _notebook(*sources: str) -> str:
+    cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [], "source": s}
+             for i, s in enumerate(sources)]
+    return json.dumps({"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+                       "nbformat": 4, "nbformat_minor": 5})
+
+
+def test_monitor_widget_renders_tabs_and_charts_in_jupyterlab(page: Any, lab: Any) -> None:
+    (lab.root / "monitor_widget.ipynb").write_text(_notebook("%load_ext nb2prod", "%nb2prod monitor credit --window 1d --static"))
+    open_lab(page, lab, "lab/tree/monitor_widget.ipynb")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
+    page.wait_for_function(
+        "() => { const w = window.jupyterapp.shell.currentWidget; const k = w && w.sessionContext.session && w.sessionContext.session.kernel;"
+        " return k && k.status === 'idle'; }",
+        timeout=120_000,
+    )
+    run(page, "notebook:run-all-cells")
+    widget = page.locator(".jp-OutputArea-output .widget-tab")
+    widget.wait_for(timeout=120_000)
+    tabs = page.locator(".jp-OutputArea-output .lm-TabBar-tab").all_inner_texts()
+    assert [t.strip() for t in tabs] == ["Data drift", "Performance", "Fairness", "Operations"]
+    page.wait_for_selector(".jp-OutputArea-output .widget-html svg", timeout=60_000)  # a chart was drawn
+    text = page.locator(".jp-OutputArea-output").last.inner_text()
+    assert "credit" in text and "Traceback" not in text
+    shot(page, "monitor-widget-drift")
+    page.locator(".jp-OutputArea-output .lm-TabBar-tab", has_text="Fairness").click()
+    shot(page, "monitor-widget-fairness")

@@ -1,0 +1,177 @@
+"""The generated BentoML service over HTTP: answers, 4xx for client mistakes, no 5xx, metrics, probes, kill -9."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from runtime_folder import build_deployment, sample_rows
+
+from conftest import Served, serve
+from nb2prod.store import Store
+
+pytestmark = pytest.mark.slow
+
+
+def post(served: Served, path: str, body: Any, **kwargs: Any) -> httpx.Response:
+    return httpx.post(f"{served.url}{path}", json=body, timeout=30, **kwargs)
+
+
+def test_predict_batch_and_explain(served: Served) -> None:
+    rows = sample_rows(served.folder)
+    reply = post(served, "/predict", {"features": rows[0], "explain": True, "request_id": "http-1"})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["request_id"] == "http-1" and body["version_id"] == "credit-v1" and body["fallback"] is False
+    assert 0 <= body["probability"] <= 1 and body["confidence"] in {"high", "low"}
+    assert set(body["explanation"]) == set(rows[0]) and body["explanation"]["gender"] == 0.0
+    batch = post(served, "/predict_batch", {"rows": rows[:5]})
+    assert batch.status_code == 200
+    assert [p["prediction"] for p in batch.json()["predictions"]] == json.loads((served.folder / "sample.json").read_text())["predictions"][:5]
+
+
+def test_client_mistakes_get_a_clear_4xx(served: Served) -> None:
+    row = sample_rows(served.folder)[0]
+    malformed = httpx.post(f"{served.url}/predict", content=b'{"features": {"age": 3', headers={"content-type": "application/json"})
+    assert malformed.status_code == 400 and "Invalid JSON" in malformed.text
+    wrong_type = post(served, "/predict", {"features": {**row, "age": "forty"}})
+    assert wrong_type.status_code == 400 and wrong_type.json()["detail"][0]["loc"] == ["features", "age"]
+    missing = dict(row)
+    del missing["income"]
+    reply = post(served, "/predict", {"features": missing})
+    assert reply.status_code == 400 and ["features", "income"] in [d["loc"] for d in reply.json()["detail"]]
+    typo = post(served, "/predict", {"features": {**row, "incme": 1}})
+    assert typo.status_code == 400 and "incme" in typo.text
+    huge = httpx.post(f"{served.url}/predict_batch", content=b'{"rows": [' + b'{"age": 1},' * 300_000 + b"{}]}",
+                      headers={"content-type": "application/json"}, timeout=30)  # fmt: skip
+    assert huge.status_code == 413 and "exceeds the limit" in huge.json()["message"]
+    too_many = post(served, "/predict_batch", {"rows": [row] * 1001})
+    assert too_many.status_code == 400 and "at most 1000" in too_many.text
+    unknown = post(served, "/feedback", {"request_id": "never-made", "label": 1})
+    assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"
+    bad_id = post(served, "/feedback", {"request_id": "../../etc", "label": 1})
+    assert bad_id.status_code == 400
+
+
+def test_feedback_and_override_over_http(served: Served) -> None:
+    rows = sample_rows(served.folder)
+    first = post(served, "/predict", {"features": rows[1]}).json()["request_id"]
+    second = post(served, "/predict", {"features": rows[2]}).json()["request_id"]
+    ok = post(served, "/feedback", {"request_id": first, "label": 1, "outcome": -1200.5, "source": "collections"})
+    assert ok.status_code == 200 and ok.json()["label"] == 1
+    assert post(served, "/feedback", {"request_id": first, "label": "maybe"}).status_code == 400
+    over = post(served, "/override", {"request_id": second, "decision": 0, "operator": "ann", "reason": "verified income"})
+    assert over.status_code == 200 and over.json()["operator"] == "ann"
+    assert post(served, "/override", {"request_id": second, "decision": 0, "operator": "", "reason": "x"}).status_code == 400
+    with Store.open(served.store_url) as store:
+        assert [f.request_id for f in store.audit.feedback([first])] == [first]
+        assert [o.reason for o in store.audit.overrides([second])] == ["verified income"]
+
+
+def test_model_failures_are_answered_never_500_and_probes_follow(served: Served) -> None:
+    row = sample_rows(served.folder)[3]
+    fault = served.folder / "FAULT"
+    fault.write_text("raise")
+    try:
+        replies = [post(served, "/predict", {"features": row}) for _ in range(12)]
+        assert {r.status_code for r in replies} == {200}
+        assert all(r.json()["fallback"] for r in replies)
+        assert replies[0].json()["fallback_reason"] == "model_error: RuntimeError: injected model failure"
+        assert httpx.get(f"{served.url}/readyz").status_code == 503  # error rate above the threshold
+        assert httpx.get(f"{served.url}/livez").status_code == 200  # but the service answers (fallback)
+        fault.write_text("slow 3.0")
+        slow = post(served, "/predict", {"features": row})
+        assert slow.status_code == 200 and slow.json()["fallback"]
+    finally:
+        fault.unlink()
+    deadline = time.monotonic() + 20
+    while httpx.get(f"{served.url}/readyz").status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert httpx.get(f"{served.url}/readyz").status_code == 200
+    assert post(served, "/predict", {"features": row}).json()["fallback"] is False
+
+
+def test_metrics_by_version_on_the_service_metrics_endpoint(served: Served) -> None:
+    row = sample_rows(served.folder)[4]
+    post(served, "/predict", {"features": {**row, "age": 120}})
+    text = httpx.get(f"{served.url}/metrics").text
+    labels = 'deployment="credit",version="credit-v1"'
+    for series in (
+        f'nb2prod_predictions_total{{answered_by="model",{labels}}}',
+        f"nb2prod_prediction_latency_seconds_count{{{labels}}}",
+        f'nb2prod_guardrail_violations_total{{{labels.split(",")[0]},feature="age",{labels.split(",")[1]}}}',
+        f'nb2prod_fallbacks_total{{{labels.split(",")[0]},reason="guardrails",{labels.split(",")[1]}}}',
+        f"nb2prod_audit_rows_total{{{labels}}}",
+    ):
+        assert series in text, series
+
+
+def test_schemathesis_finds_no_server_error(served: Served, tmp_path: Path) -> None:
+    command = [
+        str(Path(sys.executable).parent / "schemathesis"), "run", f"{served.url}/docs.json",
+        "--checks", "not_a_server_error", "--max-examples", "25", "--seed", "5", "--no-shrink",
+        "--generation-database", "none", "--workers", "1", "--request-timeout", "30",
+        "--exclude-path-regex", "^/(healthz|livez|readyz|metrics)$",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "/predict" in done.stdout
+
+
+def test_kill_9_under_load_loses_no_acknowledged_prediction(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Answers are sent only after their audit row is fsync'd: kill -9 the service under load, restart, count."""
+    from nb2prod.runtime import GuardedRuntime
+
+    home = tmp_path_factory.mktemp("kill9")
+    folder = build_deployment(home / "deployments", version_id="credit-k9")
+    blocked = home / "db-not-ready"
+    blocked.write_text("the database is down: every acknowledged row exists only in the spool")
+    service = serve(folder, home, f"sqlite:///{blocked / 'x.db'}")
+    rows = sample_rows(folder)
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + 4.0
+
+    def client(k: int) -> None:
+        with httpx.Client(timeout=10) as http:
+            i = k
+            while time.monotonic() < stop:
+                try:
+                    reply = http.post(f"{service.url}/predict", json={"features": rows[i % len(rows)]})
+                except httpx.HTTPError:
+                    return  # the server died mid-request: that answer was never received
+                if reply.status_code == 200:
+                    with lock:
+                        acknowledged.append(reply.json()["request_id"])
+                i += 1
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(2.5)
+        service.kill9()  # mid-load
+        for t in threads:
+            t.join(15)
+    finally:
+        service.stop()
+    assert len(acknowledged) >= 10, service.log.read_text()[-2000:]
+    good = f"sqlite:///{home / 'nb2prod.db'}"
+    restarted = GuardedRuntime.load(folder, store_url=good)  # the service's start-up path: replays the spool
+    try:
+        deadline = time.monotonic() + 30
+        while restarted.writer.replayed < len(acknowledged) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with Store.open(good) as store:
+            missing = [i for i in acknowledged if not store.audit.exists(i)]
+    finally:
+        restarted.close()
+    assert missing == [], f"{len(missing)} of {len(acknowledged)} acknowledged predictions lost"
+    assert restarted.writer.replayed >= len(acknowledged)
