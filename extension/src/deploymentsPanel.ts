@@ -78,7 +78,7 @@ export class DeploymentsPanel extends Widget {
     return el(
       'section',
       { className: 'jp-nb2prod-deployment', dataset: { name: status.name } },
-      el('div', { className: 'jp-nb2prod-deployment-head' }, el('h3', {}, status.name), rollbackButton),
+      el('div', { className: 'jp-nb2prod-deployment-head' }, el('h3', {}, status.name), retrainBadge(status), rollbackButton),
       el(
         'div',
         { className: 'jp-nb2prod-traffic', title: 'Traffic split' },
@@ -204,4 +204,18 @@ function fingerprint(value: Record<string, unknown>): string {
     .slice(0, 3)
     .map(([k, v]) => `${k}: ${typeof v === 'string' ? v.slice(0, 16) : JSON.stringify(v).slice(0, 40)}`)
     .join(', ');
+}
+
+/** "expired" (past the retrain policy's max age) or "retrain due" (a triggering alert fired), with the reasons as tooltip. */
+function retrainBadge(status: IDeploymentStatus): HTMLElement | null {
+  const retrain = status.retrain;
+  if (!retrain || !retrain.due) {
+    return null;
+  }
+  const state = retrain.expired ? 'expired' : 'due';
+  return el(
+    'span',
+    { className: 'jp-nb2prod-badge jp-nb2prod-retrain', dataset: { state }, title: retrain.reasons.join('\n') },
+    retrain.expired ? 'expired' : 'retrain due'
+  );
 }

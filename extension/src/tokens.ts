@@ -87,12 +87,23 @@ export interface IVersionStatus {
   traffic_percent: number;
 }
 
+/** `models.ScheduleItem` (the fields the panels show) */
+export interface IRetrainStatus {
+  name: string;
+  live_version: string | null;
+  age_days: number | null;
+  expired: boolean;
+  due: boolean;
+  reasons: string[];
+}
+
 /** `models.DeploymentStatus` */
 export interface IDeploymentStatus {
   name: string;
   traffic: ITraffic;
   versions: IVersionStatus[];
   events: IRegistryEvent[];
+  retrain?: IRetrainStatus | null;
 }
 
 /** `models.FeatureDrift` */

@@ -534,6 +534,7 @@ class Workspace:
 
     def _status(self, name: str, *, history: int) -> DeploymentStatus:
         from nb2prod.models import DeploymentStatus, VersionStatus
+        from nb2prod.runs.schedule import schedule_item
 
         registry = self.store.registry
         traffic = registry.traffic(name)
@@ -545,7 +546,8 @@ class Workspace:
             for record, state in registry.versions(name)
         )
         events = tuple(registry.events(name, limit=history)) if history else ()
-        return DeploymentStatus(name=name, traffic=traffic, versions=versions, events=events)
+        retrain = schedule_item(self.store, name) if versions else None
+        return DeploymentStatus(name=name, traffic=traffic, versions=versions, events=events, retrain=retrain)
 
     def drift_series(
         self, name: str, *, window: str = "1d", points: int = 12, until: float | None = None, alpha: float = 0.05, min_effect: float = 0.1

@@ -653,6 +653,7 @@ class DeploymentStatus(Record):
     traffic: Traffic
     versions: tuple[VersionStatus, ...] = ()
     events: tuple[RegistryEvent, ...] = ()
+    retrain: ScheduleItem | None = None  # retraining status: expired (max age) / due (alerts), with reasons
 
 
 # -- rollout (issue 6) -------------------------------------------------------------------------

@@ -97,6 +97,8 @@ def test_policy_is_recorded_and_expiry_flags_old_models(workspace: Workspace, ca
     assert "expired" in item.reasons[0]
     assert main(["schedule"]) == 0
     assert "EXPIRED" in capsys.readouterr().out
+    status = workspace.deployment("credit").to_dict()  # what the Deployments panel shows (GET deployments/credit)
+    assert status["retrain"]["expired"] is True and "expired" in status["retrain"]["reasons"][0]
     with pytest.raises(UsageError):
         workspace.set_retrain_policy("credit", max_age_days=-1)
     with pytest.raises(UsageError):

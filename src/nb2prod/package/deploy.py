@@ -384,7 +384,11 @@ def _write_and_finish(
 
     lock = pin_environment(saved.modules)
     wheels = [str(Path(w).expanduser().resolve()) for w in request.wheels]
-    (folder / "requirements.lock").write_text(lock.requirements(exclude=("nb2prod",) if wheels else ()), encoding="utf-8")
+    requirements = lock.requirements(exclude=("nb2prod",) if wheels else ())
+    (folder / "requirements.lock").write_text(requirements, encoding="utf-8")
+    # listed inline in bentofile.yaml: BentoML refuses a requirements file whose absolute path has a
+    # hidden component, and the default workspace is ~/.nb2prod
+    packages = [line.strip() for line in requirements.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if lock.unresolved:
         warnings.append("model uses modules not installed as packages: " + ", ".join(lock.unresolved))
 
@@ -494,6 +498,7 @@ def _write_and_finish(
             "service_class": service_class_name(name),
             "features": schema,
             "task": info.task,
+            "packages": packages,
             "labels": labels,
             "wheels": wheels,
             "k8s": k8s,
