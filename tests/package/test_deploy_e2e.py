@@ -49,7 +49,8 @@ def _run_example(sh: Any, n_samples: int = 3000) -> None:
 
 @pytest.fixture(scope="module")
 def deployed(shell: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    home = tmp_path_factory.mktemp("deploy-home")
+    home = tmp_path_factory.mktemp("deploy-home") / ".nb2prod"  # hidden, like the default ~/.nb2prod (BentoML is picky)
+    home.mkdir()
     saved = {k: os.environ.get(k) for k in ("NB2PROD_HOME", "BENTOML_HOME", "BENTOML_DO_NOT_TRACK")}
     os.environ.update({"NB2PROD_HOME": str(home), "BENTOML_HOME": str(home / "bentoml"), "BENTOML_DO_NOT_TRACK": "True"})
     ws = Workspace.open(home)
