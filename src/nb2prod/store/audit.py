@@ -94,37 +94,29 @@ class AuditLog:
         with self._engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
+    @staticmethod
+    def _joined(table: sa.Table, request_ids: Sequence[str] | None, name: str | None) -> sa.Select[Any]:
+        """Rows of ``table`` (feedback or overrides) in insertion order, for given request ids or one deployment."""
+        query = sa.select(table).order_by(table.c.id)
+        if request_ids is not None:
+            query = query.where(table.c.request_id.in_(list(request_ids)))
+        if name is not None:
+            query = query.join(t.predictions, t.predictions.c.request_id == table.c.request_id).where(t.predictions.c.name == name)
+        return query
+
     def feedback(self, request_ids: Sequence[str] | None = None, *, name: str | None = None) -> list[Feedback]:
         """Feedback rows, the latest per request id, for given ids or for one deployment."""
-        query = sa.select(t.feedback).order_by(t.feedback.c.id)
-        if request_ids is not None:
-            query = query.where(t.feedback.c.request_id.in_(list(request_ids)))
-        if name is not None:
-            query = query.join(t.predictions, t.predictions.c.request_id == t.feedback.c.request_id).where(
-                t.predictions.c.name == name
-            )
         latest: dict[str, Feedback] = {}
         with self._engine.connect() as conn:
-            for r in conn.execute(query):
-                m = r._mapping
-                latest[m["request_id"]] = Feedback(
-                    request_id=m["request_id"], label=m["label"], outcome=m["outcome"], ts=m["ts"], source=m["source"]
-                )
+            for r in conn.execute(self._joined(t.feedback, request_ids, name)):
+                latest[r.request_id] = Feedback(request_id=r.request_id, label=r.label, outcome=r.outcome, ts=r.ts, source=r.source)
         return list(latest.values())
 
     def overrides(self, request_ids: Sequence[str] | None = None, *, name: str | None = None) -> list[Override]:
-        query = sa.select(t.overrides).order_by(t.overrides.c.id)
-        if request_ids is not None:
-            query = query.where(t.overrides.c.request_id.in_(list(request_ids)))
-        if name is not None:
-            query = query.join(t.predictions, t.predictions.c.request_id == t.overrides.c.request_id).where(
-                t.predictions.c.name == name
-            )
+        """Overrides in the order they were made, for given ids or for one deployment."""
         with self._engine.connect() as conn:
             return [
-                Override(
-                    request_id=r.request_id, decision=r.decision, operator=r.operator, reason=r.reason, ts=r.ts
-                )
-                for r in conn.execute(query)
+                Override(request_id=r.request_id, decision=r.decision, operator=r.operator, reason=r.reason, ts=r.ts)
+                for r in conn.execute(self._joined(t.overrides, request_ids, name))
             ]
 
