@@ -63,8 +63,7 @@ def _serve(folder: Path, target: str, home: Path, store_url: str, extra_env: dic
     import subprocess
 
     import httpx
-
-    from conftest import Served, free_port
+    from service_proc import Served, free_port
 
     port = free_port()
     log = folder / f"serve-{port}.log"
@@ -185,8 +184,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from runtime_folder import build_deployment, render_service, sample_rows
-
-    from conftest import Served  # noqa: F401
+    from service_proc import Served  # noqa: F401
 
     tmp = Path(tempfile.mkdtemp(prefix="nb2prod-bench-"))
     home = tmp / "home"

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-import psutil
 import pytest
-from runtime_folder import build_deployment, render_service  # tests/runtime is on sys.path (rootdir import mode)
-
-BENTOML = str(Path(sys.executable).parent / "bentoml")
+from runtime_folder import build_deployment  # tests/runtime is on sys.path (rootdir import mode)
+from service_proc import Served, serve
 
 
 @pytest.fixture(scope="session")
@@ -47,89 +36,6 @@ def runtime(credit_folder: Path, tmp_path: Path, store_url: str) -> Iterator[obj
     yield rt
     fault.unlink(missing_ok=True)
     rt.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Served:
-    """A `bentoml serve` of a rendered deployment folder on 127.0.0.1."""
-
-    folder: Path
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-    store_url: str
-
-    def tree(self) -> list[psutil.Process]:
-        """The serving process and its descendants (BentoML workers run in their own process groups)."""
-        try:
-            root = psutil.Process(self.process.pid)
-            return [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return []
-
-    def kill9(self) -> None:
-        """kill -9 the whole serving process tree (arbiter and workers) at once."""
-        for proc in self.tree():
-            with contextlib.suppress(psutil.NoSuchProcess):
-                proc.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        """SIGTERM (BentoML drains and runs shutdown hooks), then SIGKILL whatever is left."""
-        procs = self.tree()
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(30)
-        _, alive = psutil.wait_procs(procs, timeout=10)
-        for proc in alive:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                proc.kill()
-        if self.process.poll() is None:
-            self.process.wait(10)
-
-
-def serve(folder: Path, home: Path, store_url: str, *, timeout_s: float = 180.0) -> Served:
-    """Start `bentoml serve service:CreditService` in ``folder`` and wait until /readyz answers 200."""
-    render_service(folder)
-    port = free_port()
-    log = folder.parent / f"serve-{port}.log"
-    env = {
-        **os.environ,
-        "BENTOML_HOME": str(home / "bentoml"),
-        "BENTOML_DO_NOT_TRACK": "True",
-        "NB2PROD_HOME": str(home),
-        "NB2PROD_STORE_URL": store_url,
-    }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [BENTOML, "serve", "service:CreditService", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=folder,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    served = Served(folder=folder, url=f"http://127.0.0.1:{port}", process=process, log=log, store_url=store_url)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"bentoml serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{served.url}/readyz", timeout=2).status_code == 200:
-                return served
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    served.stop()
-    raise RuntimeError(f"service not ready within {timeout_s}s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="module")

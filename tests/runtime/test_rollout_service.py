@@ -289,8 +289,7 @@ def test_a_full_shadow_queue_skips_shadowing_and_never_blocks(env: dict[str, Any
 @pytest.mark.slow
 def test_served_service_routes_by_key_and_shadows_over_http(env: dict[str, Any], rows: list[dict[str, Any]], tmp_path: Path) -> None:
     import httpx
-
-    from conftest import serve
+    from service_proc import serve
 
     env["ws"].shadow("credit:credit-v2", percent=100)
     env["ws"].canary("credit:credit-v3", 30)

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 from runtime_folder import build_deployment, sample_rows
+from service_proc import Served, serve
 
-from conftest import Served, serve
 from nb2prod.store import Store
 
 pytestmark = pytest.mark.slow
