@@ -18,6 +18,21 @@ from nb2prod.store.tables import metadata
 __all__ = ["AlertJournal", "AuditLog", "Registry", "RunJournal", "Store"]
 
 
+def _create_tables(engine: Engine, attempts: int = 50) -> None:
+    """``create_all``, tolerating other processes creating the same tables at the same moment.
+
+    ``create_all`` checks then creates table by table, so concurrent first opens of a new database
+    can collide on any table; each retry finds more tables already there, so this converges.
+    """
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine)
+            return
+        except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError) as exc:
+            if "already exists" not in str(exc) or attempt == attempts - 1:
+                raise
+
+
 class Store:
     """One database holding the registry, the audit log, runs and alerts."""
 
@@ -36,12 +51,7 @@ class Store:
         """
         engine = open_engine(url)
         try:
-            try:
-                metadata.create_all(engine)
-            except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError) as exc:
-                if "already exists" not in str(exc):
-                    raise
-                metadata.create_all(engine)  # another process created the tables between our check and our CREATE
+            _create_tables(engine)
         except sa.exc.OperationalError as exc:
             engine.dispose()
             detail = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
