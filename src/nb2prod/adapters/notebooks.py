@@ -24,8 +24,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def read_notebook(path: str | Path) -> Any:
-    """Read a notebook as nbformat v4, or raise :class:`NotebookError` saying what is wrong."""
+def _read_text(path: str | Path) -> tuple[Path, str]:
+    """The notebook file's text, or a :class:`NotebookError` saying why it cannot be read."""
     p = Path(path)
     if not p.exists():
         raise NotebookError(f"{p}: no such notebook", fix="check the path (relative paths start at the current folder)")
@@ -35,6 +35,12 @@ def read_notebook(path: str | Path) -> Any:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise NotebookError(f"{p}: cannot be read ({exc.__class__.__name__})", fix="check it is a readable UTF-8 .ipynb file") from exc
+    return p, text
+
+
+def read_notebook(path: str | Path) -> Any:
+    """Read a notebook as nbformat v4, or raise :class:`NotebookError` saying what is wrong."""
+    p, text = _read_text(path)
     import nbformat
 
     try:
@@ -63,15 +69,7 @@ def read_notebook_json(path: str | Path) -> dict[str, Any]:
     Raises :class:`NotebookError` like :func:`read_notebook`; notebooks older than format 4 are
     converted through nbformat.
     """
-    p = Path(path)
-    if not p.exists():
-        raise NotebookError(f"{p}: no such notebook", fix="check the path (relative paths start at the current folder)")
-    if p.is_dir():
-        raise NotebookError(f"{p}: is a folder, not a notebook", fix="name an .ipynb file")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NotebookError(f"{p}: cannot be read ({exc.__class__.__name__})", fix="check it is a readable UTF-8 .ipynb file") from exc
+    p, text = _read_text(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
