@@ -9,7 +9,8 @@ import type {
   IErrorBody,
   IInfo,
   ILintReport,
-  IMonitorReport
+  IMonitorReport,
+  IShadowComparison
 } from './tokens';
 
 /** What a transport answers: an HTTP status and the body text. */
@@ -110,8 +111,9 @@ export class Nb2prodClient {
     return this.request<IDeploymentStatus>(endpoint(`deployments/${seg(name)}`, { history }));
   }
 
-  async promote(name: string, version: string, reason?: string): Promise<IDeploymentStatus> {
-    return this.request<IDeploymentStatus>(`deployments/${seg(name)}/promote`, 'POST', { version, reason });
+  /** Make `version` live; `approve` is a human approving a shadow version the shadow gate sent for approval. */
+  async promote(name: string, version: string, reason?: string, approve?: boolean): Promise<IDeploymentStatus> {
+    return this.request<IDeploymentStatus>(`deployments/${seg(name)}/promote`, 'POST', { version, reason, approve });
   }
 
   async rollback(name: string, to?: string, reason?: string): Promise<IDeploymentStatus> {
@@ -128,6 +130,11 @@ export class Nb2prodClient {
 
   async driftSeries(name: string, window = '1d', points = 12): Promise<IDriftSeries> {
     return this.request<IDriftSeries>(endpoint(`deployments/${seg(name)}/drift`, { window, points }));
+  }
+
+  /** Live vs shadow (or `candidate`) on the same requests; `window` like `1h`, `1d`, or undefined for since the shadow started. */
+  async shadow(name: string, window?: string, candidate?: string): Promise<IShadowComparison> {
+    return this.request<IShadowComparison>(endpoint(`deployments/${seg(name)}/shadow`, { window, candidate }));
   }
 
   async alerts(name?: string, limit = 50): Promise<IAlertEvent[]> {

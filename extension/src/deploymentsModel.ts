@@ -1,5 +1,5 @@
 /** Pure view-model of deployments: traffic split, which actions a version allows, history lines. */
-import type { IDeploymentStatus, IRegistryEvent, IVersionStatus } from './tokens';
+import type { GateVerdict, IDeploymentStatus, IRegistryEvent, IVersionStatus } from './tokens';
 
 export interface ITrafficSlice {
   role: 'live' | 'canary' | 'control';
@@ -86,6 +86,72 @@ export function gateLines(event: IRegistryEvent): string[] {
     const verdict = check['passed'] === undefined ? '' : check['passed'] ? 'passed' : 'FAILED';
     return `${kind}${metric}${value !== null ? ` ${value}` : ''}${versus}: ${verdict}`.trim();
   });
+}
+
+/** The newest shadow-gate decision recorded for `versionId` (history is newest first), or null. */
+export function latestGate(status: IDeploymentStatus, versionId: string): IRegistryEvent | null {
+  return status.events.find(e => e.action === 'gate' && e.version_id === versionId) ?? null;
+}
+
+/** The verdict of a `gate` event (`evidence.verdict`), or null when it has none. */
+export function gateVerdict(event: IRegistryEvent | null): GateVerdict | null {
+  const verdict = event?.evidence['verdict'];
+  return verdict === 'pass' || verdict === 'blocked' || verdict === 'needs_approval' ? verdict : null;
+}
+
+/** The gate's reasons: the event reason is `shadow gate: VERDICT — reason; reason; …`. */
+export function gateReasons(event: IRegistryEvent): string[] {
+  const dash = event.reason.indexOf(' — ');
+  const text = dash >= 0 ? event.reason.slice(dash + 3) : event.reason;
+  return text
+    .split('; ')
+    .map(r => r.trim())
+    .filter(Boolean);
+}
+
+const percent = (v: unknown): string => (typeof v === 'number' ? `${(100 * v).toFixed(1)}%` : '—');
+const pValue = (v: unknown): string => (typeof v === 'number' ? (v < 0.001 ? v.toExponential(1) : v.toFixed(3)) : '—');
+
+/** The evidence of a gate decision, one readable line per fact. */
+export function gateEvidenceLines(event: IRegistryEvent): string[] {
+  const e = event.evidence;
+  const lines: string[] = [];
+  if (typeof e['shadowed'] === 'number') {
+    lines.push(`shadowed requests: ${e['shadowed']}`);
+  }
+  if (typeof e['agreement'] === 'number') {
+    const ci = Array.isArray(e['agreement_ci']) ? e['agreement_ci'] : [];
+    lines.push(`agreement: ${percent(e['agreement'])}${ci.length === 2 ? ` (95% CI ${percent(ci[0])}–${percent(ci[1])})` : ''}`);
+  }
+  const labelled = (e['labelled'] ?? null) as Record<string, unknown> | null;
+  if (labelled && typeof labelled['n'] === 'number' && labelled['n'] > 0) {
+    lines.push(
+      `labelled: candidate ${percent(labelled['candidate_accuracy'])} vs live ${percent(labelled['live_accuracy'])} accurate on ${labelled['n']} ` +
+        `(only candidate right ${String(labelled['candidate_only'])}, only live right ${String(labelled['live_only'])}, McNemar p=${pValue(labelled['p_value'])})`
+    );
+  }
+  if (typeof e['candidate_errors'] === 'number') {
+    lines.push(`candidate errors: ${e['candidate_errors']}`);
+  }
+  return lines;
+}
+
+export interface IPendingApproval {
+  version: IVersionStatus;
+  gate: IRegistryEvent;
+  reasons: string[];
+  evidence: string[];
+}
+
+/** The shadow version waiting for a human: in shadow, and its latest gate decision is `needs_approval`. */
+export function pendingApproval(status: IDeploymentStatus): IPendingApproval | null {
+  const shadow = status.traffic.shadow;
+  const version = shadow ? status.versions.find(v => v.record.version_id === shadow && v.state === 'shadow') : undefined;
+  const gate = version ? latestGate(status, version.record.version_id) : null;
+  if (!version || !gate || gateVerdict(gate) !== 'needs_approval') {
+    return null;
+  }
+  return { version, gate, reasons: gateReasons(gate), evidence: gateEvidenceLines(gate) };
 }
 
 /** `2026-11-23 17:01` in the browser's time zone. */

@@ -1,64 +1,44 @@
 /**
  * Deployments panel: each deployment's traffic split, its versions with their version records,
- * promote / canary / rollback buttons behind a confirmation, and the history with gate evidence.
+ * promote / canary / rollback buttons behind a confirmation, the history with gate evidence, and
+ * "Approve & promote" for a shadow version the shadow gate sent to a human (`needs_approval`).
  */
 import { Dialog, InputDialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
-import { ApiError, Nb2prodClient } from './client';
+import { Nb2prodClient } from './client';
 import {
   allowedActions,
   gateLines,
+  IPendingApproval,
   metricsLine,
+  pendingApproval,
   rollbackLabel,
   shortVersion,
   trafficSlices,
   when
 } from './deploymentsModel';
 import { el } from './dom';
+import { errorText, RefreshingPanel } from './refreshingPanel';
 import { IDeploymentStatus, IRegistryEvent, IVersionStatus, PanelIDs } from './tokens';
 
-export class DeploymentsPanel extends Widget {
-  private readonly messageNode = el('div', { className: 'jp-nb2prod-message' });
+export class DeploymentsPanel extends RefreshingPanel {
   private readonly listNode = el('div', { className: 'jp-nb2prod-deployments' });
   private deployments: IDeploymentStatus[] = [];
 
-  constructor(private readonly client: Nb2prodClient) {
-    super();
-    this.id = PanelIDs.deployments;
-    this.addClass('jp-nb2prod-panel');
-    this.addClass('jp-nb2prod-deployments-panel');
-    const refresh = el('button', { className: 'jp-mod-styled jp-nb2prod-button', title: 'Reload from the registry' }, 'Refresh');
-    refresh.onclick = () => void this.refresh();
-    this.node.append(
-      el('h2', { className: 'jp-nb2prod-title' }, 'Deployments'),
-      el('div', { className: 'jp-nb2prod-toolbar' }, refresh),
-      this.messageNode,
-      this.listNode
-    );
-  }
-
-  protected onAfterShow(): void {
-    void this.refresh();
+  constructor(client: Nb2prodClient) {
+    super(client, { id: PanelIDs.deployments, className: 'jp-nb2prod-deployments-panel', title: 'Deployments', refreshTitle: 'Reload from the registry' });
+    this.node.append(this.listNode);
   }
 
   /** Reload every deployment with its history. */
-  async refresh(): Promise<void> {
-    try {
-      const names = (await this.client.deployments()).map(d => d.name);
-      this.deployments = await Promise.all(names.map(name => this.client.deployment(name, 50)));
-      this.render();
-      if (!names.length) {
-        this.say('No deployments yet: deploy a model with %deploy.');
-      }
-    } catch (error) {
-      this.say(error instanceof ApiError ? error.display : String(error), true);
+  protected async load(): Promise<void> {
+    const names = (await this.client.deployments()).map(d => d.name);
+    this.deployments = await Promise.all(names.map(name => this.client.deployment(name, 50)));
+    this.render();
+    if (!names.length) {
+      this.say('No deployments yet: deploy a model with %deploy.');
     }
-  }
-
-  private say(text: string, isError = false): void {
-    this.messageNode.textContent = text;
-    this.messageNode.classList.toggle('jp-mod-error', isError);
   }
 
   private render(): void {
@@ -96,6 +76,7 @@ export class DeploymentsPanel extends Widget {
         return bar;
       }),
       t.shadow ? el('div', { className: 'jp-nb2prod-shadow-note' }, `shadow ${shortVersion(t.shadow, status.name)} mirrors ${t.shadow_percent.toFixed(0)}% of requests`) : null,
+      this.approvalNode(status),
       el('h4', {}, `Versions (${status.versions.length})`),
       ...status.versions.map(v => this.versionNode(status, v)),
       el('h4', {}, 'History'),
@@ -157,6 +138,59 @@ export class DeploymentsPanel extends Widget {
     );
   }
 
+  /** The gate's reasons and evidence for a shadow version waiting for approval, with the Approve button. */
+  private approvalNode(status: IDeploymentStatus): HTMLElement | null {
+    const pending = pendingApproval(status);
+    if (!pending) {
+      return null;
+    }
+    const short = shortVersion(pending.version.record.version_id, status.name);
+    const button = el('button', { className: 'jp-mod-styled jp-nb2prod-button jp-nb2prod-approve' }, 'Approve & promote');
+    button.onclick = () => void this.approve(status, pending);
+    return el(
+      'div',
+      { className: 'jp-nb2prod-approval', dataset: { version: pending.version.record.version_id } },
+      el('div', { className: 'jp-nb2prod-approval-head' }, el('strong', {}, `Shadow gate: ${short} needs approval`), el('span', { className: 'jp-nb2prod-reason' }, when(pending.gate.ts))),
+      el('ul', { className: 'jp-nb2prod-approval-reasons' }, ...pending.reasons.map(r => el('li', {}, r))),
+      el('ul', { className: 'jp-nb2prod-approval-evidence' }, ...pending.evidence.map(line => el('li', {}, line))),
+      el('div', { className: 'jp-nb2prod-actions' }, button)
+    );
+  }
+
+  /** Confirm (with the gate's reasons and a reason for the history), then promote with `approve: true`. */
+  private async approve(status: IDeploymentStatus, pending: IPendingApproval): Promise<void> {
+    const name = status.name;
+    const versionId = pending.version.record.version_id;
+    const short = shortVersion(versionId, name);
+    const live = status.traffic.live ? shortVersion(status.traffic.live, name) : 'none';
+    const reasonInput = el('input', {
+      className: 'jp-mod-styled jp-nb2prod-approve-reason',
+      type: 'text',
+      value: 'approved from the JupyterLab panel: significantly more accurate on labelled outcomes'
+    });
+    const body = new Widget({
+      node: el(
+        'div',
+        { className: 'jp-nb2prod-approve-dialog' },
+        el('p', {}, `${short} becomes the live version of ${name} (now: ${live}, which will be retired). The shadow gate asked a human to decide:`),
+        el('ul', {}, ...pending.reasons.map(r => el('li', {}, r))),
+        el('label', {}, 'Reason recorded in the history', reasonInput)
+      )
+    });
+    try {
+      const answer = await showDialog({ title: `Approve & promote ${short}?`, body, buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Approve & promote' })] });
+      if (!answer.button.accept) {
+        return;
+      }
+      const reason = reasonInput.value.trim() || 'approved from the JupyterLab panel';
+      await this.client.promote(name, versionId, reason, true);
+      this.say(`${short} approved and now live.`);
+      await this.refresh();
+    } catch (error) {
+      this.say(errorText(error), true);
+    }
+  }
+
   /** Confirm, then call the API; the panel shows the outcome and reloads. */
   private async act(status: IDeploymentStatus, action: 'promote' | 'canary' | 'rollback', version: IVersionStatus | null, label: string): Promise<void> {
     const name = status.name;
@@ -186,7 +220,7 @@ export class DeploymentsPanel extends Widget {
       }
       await this.refresh();
     } catch (error) {
-      this.say(error instanceof ApiError ? error.display : String(error), true);
+      this.say(errorText(error), true);
     }
   }
 }

@@ -3,55 +3,38 @@
  * concept drift (live metric with CI vs validation), fairness ratios and recent alerts.
  * Refreshes itself every `driftRefreshSeconds` (30 s) while visible and "live", without reloading the page.
  */
-import { Widget } from '@lumino/widgets';
-
 import { Chart, themeColors } from './charts';
 import { conceptSpec, datasetDriftSpec, featureDriftSpec, fairnessSpec } from './chartSpecs';
 import { ApiError, Nb2prodClient } from './client';
 import { when } from './deploymentsModel';
 import { el } from './dom';
+import { RefreshingPanel } from './refreshingPanel';
 import { IAlertEvent, IDriftSeries, IMonitorReport, PanelIDs } from './tokens';
 
 const WINDOWS = ['15m', '1h', '6h', '1d', '7d', 'all'];
 
-export class DriftPanel extends Widget {
+export class DriftPanel extends RefreshingPanel {
   private readonly select = el('select', { className: 'jp-nb2prod-select', title: 'Deployment' });
   private readonly windowSelect = el('select', { className: 'jp-nb2prod-select', title: 'Window' });
-  private readonly live = el('input', { type: 'checkbox', checked: true, title: 'Refresh every 30 s' });
-  private readonly messageNode = el('div', { className: 'jp-nb2prod-message' });
   private readonly statsNode = el('div', { className: 'jp-nb2prod-stats' });
   private readonly tableNode = el('div', { className: 'jp-nb2prod-feature-table' });
   private readonly alertsNode = el('ul', { className: 'jp-nb2prod-alerts' });
-  private readonly updatedNode = el('div', { className: 'jp-nb2prod-updated' });
   private readonly charts = {
     features: new Chart('jp-nb2prod-chart-features'),
     dataset: new Chart('jp-nb2prod-chart-dataset'),
     concept: new Chart('jp-nb2prod-chart-concept'),
     fairness: new Chart('jp-nb2prod-chart-fairness')
   };
-  private timer = 0;
-  private refreshMs = 30_000;
-  private loading = false;
-  /** How many refreshes completed (the browser tests wait on it). */
-  refreshes = 0;
 
-  constructor(private readonly client: Nb2prodClient) {
-    super();
-    this.id = PanelIDs.drift;
-    this.addClass('jp-nb2prod-panel');
-    this.addClass('jp-nb2prod-drift');
+  constructor(client: Nb2prodClient) {
+    super(client, { id: PanelIDs.drift, className: 'jp-nb2prod-drift', title: 'Drift & fairness', live: true });
     for (const w of WINDOWS) {
       this.windowSelect.append(el('option', { value: w, selected: w === '1d' }, w));
     }
     this.select.onchange = () => void this.refresh();
     this.windowSelect.onchange = () => void this.refresh();
-    this.live.onchange = () => this.schedule();
-    const refresh = el('button', { className: 'jp-mod-styled jp-nb2prod-button' }, 'Refresh');
-    refresh.onclick = () => void this.refresh();
+    this.setControls(this.select, this.windowSelect);
     this.node.append(
-      el('h2', { className: 'jp-nb2prod-title' }, 'Drift & fairness'),
-      el('div', { className: 'jp-nb2prod-toolbar' }, this.select, this.windowSelect, el('label', { className: 'jp-nb2prod-live' }, this.live, ' live'), refresh),
-      this.messageNode,
       this.statsNode,
       this.charts.features.node,
       this.tableNode,
@@ -64,83 +47,35 @@ export class DriftPanel extends Widget {
     );
   }
 
-  protected onAfterShow(): void {
-    void this.loadNames().then(() => this.refresh());
-    this.schedule();
-  }
-
-  protected onAfterHide(): void {
-    window.clearInterval(this.timer);
-  }
-
   dispose(): void {
-    window.clearInterval(this.timer);
     Object.values(this.charts).forEach(c => c.dispose());
     super.dispose();
   }
 
-  /** Seconds between refreshes while visible (the `driftRefreshSeconds` setting). */
-  set refreshSeconds(seconds: number) {
-    this.refreshMs = Math.max(2, seconds) * 1000;
-    this.live.title = `Refresh every ${Math.max(2, seconds)} s`;
-    if (this.isVisible) {
-      this.schedule();
-    }
-  }
-
-  private schedule(): void {
-    window.clearInterval(this.timer);
-    if (this.live.checked) {
-      this.timer = window.setInterval(() => this.isVisible && void this.refresh(), this.refreshMs);
-    }
-  }
-
-  private async loadNames(): Promise<void> {
-    try {
-      const names = (await this.client.deployments()).map(d => d.name);
-      const current = this.select.value;
-      this.select.replaceChildren(...names.map(n => el('option', { value: n, selected: n === current }, n)));
-      if (!names.length) {
-        this.say('No deployments yet: deploy a model with %deploy.');
-      }
-    } catch (error) {
-      this.say(error instanceof ApiError ? error.display : String(error), true);
-    }
-  }
-
-  private say(text: string, isError = false): void {
-    this.messageNode.textContent = text;
-    this.messageNode.classList.toggle('jp-mod-error', isError);
+  protected async prepare(): Promise<void> {
+    await this.fillDeployments(this.select);
   }
 
   /** Fetch the monitoring report, the per-feature series and the alerts, and redraw. */
-  async refresh(): Promise<void> {
+  protected async load(): Promise<boolean> {
     const name = this.select.value;
-    if (!name || this.loading) {
-      return;
+    if (!name) {
+      return false;
     }
-    this.loading = true;
     const window_ = this.windowSelect.value;
-    try {
-      const [report, series, alerts] = await Promise.all([
-        this.client.monitor(name, window_),
-        this.client.driftSeries(name, window_, 12).catch((error: unknown) => {
-          if (error instanceof ApiError && error.status === 404) {
-            return null;
-          }
-          throw error;
-        }),
-        this.client.alerts(name, 20)
-      ]);
-      this.say(report.notes.join(' '));
-      await this.draw(report, series, alerts);
-      this.refreshes += 1;
-      this.updatedNode.textContent = `updated ${new Date().toLocaleTimeString()}`;
-    } catch (error) {
-      this.say(error instanceof ApiError ? error.display : String(error), true);
-    } finally {
-      this.loading = false;
-    }
+    const [report, series, alerts] = await Promise.all([
+      this.client.monitor(name, window_),
+      this.client.driftSeries(name, window_, 12).catch((error: unknown) => {
+        if (error instanceof ApiError && error.status === 404) {
+          return null;
+        }
+        throw error;
+      }),
+      this.client.alerts(name, 20)
+    ]);
+    this.say(report.notes.join(' '));
+    await this.draw(report, series, alerts);
+    return true;
   }
 
   private async draw(report: IMonitorReport, series: IDriftSeries | null, alerts: IAlertEvent[]): Promise<void> {

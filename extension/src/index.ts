@@ -1,5 +1,5 @@
 /**
- * nb2prod's JupyterLab panels: lint (left), deployments and drift (right). They talk only to the
+ * nb2prod's JupyterLab panels: lint (left), deployments, drift and shadow comparison (right). They talk only to the
  * server extension's REST API (`nb2prod/api/...`).
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
@@ -13,6 +13,7 @@ import { DeploymentsPanel } from './deploymentsPanel';
 import { DriftPanel } from './driftPanel';
 import { LintPanel } from './lintPanel';
 import { createClient } from './request';
+import { ShadowPanel } from './shadowPanel';
 import { CommandIDs } from './tokens';
 
 const icon = (name: string, path: string): LabIcon =>
@@ -24,10 +25,11 @@ const icon = (name: string, path: string): LabIcon =>
 const lintIcon = icon('lint', 'M9 16.2 4.8 12l-1.4 1.4L9 19 21 7l-1.4-1.4z');
 const deployIcon = icon('deploy', 'M12 2 2 7v10l10 5 10-5V7zm0 2.2L19.8 8 12 11.8 4.2 8zM4 9.6l7 3.5v7.3l-7-3.5zm9 10.8v-7.3l7-3.5v7.3z');
 const driftIcon = icon('drift', 'M3 17l6-6 4 4 8-8v4h2V3h-8v2h4l-6 6-4-4-7 7z');
+const shadowIcon = icon('shadow', 'M9 4a8 8 0 1 0 0 16 8 8 0 0 0 0-16zm0 2a6 6 0 0 1 0 12zm6-1.6v2.3a6 6 0 0 1 0 10.6v2.3a8 8 0 0 0 0-15.2z');
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'nb2prod:plugin',
-  description: 'nb2prod panels: lint, deployments, drift',
+  description: 'nb2prod panels: lint, deployments, drift, shadow comparison',
   autoStart: true,
   requires: [INotebookTracker],
   optional: [ICommandPalette, ISettingRegistry],
@@ -42,12 +44,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const drift = new DriftPanel(client);
     drift.title.icon = driftIcon;
     drift.title.caption = 'nb2prod: drift and fairness';
+    const shadow = new ShadowPanel(client);
+    shadow.title.icon = shadowIcon;
+    shadow.title.caption = 'nb2prod: shadow comparison';
     if (settings) {
       void settings
         .load(plugin.id)
         .then(loaded => {
           const apply = (): void => {
-            drift.refreshSeconds = loaded.get('driftRefreshSeconds').composite as number;
+            const seconds = loaded.get('driftRefreshSeconds').composite as number;
+            drift.refreshSeconds = seconds;
+            shadow.refreshSeconds = seconds;
           };
           apply();
           loaded.changed.connect(apply);
@@ -57,17 +64,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(lint, 'left', { rank: 650 });
     app.shell.add(deployments, 'right', { rank: 650 });
     app.shell.add(drift, 'right', { rank: 651 });
+    app.shell.add(shadow, 'right', { rank: 652 });
 
     const opener = (widget: Widget) => () => app.shell.activateById(widget.id);
     app.commands.addCommand(CommandIDs.openLint, { label: 'nb2prod: Show Notebook Lint', execute: opener(lint) });
     app.commands.addCommand(CommandIDs.openDeployments, { label: 'nb2prod: Show Deployments', execute: opener(deployments) });
     app.commands.addCommand(CommandIDs.openDrift, { label: 'nb2prod: Show Drift & Fairness', execute: opener(drift) });
+    app.commands.addCommand(CommandIDs.openShadow, { label: 'nb2prod: Show Shadow Comparison', execute: opener(shadow) });
     app.commands.addCommand(CommandIDs.lintCurrent, {
       label: 'nb2prod: Lint Current Notebook',
       isEnabled: () => tracker.currentWidget !== null,
       execute: () => lint.lint(false)
     });
-    for (const command of [CommandIDs.openLint, CommandIDs.openDeployments, CommandIDs.openDrift, CommandIDs.lintCurrent]) {
+    for (const command of [CommandIDs.openLint, CommandIDs.openDeployments, CommandIDs.openDrift, CommandIDs.openShadow, CommandIDs.lintCurrent]) {
       palette?.addItem({ command, category: 'nb2prod' });
     }
   }

@@ -274,6 +274,48 @@ export interface IAlertEvent {
   id: number | null;
 }
 
+/** `models.Agreement`: share of requests both models decided the same, with a 95% Wilson interval. */
+export interface IAgreement {
+  n: number;
+  agreement: number | null;
+  low: number | null;
+  high: number | null;
+}
+
+/** `models.LabelledComparison`: both models on the same labelled requests, McNemar's exact test. */
+export interface ILabelledComparison {
+  n: number;
+  live_accuracy: number | null;
+  candidate_accuracy: number | null;
+  live_only: number;
+  candidate_only: number;
+  p_value: number | null;
+}
+
+/** `models.ShadowComparison` (`GET deployments/NAME/shadow`). */
+export interface IShadowComparison {
+  name: string;
+  live_version: string | null;
+  candidate_version: string | null;
+  overall: IAgreement;
+  /** live decision → candidate decision → requests */
+  flip_matrix: Record<string, Record<string, number>>;
+  score_mean_abs_diff: number | null;
+  score_ks_statistic: number | null;
+  score_ks_p_value: number | null;
+  live_scores: number[];
+  candidate_scores: number[];
+  /** segment column → value → agreement */
+  segments: Record<string, Record<string, IAgreement>>;
+  labelled: ILabelledComparison;
+  candidate_errors: number;
+  since: number | null;
+  until: number | null;
+}
+
+/** Verdicts of `models.GateDecision` (recorded as `evidence.verdict` of a `gate` event). */
+export type GateVerdict = 'pass' | 'blocked' | 'needs_approval';
+
 /** `GET info` */
 export interface IInfo {
   version: string;
@@ -298,6 +340,7 @@ export namespace CommandIDs {
   export const openLint = 'nb2prod:open-lint';
   export const openDeployments = 'nb2prod:open-deployments';
   export const openDrift = 'nb2prod:open-drift';
+  export const openShadow = 'nb2prod:open-shadow';
   export const lintCurrent = 'nb2prod:lint-current';
 }
 
@@ -306,4 +349,5 @@ export namespace PanelIDs {
   export const lint = 'nb2prod-lint-panel';
   export const deployments = 'nb2prod-deployments-panel';
   export const drift = 'nb2prod-drift-panel';
+  export const shadow = 'nb2prod-shadow-panel';
 }

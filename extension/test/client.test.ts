@@ -46,6 +46,31 @@ test('traffic actions POST to the deployment, names are path-encoded', async () 
   assert.equal(calls[2].endpoint, 'deployments/a%2Fb/rollback');
 });
 
+test('promote sends approve only when given; the shadow comparison carries window and candidate', async () => {
+  const { client, calls } = fake(200, { name: 'credit', overall: { n: 0 } });
+  await client.promote('credit', 'credit-v4', 'better on outcomes', true);
+  await client.shadow('credit', '1d');
+  await client.shadow('a b', 'all', 'credit-v4');
+  await client.shadow('credit');
+  assert.equal(calls[0].endpoint, 'deployments/credit/promote');
+  assert.deepEqual(JSON.parse(calls[0].body as string), { version: 'credit-v4', reason: 'better on outcomes', approve: true });
+  assert.deepEqual(calls.slice(1).map(c => [c.endpoint, c.method]), [
+    ['deployments/credit/shadow?window=1d', 'GET'],
+    ['deployments/a%20b/shadow?window=all&candidate=credit-v4', 'GET'],
+    ['deployments/credit/shadow', 'GET']
+  ]);
+});
+
+test('a missing shadow version is a 404 ApiError with the fix', async () => {
+  const { client } = fake(404, { error: 'not_found', message: "'credit' has no shadow version", fix: 'start one with `nb2prod shadow credit:VERSION`' });
+  await assert.rejects(client.shadow('credit', '1d'), (error: unknown) => {
+    assert.ok(error instanceof ApiError);
+    assert.equal(error.status, 404);
+    assert.match(error.display, /no shadow version — start one/);
+    return true;
+  });
+});
+
 test('list answers are unwrapped', async () => {
   const { client } = fake(200, { deployments: [{ name: 'credit' }], alerts: [{ rule: 'r' }] });
   assert.deepEqual((await client.deployments()).map(d => d.name), ['credit']);

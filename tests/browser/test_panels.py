@@ -1,16 +1,18 @@
 """The panels in a real JupyterLab (headless Chromium) against a really deployed model with real audit data.
 
-Order matters: the deployments test promotes the candidate last, after the drift panel read the live version.
+Order matters: the deployments test promotes the candidate after the drift and shadow panels read the
+live version; the approval test runs last (it promotes the scorecard's shadow).
 """
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lab_seed import LINT_NOTEBOOK
+from lab_seed import LINT_NOTEBOOK, SCORECARD
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -110,7 +112,7 @@ def test_drift_panel_shows_drift_concept_fairness_and_refreshes_live(page: Any, 
     widen_right_sidebar(page)
     for chart in ("features", "dataset", "concept", "fairness"):
         panel.locator(f".jp-nb2prod-chart-{chart} svg").wait_for()
-    served, history = lab.seeded["served_rows"], lab.seeded["history_rows"]
+    served, history = lab.seeded["served_rows"], lab.seeded["history_rows"] + lab.seeded["shadow_rows"]
     assert panel.locator("[data-stat=predictions] strong").inner_text() == str(served + history)
     drifted = panel.locator(".jp-nb2prod-feature-table tr.jp-mod-warn").evaluate_all("rows => rows.map(r => r.dataset.feature)")
     assert drifted, "the shifted half of the traffic must show drifted features"
@@ -148,6 +150,70 @@ def test_drift_panel_shows_drift_concept_fairness_and_refreshes_live(page: Any, 
     background = page.evaluate("() => getComputedStyle(document.querySelector('#nb2prod-drift-panel')).backgroundColor")
     assert background not in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)")
     shot(page, "drift-panel-dark")
+    run(page, "apputils:change-theme", "{theme: 'JupyterLab Light'}")
+
+
+def percents(text: str) -> list[float]:
+    """The percentages in a panel's text, as fractions."""
+    return [float(p) / 100 for p in re.findall(r"(\d+(?:\.\d+)?)%", text)]
+
+
+def near(shown: list[float], expected: list[float]) -> bool:
+    """Shown to one decimal of a percent (JavaScript rounds halves up, Python to even)."""
+    return len(shown) == len(expected) and all(abs(a - b) <= 0.00051 for a, b in zip(shown, expected, strict=True))
+
+
+def test_shadow_panel_compares_live_and_shadow_on_the_same_requests(page: Any, lab: Any) -> None:
+    comparison, shadow = lab.seeded["comparison"], lab.seeded["shadow"]
+    open_lab(page, lab)
+    run(page, "nb2prod:open-shadow")
+    panel = page.locator("#nb2prod-shadow-panel")
+    panel.wait_for()
+    widen_right_sidebar(page)
+    for chart in ("agreement", "flips", "scores", "segments"):
+        panel.locator(f".jp-nb2prod-chart-{chart} svg").wait_for()
+    # the deployment with a shadow is chosen first; the window defaults to "since the shadow started"
+    assert panel.locator("select[title=Deployment]").input_value() == "credit"
+    assert panel.locator("select[title=Window]").input_value() == "all"
+    assert shadow.removeprefix("credit-") in panel.locator(".jp-nb2prod-shadow-versions").inner_text()
+    overall = comparison["overall"]
+    assert overall["n"] == lab.seeded["shadow_rows"] == 400
+    agreement = panel.locator("[data-stat=agreement] strong").inner_text()
+    assert re.fullmatch(r"\d+\.\d% \[\d+\.\d%, \d+\.\d%\]", agreement), agreement
+    assert near(percents(agreement), [overall["agreement"], overall["low"], overall["high"]]), agreement
+    assert panel.locator("[data-stat=requests] strong").inner_text() == "400"
+    flips = sum(n for live, row in comparison["flip_matrix"].items() for cand, n in row.items() if live != cand)
+    assert flips > 0 and panel.locator("[data-stat=flips] strong").inner_text() == str(flips)
+    # the flip matrix heatmap: one rect per live × candidate decision, each labelled with its count
+    cells = panel.locator(".jp-nb2prod-chart-flips svg .mark-rect.role-mark path")
+    assert cells.count() == 4
+    labels = panel.locator(".jp-nb2prod-chart-flips svg .mark-text.role-mark text").evaluate_all("els => els.map(e => e.textContent)")
+    expected = sorted(str(comparison["flip_matrix"].get(a, {}).get(b, 0)) for a in ("0", "1") for b in ("0", "1"))
+    assert sorted(labels) == expected
+    # per-segment agreement: one point per gender with its interval
+    segment_text = panel.locator(".jp-nb2prod-chart-segments svg").text_content() or ""
+    assert "gender = female" in segment_text and "gender = male" in segment_text
+    assert panel.locator(".jp-nb2prod-chart-segments svg .mark-symbol.role-mark path").count() == len(comparison["segments"]["gender"])
+    # both score histograms, the labelled comparison and the gate's decision
+    assert panel.locator(".jp-nb2prod-chart-scores svg .mark-rect.role-mark path").count() >= 10
+    labelled = comparison["labelled"]
+    assert labelled["n"] == 200
+    assert near(percents(panel.locator("[data-stat=live-accuracy] strong").inner_text()), [labelled["live_accuracy"]])
+    assert near(percents(panel.locator("[data-stat=candidate-accuracy] strong").inner_text()), [labelled["candidate_accuracy"]])
+    assert f"On {labelled['n']} labelled requests" in panel.locator(".jp-nb2prod-labelled").inner_text()
+    assert panel.locator(".jp-nb2prod-shadow-gate .jp-nb2prod-badge").inner_text() == lab.seeded["shadow_gate"].replace("_", " ")
+    assert panel.locator(".jp-nb2prod-chart-agreement svg .mark-symbol.role-mark path").count() == 1  # the overall agreement
+    assert panel.locator(".jp-nb2prod-chart-agreement svg .mark-rule.role-mark line").count() == 2  # its interval and the gate's limit
+    assert panel.locator(".jp-nb2prod-message").inner_text() == ""
+    shot(page, "shadow-panel")
+    panel.locator(".jp-nb2prod-labelled").scroll_into_view_if_needed()
+    shot(page, "shadow-panel-segments")
+
+    run(page, "apputils:change-theme", "{theme: 'JupyterLab Dark'}")
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
+    page.wait_for_timeout(4000)  # one live refresh (3 s in the test settings) redraws the charts in the dark theme's colours
+    panel.locator(".jp-nb2prod-chart-flips svg").wait_for()
+    shot(page, "shadow-panel-dark")
     run(page, "apputils:change-theme", "{theme: 'JupyterLab Light'}")
 
 
@@ -191,3 +257,74 @@ def test_deployments_panel_shows_versions_and_promotes_after_confirmation(page: 
     with Workspace.open(lab.home) as ws:
         assert ws.store.registry.traffic("credit").live == candidate
         assert ws.store.registry.events("credit", limit=1)[0].reason == "promoted from the JupyterLab panel"
+
+
+def test_approve_promotes_a_shadow_the_gate_sent_to_a_human_and_refusals_show(page: Any, lab: Any) -> None:
+    base, full = lab.seeded["scorecard_live"], lab.seeded["scorecard_candidate"]
+    open_lab(page, lab)
+    run(page, "nb2prod:open-deployments")
+    panel = page.locator("#nb2prod-deployments-panel")
+    section = panel.locator(f".jp-nb2prod-deployment[data-name={SCORECARD}]")
+    section.wait_for()
+    widen_right_sidebar(page, 120)
+
+    # a promote the shadow gate refuses shows the gate's message on the panel (credit's shadow is blocked)
+    shadow = lab.seeded["shadow"]
+    credit = panel.locator(".jp-nb2prod-deployment[data-name=credit]")
+    assert credit.locator(f".jp-nb2prod-version[data-version='{shadow}'] .jp-nb2prod-badge").inner_text() == "shadow"
+    assert credit.locator(".jp-nb2prod-approval").count() == 0  # blocked, not waiting for approval
+    credit.locator(f".jp-nb2prod-version[data-version='{shadow}'] .jp-nb2prod-promote").click()
+    page.locator(".jp-Dialog button.jp-mod-warn").click()
+    message = panel.locator(".jp-nb2prod-message.jp-mod-error")
+    message.wait_for()
+    assert message.inner_text().startswith("shadow gate: blocked — ") and "\n" not in message.inner_text()
+    shot(page, "deployments-gate-refused")
+
+    # the scorecard is 40 days old under a 30-day expiry policy: the retrain badge says so
+    badge = section.locator(".jp-nb2prod-retrain")
+    assert badge.inner_text() == "expired" and badge.get_attribute("data-state") == "expired"
+    assert "max age 30 days" in (badge.get_attribute("title") or "")
+
+    # the gate's reasons and evidence, and the Approve button, on the shadow waiting for a human
+    approval = section.locator(f".jp-nb2prod-approval[data-version='{full}']")
+    assert "needs approval" in approval.locator(".jp-nb2prod-approval-head").inner_text()
+    reasons = approval.locator(".jp-nb2prod-approval-reasons").inner_text()
+    assert "disagrees on" in reasons and "significantly more accurate" in reasons
+    evidence = approval.locator(".jp-nb2prod-approval-evidence").inner_text()
+    assert f"shadowed requests: {lab.seeded['scorecard_rows']}" in evidence and "McNemar p=" in evidence
+    approval.scroll_into_view_if_needed()
+    shot(page, "deployments-approval")
+
+    approval.locator(".jp-nb2prod-approve").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for()
+    assert "significantly more accurate" in dialog.inner_text() and full.removeprefix(f"{SCORECARD}-") in dialog.inner_text()
+    dialog.locator(".jp-nb2prod-approve-reason").fill("full model approved: better on 500 labelled requests")
+    shot(page, "deployments-approve-confirmation")
+    dialog.locator("button.jp-mod-warn").click()
+    page.wait_for_function(
+        f"""() => {{ const b = document.querySelector("#nb2prod-deployments-panel .jp-nb2prod-version[data-version='{full}'] .jp-nb2prod-badge");
+                     return b && b.textContent === 'live'; }}"""
+    )
+    assert "approved and now live" in panel.locator(".jp-nb2prod-message").inner_text()
+    assert section.locator(f".jp-nb2prod-version[data-version='{base}'] .jp-nb2prod-badge").inner_text() == "retired"
+    assert section.locator(".jp-nb2prod-approval").count() == 0 and section.locator(".jp-nb2prod-retrain").count() == 0
+    shot(page, "deployments-approved")
+
+    from nb2prod.api import Workspace
+
+    with Workspace.open(lab.home) as ws:
+        traffic = ws.store.registry.traffic(SCORECARD)
+        assert (traffic.live, traffic.shadow) == (full, None)
+        promote, gate = ws.store.registry.events(SCORECARD, limit=2)
+        assert (promote.action, promote.version_id, promote.reason) == ("promote", full, "full model approved: better on 500 labelled requests")
+        assert (gate.action, gate.evidence["verdict"]) == ("gate", "needs_approval")
+
+    # with no shadow left, the shadow panel shows its empty state for the scorecard
+    run(page, "nb2prod:open-shadow")
+    shadow_panel = page.locator("#nb2prod-shadow-panel")
+    shadow_panel.locator("select[title=Deployment] option[value=scorecard]").wait_for(state="attached")
+    shadow_panel.locator("select[title=Deployment]").select_option(SCORECARD)
+    page.wait_for_function("() => document.querySelector('#nb2prod-shadow-panel .jp-nb2prod-empty').textContent.includes('no shadow candidate')")
+    assert shadow_panel.locator(".jp-nb2prod-shadow-body").is_hidden()
+    assert shadow_panel.locator(".jp-nb2prod-message").inner_text() == ""

@@ -256,3 +256,54 @@ async def test_shadow_comparison_of_live_and_shadow_answers(jp_fetch: Any, seede
     assert len(body["live_scores"]) == len(body["candidate_scores"]) == 100
     code, _ = await fetch_error(jp_fetch, "deployments", "credit", "shadow", params={"window": "soon"})
     assert code == 400
+
+
+def _shadow_with_labels(ws: Workspace, *, rows: int, live_wrong: int, candidate_wrong: int) -> None:
+    """credit-v4 shadows credit-v2 on ``rows`` labelled requests: live wrong on the first ``live_wrong``, the candidate on the next ``candidate_wrong``."""
+    from panel_seed import version_record
+
+    from nb2prod.models import Feedback, VersionState
+
+    ws.store.registry.add_version(version_record("credit", 4, None, auc=0.86), state=VersionState.CANDIDATE)
+    ws.shadow("credit:credit-v4", actor="ana")
+    now = time.time()
+    events = []
+    for i in range(rows):
+        truth = i % 2
+        live = 1 - truth if i < live_wrong else truth
+        candidate = 1 - truth if live_wrong <= i < live_wrong + candidate_wrong else truth
+        events.append(AuditEvent(request_id=f"a{i}", name="credit", version_id="credit-v2", ts=now + 0.001 * i,
+                                 inputs={"gender": "female" if i % 3 else "male"}, output=live, score=0.2 + 0.6 * live,
+                                 shadow_version="credit-v4", shadow_output=candidate, shadow_score=0.25 + 0.5 * candidate))
+    ws.store.audit.write(events)
+    ws.store.audit.add_feedback([Feedback(request_id=f"a{i}", label=i % 2, ts=now + 1) for i in range(rows)])
+
+
+async def test_promote_of_a_shadow_the_gate_sends_for_approval_needs_approve_true(jp_fetch: Any, seeded: Workspace) -> None:
+    _shadow_with_labels(seeded, rows=200, live_wrong=40, candidate_wrong=5)  # 22.5% divergence, candidate right on 40 of 45 discordant
+    code, body = await fetch_error(jp_fetch, "deployments", "credit", "promote", **post({"version": "credit-v4"}))
+    assert code == 409 and body["error"] == "gate_refused" and "needs_approval" in body["message"], body
+    assert "--approve" in body["fix"] and body["evidence"]["verdict"] == "needs_approval"
+    assert body["evidence"]["evidence"]["labelled"]["candidate_only"] == 40
+    assert seeded.store.registry.traffic("credit").live == "credit-v2"
+
+    body = await fetch_json(jp_fetch, "deployments", "credit", "promote", **post({"version": "credit-v4", "approve": True, "reason": "better on outcomes"}))
+    assert body["traffic"]["live"] == "credit-v4" and body["traffic"]["shadow"] is None
+    promote, gate = body["events"][0], body["events"][1]
+    assert (promote["action"], promote["version_id"], promote["reason"]) == ("promote", "credit-v4", "better on outcomes")
+    assert (gate["action"], gate["evidence"]["verdict"]) == ("gate", "needs_approval")
+    assert seeded.store.registry.state("credit-v2").value == "retired"
+
+
+async def test_approve_does_not_override_a_blocked_gate(jp_fetch: Any, seeded: Workspace) -> None:
+    _shadow_with_labels(seeded, rows=60, live_wrong=20, candidate_wrong=0)  # too few shadowed requests: blocked
+    code, body = await fetch_error(jp_fetch, "deployments", "credit", "promote", **post({"version": "credit-v4", "approve": True}))
+    assert code == 409 and "blocked" in body["message"] and "only 60 shadowed requests" in body["message"], body
+    assert seeded.store.registry.traffic("credit").live == "credit-v2"
+
+
+@pytest.mark.parametrize("approve", ["yes", 1, None, [True]])
+async def test_approve_must_be_a_boolean(jp_fetch: Any, seeded: Workspace, approve: Any) -> None:
+    code, body = await fetch_error(jp_fetch, "deployments", "credit", "promote", **post({"version": "credit-v1", "approve": approve}))
+    assert code == 400 and "approve must be true or false" in body["message"] and "\n" not in body["message"], body
+    assert seeded.store.registry.traffic("credit").live == "credit-v2"

@@ -40,14 +40,22 @@ def _text(body: dict[str, Any], key: str, *, required: bool = False) -> str | No
 
 
 class TrafficHandler(BaseHandler):
-    """``POST deployments/NAME/{promote,rollback,canary}`` with ``{"version", "percent", "to", "reason"}``."""
+    """``POST deployments/NAME/{promote,rollback,canary}`` with ``{"version", "percent", "to", "reason", "approve"}``.
+
+    ``approve`` (promote only, default ``false``) is a human approving a shadow version the shadow
+    gate sent for approval (``needs_approval``); it never overrides a ``blocked`` gate.
+    """
 
     @tornado.web.authenticated
     async def post(self, name: str, action: str) -> None:
         body, ws = self.json_body(), self.workspace
         reason = _text(body, "reason") or ""
         if action == "promote":
-            status = await self.call(ws.promote, f"{name}:{_text(body, 'version', required=True)}", actor=self.actor, reason=reason)
+            approve = body.get("approve", False)
+            if not isinstance(approve, bool):
+                raise UsageError(f"approve must be true or false, got {approve!r}", fix='send {"approve": true} to approve a gated version')
+            status = await self.call(ws.promote, f"{name}:{_text(body, 'version', required=True)}", actor=self.actor, reason=reason,
+                                     approve=approve)
         elif action == "rollback":
             status = await self.call(ws.rollback, name, to=_text(body, "to"), actor=self.actor, reason=reason)
         else:
