@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 CAPTURED = '''
+import os
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 
 class FaultInjector(BaseEstimator, TransformerMixin):
-    """Test hook: passes rows through, unless ``fault_file`` says ``raise`` or ``slow <seconds>``."""
+    """Test hook: passes rows through, unless ``fault_file`` says ``raise``, ``slow <seconds>`` or ``crash``."""
 
     def __init__(self, fault_file=None):
         self.fault_file = fault_file
@@ -39,6 +40,8 @@ class FaultInjector(BaseEstimator, TransformerMixin):
                 raise RuntimeError("injected model failure")
             if fault and fault[0] == "slow":
                 time.sleep(float(fault[1]))
+            if fault and fault[0] == "crash":  # only ever written for a shadow version (its own process)
+                os._exit(139)
         return X
 
 

@@ -130,6 +130,37 @@ def test_a_raising_shadow_adds_no_failure_and_its_error_is_audited(env: dict[str
     assert comparison.candidate_errors == len(answers) and comparison.overall.n == 0
 
 
+def test_a_crashing_shadow_process_costs_shadow_results_only_and_comes_back(
+    env: dict[str, Any], rows: list[dict[str, Any]]
+) -> None:
+    import os
+
+    env["ws"].shadow("credit:credit-v2", percent=100)
+    rt = env["start"]()
+    shadow = rt.traffic.table.shadows["credit-v2"]
+    assert shadow.pid is not None and shadow.pid != os.getpid()  # type: ignore[attr-defined]
+    (env["versions"]["credit-v2"] / "FAULT").write_text("crash")  # the shadow's process exits mid-batch
+    crashed = rt.predict(rows[:10])
+    assert rt.flush(15)
+    assert all(not a.fallback and a.version_id == "credit-v1" for a in crashed)
+    stored = _stored(env["url"])
+    assert all("died" in (stored[a.request_id].shadow_error or "") for a in crashed)
+    (env["versions"]["credit-v2"] / "FAULT").unlink()
+    time.sleep(5.1)  # the restart back-off (no crash loop)
+    down = rt.predict(rows[10:20])  # the child is started again off the shadow worker's path
+    assert rt.flush(15)
+    stored = _stored(env["url"])
+    assert all(not a.fallback and "down" in (stored[a.request_id].shadow_error or "") for a in down)
+    assert _wait(lambda: shadow.alive, 120)  # type: ignore[attr-defined]
+    healed = rt.predict(rows[20:30])
+    assert rt.flush(15)
+    stored = _stored(env["url"])
+    assert all(stored[a.request_id].shadow_output is not None for a in healed)
+    assert rt.status()["rollout"]["shadow_processes"]["credit-v2"]["restarts"] == 1
+    rt.close()
+    assert not shadow.alive  # type: ignore[attr-defined]
+
+
 def test_shadow_outputs_land_in_the_audit_rows_and_feed_compare_gate_and_promote(
     env: dict[str, Any], rows: list[dict[str, Any]]
 ) -> None:
@@ -310,6 +341,7 @@ def test_served_service_routes_by_key_and_shadows_over_http(env: dict[str, Any],
         status = httpx.post(f"{service.url}/status", json={}, timeout=30).json()
         assert status["rollout"]["traffic"]["shadow"] == "credit-v2"
         assert set(status["rollout"]["loaded"]) == {"credit-v2", "credit-v3"}
+        assert status["rollout"]["shadow_processes"]["credit-v2"]["alive"] is True  # its own process
     finally:
         service.stop()
     stored = _stored(env["url"])

@@ -39,7 +39,7 @@ from nb2prod.runtime.explain import Explainer, as_dense, build_explainer
 from nb2prod.runtime.fallback import Fallback, build_fallback
 from nb2prod.runtime.guardrails import Guardrails
 from nb2prod.runtime.health import Health
-from nb2prod.runtime.loading import load_model, load_sample
+from nb2prod.runtime.loading import limit_math_threads, load_model, load_sample
 from nb2prod.runtime.metrics import RuntimeMetrics
 from nb2prod.runtime.predictor import Outputs, Predictor, jsonable
 from nb2prod.runtime.schema import ServiceSchema, build_schema
@@ -158,7 +158,7 @@ class GuardedRuntime:
         """
         spec = load_spec(folder)
         if limit_threads:
-            _single_threaded_math()
+            limit_math_threads()
         predictor: Predictor | None = None
         load_error: str | None = None
         try:
@@ -498,7 +498,7 @@ class GuardedRuntime:
             ):
                 record["_explain"] = True
             if route is not None and route.shadow_version and not answer.fallback and answer.error is None:
-                shadow_predictor = self._predictor_of(route.shadow_version)
+                shadow_predictor = self.traffic.table.shadows.get(route.shadow_version) or self._predictor_of(route.shadow_version)
                 if shadow_predictor is not None and self.shadow.reserve():
                     record["shadow_version"] = route.shadow_version
                     shadows.append(ShadowJob(request_id, row, route.shadow_version, shadow_predictor))
@@ -778,12 +778,3 @@ class GuardedRuntime:
         self.writer.store.get().audit.add_override(item)
         self.metrics.feedback("override")
         return item
-
-
-def _single_threaded_math() -> None:
-    """One BLAS/OpenMP thread: micro-batches are small, and spinning pools cost more than they give."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(limits=1)

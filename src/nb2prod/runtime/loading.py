@@ -9,7 +9,7 @@ from typing import Any
 
 from nb2prod.errors import InvalidInputError
 
-__all__ = ["load_model", "load_sample"]
+__all__ = ["limit_math_threads", "load_model", "load_sample"]
 
 
 def load_model(folder: Path, *, which: str = "model") -> Any:
@@ -30,3 +30,12 @@ def load_sample(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("rows", []), list):
         raise InvalidInputError(f"{path} must hold {{'rows': [...]}}", fix="re-run %deploy to regenerate it")
     return {"rows": data.get("rows") or [], "predictions": data.get("predictions") or [], "scores": data.get("scores") or []}
+
+
+def limit_math_threads() -> None:
+    """One BLAS/OpenMP thread: micro-batches are small, and spinning pools cost more than they give."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=1)

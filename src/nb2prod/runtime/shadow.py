@@ -5,7 +5,9 @@ not shadowed and the skip is counted) and, once the live answer is spooled and r
 the row over. One worker thread micro-batches the queued rows per version, predicts, and writes
 ``shadow_output`` / ``shadow_score`` / ``shadow_error`` onto the row's audit record with an
 UPDATE keyed by request id (idempotent), once the audit writer has put that row in the store.
-A shadow model that raises or is slower than its timeout only fills ``shadow_error``. Shadow
+The shadowing version runs in its own process (:mod:`nb2prod.runtime.isolated`), so its batches
+never hold the live process's GIL. A shadow model that raises, crashes or is slower than its
+timeout only fills ``shadow_error``. Shadow
 results live in memory until written: a crash can lose them, never a live row.
 """
 
@@ -24,7 +26,7 @@ from nb2prod.runtime.predictor import jsonable
 if TYPE_CHECKING:
     from nb2prod.runtime.audit_writer import AuditWriter
     from nb2prod.runtime.metrics import RuntimeMetrics
-    from nb2prod.runtime.predictor import Predictor
+    from nb2prod.runtime.traffic import RowPredictor
 
 __all__ = ["ShadowJob", "ShadowRunner"]
 
@@ -41,7 +43,7 @@ class ShadowJob:
     request_id: str
     row: dict[str, Any]
     version_id: str
-    predictor: Predictor
+    predictor: RowPredictor
     spooled: int = 0  # the audit writer's append count once the live row was spooled
 
 
@@ -240,9 +242,11 @@ class ShadowRunner:
         self._results.extend(results)
 
     @staticmethod
-    def _one_by_one(predictor: Predictor, group: list[ShadowJob], batch_error: Exception) -> list[tuple[Any, float | None, str | None]]:
-        if len(group) == 1:
-            return [(None, None, _error_text(batch_error))]
+    def _one_by_one(predictor: RowPredictor, group: list[ShadowJob], batch_error: Exception) -> list[tuple[Any, float | None, str | None]]:
+        from nb2prod.runtime.isolated import ShadowProcessError
+
+        if len(group) == 1 or isinstance(batch_error, ShadowProcessError):  # the batch failed as a whole
+            return [(None, None, _error_text(batch_error))] * len(group)
         pairs: list[tuple[Any, float | None, str | None]] = []
         for job in group:
             try:

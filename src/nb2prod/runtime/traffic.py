@@ -3,7 +3,10 @@
 A background thread polls the store's :class:`~nb2prod.models.Traffic` for this deployment
 (every ``poll_s``, no restart needed), loads the Predictors of the versions it names (lazily,
 once each, from their ``deployment_dir``; a version that fails to load is recorded and skipped)
-and publishes an immutable :class:`RoutingTable`. Requests read the current table without a
+and publishes an immutable :class:`RoutingTable`. Versions that answer (live, canary, control)
+load in this process; the shadowing version loads in a child process
+(:class:`~nb2prod.runtime.isolated.IsolatedPredictor`), so its work never competes with the
+live answers for this process's GIL. Requests read the current table without a
 lock. While a canary runs, the same thread calls the canary check every ``canary_check_s`` so a
 failing canary is rolled back without anyone acting; the next poll sees the new traffic.
 """
@@ -15,21 +18,39 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from nb2prod.errors import Nb2prodError, NotFoundError
 from nb2prod.models import CanaryVerdict, RolloutPolicy, Traffic
 from nb2prod.rollout.routing import Route, route_request
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from nb2prod.runtime.audit_writer import StoreHandle
-    from nb2prod.runtime.predictor import Predictor
+    from nb2prod.runtime.predictor import Outputs, Predictor
     from nb2prod.runtime.spec import DeploymentSpec
 
-__all__ = ["RolloutSettings", "RoutingTable", "TrafficWatcher", "load_version_predictor"]
+__all__ = ["RolloutSettings", "RoutingTable", "RowPredictor", "TrafficWatcher", "load_version_predictor"]
 
 log = logging.getLogger("nb2prod.runtime")
 ACTOR = "nb2prod-service"
+RETIRED_SHADOW_GRACE_S = 30.0  # a shadow process outlives its traffic this long (batches in flight finish)
+
+
+class RowPredictor(Protocol):
+    """What the shadow worker needs of a version: ``predict_rows`` and a label."""
+
+    label: str
+
+    def predict_rows(self, rows: Sequence[dict[str, Any]]) -> Outputs: ...
+
+
+def load_shadow_predictor(folder: str, version_id: str, timeout_s: float = 30.0) -> RowPredictor:
+    """The shadowing version, loaded in its own process (see :mod:`nb2prod.runtime.isolated`)."""
+    from nb2prod.runtime.isolated import IsolatedPredictor
+
+    return IsolatedPredictor(folder, version_id, timeout_s=timeout_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +114,7 @@ class RoutingTable:
     own: str
     traffic: Traffic | None = None
     predictors: dict[str, Predictor] = field(default_factory=dict)
+    shadows: dict[str, RowPredictor] = field(default_factory=dict)  # the shadowing version, in its own process
 
     def available(self, version_id: str | None) -> bool:
         return version_id is not None and (version_id == self.own or version_id in self.predictors)
@@ -106,7 +128,8 @@ class RoutingTable:
         if not self.available(route.version_id):  # canary / control not loaded: the live version answers
             live_only = Traffic(**{**traffic.to_dict(), "canary": None, "canary_percent": 0.0, "control": None, "control_percent": 0.0})
             route = route_request(live_only, key, rng=rng)
-        if route.shadow_version is not None and not self.available(route.shadow_version):
+        shadow = route.shadow_version  # the shadowing candidate, or the live version shadowing a canary row
+        if shadow is not None and shadow not in self.shadows and not self.available(shadow):
             route = Route(route.arm, route.version_id, None)
         return route
 
@@ -121,6 +144,7 @@ class TrafficWatcher:
         settings: RolloutSettings,
         *,
         loader: Any = load_version_predictor,
+        shadow_loader: Any = load_shadow_predictor,
     ) -> None:
         self.spec = spec
         self.store = store
@@ -131,7 +155,10 @@ class TrafficWatcher:
         self.last_error: str | None = None
         self.rollbacks = 0
         self._loader = loader
+        self._shadow_loader = shadow_loader
         self._loaded: dict[str, Predictor] = {}
+        self._shadows: dict[str, RowPredictor] = {}
+        self._retired: list[tuple[float, RowPredictor]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_check = 0.0
@@ -147,43 +174,70 @@ class TrafficWatcher:
         return self
 
     def close(self, timeout: float = 5.0) -> None:
+        """Stop polling and stop the shadow processes."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        for shadow in [*self._shadows.values(), *(p for _, p in self._retired)]:
+            _close(shadow)
+        self._shadows, self._retired = {}, []
 
     @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def _predictor(self, version_id: str) -> Predictor | None:
-        if version_id in self._loaded:
-            return self._loaded[version_id]
+    def _load(self, version_id: str, loader: Any, loaded: dict[str, Any], role: str) -> Any:
+        if version_id in loaded:
+            return loaded[version_id]
         if version_id in self.load_errors:
             return None
         try:
             record = self.store.get().registry.get(version_id)
             if not record.deployment_dir:
                 raise NotFoundError(f"{version_id} has no deployment folder", fix="re-deploy it with %deploy")
-            predictor = self._loader(record.deployment_dir, version_id)
+            predictor = loader(record.deployment_dir, version_id)
         except Exception as exc:  # a candidate that cannot load never breaks live answers
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             self.load_errors[version_id] = f"{type(exc).__name__}: {message}"[:300]
             log.error("version %s not loaded; its traffic stays on the live version: %s", version_id, message)
             return None
-        self._loaded[version_id] = predictor
-        log.info("version %s loaded for routing", version_id)
+        loaded[version_id] = predictor
+        log.info("version %s loaded %s", version_id, role)
         return predictor
+
+    def _predictor(self, version_id: str) -> Predictor | None:
+        predictor: Predictor | None = self._load(version_id, self._loader, self._loaded, "for routing")
+        return predictor
+
+    def _shadow(self, version_id: str) -> RowPredictor | None:
+        shadow: RowPredictor | None = self._load(version_id, self._shadow_loader, self._shadows, "to shadow, in its own process")
+        return shadow
+
+    def _retire_shadows(self, keep: set[str]) -> None:
+        """Shadow processes no longer named by the traffic stop after a grace period."""
+        now = time.monotonic()
+        for version_id in [v for v in self._shadows if v not in keep]:
+            self._retired.append((now, self._shadows.pop(version_id)))
+        due = [p for at, p in self._retired if now - at >= RETIRED_SHADOW_GRACE_S]
+        self._retired = [(at, p) for at, p in self._retired if now - at < RETIRED_SHADOW_GRACE_S]
+        for shadow in due:
+            _close(shadow)
 
     def refresh(self) -> RoutingTable:
         """Read the traffic once, load what it names, publish the new table."""
         traffic = self.store.get().registry.traffic(self.spec.name)
+        own = self.spec.version_id
         if traffic.live is None and traffic.canary is None and traffic.control is None and traffic.shadow is None:
-            table = RoutingTable(own=self.spec.version_id)
+            table = RoutingTable(own=own)
         else:
-            wanted = {v for v in (traffic.live, traffic.shadow, traffic.canary, traffic.control) if v and v != self.spec.version_id}
+            wanted = {v for v in (traffic.live, traffic.canary, traffic.control) if v and v != own}
             predictors = {v: p for v in sorted(wanted) if (p := self._predictor(v)) is not None}
-            table = RoutingTable(own=self.spec.version_id, traffic=traffic, predictors=predictors)
+            shadows = {}
+            if traffic.shadow and traffic.shadow != own and (shadow := self._shadow(traffic.shadow)) is not None:
+                shadows[traffic.shadow] = shadow
+            table = RoutingTable(own=own, traffic=traffic, predictors=predictors, shadows=shadows)
         self.table = table
+        self._retire_shadows(set(table.shadows))
         return table
 
     def check_canary(self) -> CanaryVerdict | None:
@@ -221,9 +275,20 @@ class TrafficWatcher:
         traffic = self.table.traffic
         return {
             "traffic": None if traffic is None else traffic.to_dict(),
-            "loaded": sorted(self.table.predictors),
+            "loaded": sorted({*self.table.predictors, *self.table.shadows}),
+            "shadow_processes": {v: {"pid": getattr(p, "pid", None), "alive": getattr(p, "alive", None),
+                                     "restarts": getattr(p, "restarts", 0)} for v, p in self.table.shadows.items()},
             "load_errors": dict(self.load_errors),
             "canary_check": None if self.last_verdict is None else self.last_verdict.to_dict(),
             "automatic_rollbacks": self.rollbacks,
             "last_error": self.last_error,
         }
+
+
+def _close(shadow: RowPredictor) -> None:
+    close = getattr(shadow, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception as exc:  # stopping a shadow process must not break the service
+            log.warning("shadow process of %s not stopped cleanly: %s", shadow.label, exc)
