@@ -61,7 +61,7 @@ class RolloutSettings:
     canary_check_s: float = 5.0
     shadow_queue: int = 1000
     shadow_timeout_ms: float | None = None  # default: the deployment's timeout_ms
-    shadow_batch_ms: float = 100.0  # the shadow worker gathers rows this long before one model call
+    shadow_batch_ms: float = 1000.0  # the shadow worker gathers rows this long (or max_batch rows) before one model call
     policy: RolloutPolicy = field(default_factory=RolloutPolicy)
 
     @classmethod
@@ -87,7 +87,7 @@ class RolloutSettings:
             traffic_poll_s=number("traffic_poll_s", 1.0, 0.01),
             canary_check_s=number("canary_check_s", 5.0, 0.05),
             shadow_queue=int(number("shadow_queue", 1000, 1)),
-            shadow_batch_ms=number("shadow_batch_ms", 100.0, 0.0),
+            shadow_batch_ms=number("shadow_batch_ms", 1000.0, 0.0),
             shadow_timeout_ms=None if timeout is None else number("shadow_timeout_ms", 0, 1.0),
             policy=policy,
         )
