@@ -155,6 +155,6 @@ def delete_artifacts(bentoml_home: Path, *, bento_tag: str | None = None, model_
     )
 
 
-def serve_command(bento_tag: str, *, host: str, port: int) -> list[str]:
-    """The command that serves a built Bento from this Python environment."""
-    return [sys.executable, "-m", "bentoml", "serve", bento_tag, "--host", host, "--port", str(port)]
+def serve_command(target: str, *, host: str, port: int) -> list[str]:
+    """The command that serves a built Bento (its tag) or a service (``service:Class``, run in its folder)."""
+    return [sys.executable, "-m", "bentoml", "serve", target, "--host", host, "--port", str(port)]

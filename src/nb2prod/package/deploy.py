@@ -536,15 +536,16 @@ def _write_and_finish(
         log_file=folder / "build.log",
     )
     undo.jobs.append(build_job)
-    built = build_job.wait()
-    record = VersionRecord.from_dict({**record.to_dict(), "bento_tag": built["bento_tag"], "model_tag": built["model_tag"]})
     service = None
-    if request.serve:  # start serving while the proof finishes; nothing is declared good before it passes
+    if request.serve:  # serve the folder while the Bento builds and the proof runs; nothing is declared good before both end well
         from nb2prod.package.serving import free_port, start_service
 
         say("starting the service")
-        service = start_service(settings, record, host=settings.host, port=request.port or free_port(settings.host))
+        service = start_service(settings, record, host=settings.host, port=request.port or free_port(settings.host),
+                                service_class=service_class_name(name))
         undo.served = version_id
+    built = build_job.wait()
+    record = VersionRecord.from_dict({**record.to_dict(), "bento_tag": built["bento_tag"], "model_tag": built["model_tag"]})
     proof = proof_job.wait({"predictions": sample["predictions"], "scores": sample["scores"]})
     shutil.rmtree(staging, ignore_errors=True)
     undo.jobs.clear()

@@ -127,17 +127,27 @@ def serve_version(
     return _wait_ready(folder, *start_service(settings, record, host=host, port=port), timeout_s=timeout_s)
 
 
-def start_service(settings: Settings, record: VersionRecord, *, host: str, port: int) -> tuple[subprocess.Popen[bytes], ServeInfo]:
-    """Start serving ``record``'s Bento on ``host:port`` (already checked free); do not wait."""
+def start_service(
+    settings: Settings, record: VersionRecord, *, host: str, port: int, service_class: str | None = None
+) -> tuple[subprocess.Popen[bytes], ServeInfo]:
+    """Start serving ``record``'s Bento on ``host:port`` (already checked free); do not wait.
+
+    With ``service_class``, serve the deployment folder's ``service.py`` instead (the same code and
+    files the Bento packs): ``%deploy`` does this so serving starts while the Bento still builds.
+    """
     from nb2prod.adapters.bento import bento_env, serve_command
 
     folder = Path(record.deployment_dir or "")
     url = f"http://{host}:{port}"
     log = folder / "serve.log"
-    env = bento_env(settings.resolved_bentoml_home, {"NB2PROD_STORE_URL": settings.resolved_store_url})
+    extra = {"NB2PROD_STORE_URL": settings.resolved_store_url}
+    if service_class is not None:
+        extra["NB2PROD_SERVE_FROM_FOLDER"] = "1"
+    env = bento_env(settings.resolved_bentoml_home, extra)
+    target = f"service:{service_class}" if service_class is not None else record.bento_tag or ""
     with log.open("w", encoding="utf-8") as out:
         process = subprocess.Popen(
-            serve_command(record.bento_tag or "", host=host, port=port),
+            serve_command(target, host=host, port=port),
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
