@@ -208,8 +208,8 @@ class GuardedRuntime:
         if self._worker is not None:
             self._worker.join(timeout)
         self._fallback_pool.shutdown(wait=True)
+        self.shadow.close(timeout)  # before the traffic watcher stops the shadow processes
         self.traffic.close()
-        self.shadow.close(timeout)
         drained = self.writer.close(timeout)
         self.writer.store.close()
         return drained

@@ -34,6 +34,7 @@ log = logging.getLogger("nb2prod.runtime")
 MAX_WAIT_FOR_ROW_S = 120.0  # a shadow result whose live row is not in the store by then is dropped
 WRITE_EVERY_S = 0.25  # results are written in one transaction at most this often (fewer commits beside the live path)
 WRITE_AT_ONCE = 1000
+_HURRY = "hurry"  # queued by flush(): stop gathering, predict and write now
 
 
 @dataclass(eq=False)
@@ -82,7 +83,7 @@ class ShadowRunner:
         self.timeout_s = timeout_s
         self.max_batch = max_batch
         self._slots = threading.BoundedSemaphore(capacity)
-        self._queue: queue.SimpleQueue[ShadowJob | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[ShadowJob | str | None] = queue.SimpleQueue()
         self._results: list[_Result] = []
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -139,8 +140,12 @@ class ShadowRunner:
             return self._inflight
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until every reserved row is predicted and written (or dropped); False on timeout."""
+        """Wait until every reserved row is predicted and written (or dropped); False on timeout.
+
+        The worker stops gathering rows for its current batch and predicts what it has at once.
+        """
         deadline = time.monotonic() + timeout
+        self._queue.put(_HURRY)
         with self._idle:
             while self._inflight > 0:
                 left = deadline - time.monotonic()
@@ -174,12 +179,16 @@ class ShadowRunner:
         while True:
             wait = 0.02 if self._results else None
             try:
-                job = self._queue.get(timeout=wait) if wait else self._queue.get()
+                got = self._queue.get(timeout=wait) if wait else self._queue.get()
             except queue.Empty:
-                job = None
+                got = None
                 if not self._stop:
                     self._write_ready()
                     continue
+            if isinstance(got, str):  # _HURRY with nothing gathered: write what is ready
+                self._write_ready(force=True)
+                continue
+            job = got
             if job is None and self._stop:
                 self._write_ready(force=True)
                 return
@@ -192,6 +201,8 @@ class ShadowRunner:
                 try:
                     more = self._queue.get(timeout=left) if left > 0 and not self._stop else self._queue.get_nowait()
                 except queue.Empty:
+                    break
+                if isinstance(more, str):  # _HURRY: someone is flushing, predict what was gathered now
                     break
                 if more is None:
                     self._stop = True
