@@ -18,14 +18,7 @@ __all__ = [
     "ServiceError",
     "StoreError",
     "UsageError",
-    "one_line",
 ]
-
-
-def one_line(exc: BaseException) -> str:
-    """``Type: first line of the message`` (at most 300 characters), for audit rows and logs."""
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
 
 
 class Nb2prodError(Exception):

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
-from nb2prod.errors import one_line
 from nb2prod.runtime.predictor import Outputs
 
 __all__ = ["IsolatedPredictor", "ShadowProcessError"]
@@ -53,7 +52,7 @@ def _child(conn: Connection, folder: str, version_id: str, niceness: int) -> Non
         limit_math_threads()
         predictor = load_version_predictor(folder, version_id)
     except Exception as exc:
-        conn.send(("error", one_line(exc)))
+        conn.send(("error", _error_text(exc)))
         return
     conn.send(("ready", os.getpid()))
     while True:
@@ -67,7 +66,12 @@ def _child(conn: Connection, folder: str, version_id: str, niceness: int) -> Non
             out = predictor.predict_rows(rows)
             conn.send(("ok", (out.decisions, out.scores, out.probabilities)))
         except Exception as exc:
-            conn.send(("error", one_line(exc)))
+            conn.send(("error", _error_text(exc)))
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
 
 
 class IsolatedPredictor:
@@ -157,7 +161,7 @@ class IsolatedPredictor:
         try:
             process, conn, pid = self._spawn()
         except Exception as exc:
-            log.error("the shadow process of %s did not restart: %s", self.label, one_line(exc))
+            log.error("the shadow process of %s did not restart: %s", self.label, _error_text(exc))
             self._died_at = time.monotonic()
             return
         with self._lock:

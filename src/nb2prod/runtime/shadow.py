@@ -21,7 +21,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nb2prod.errors import one_line
 from nb2prod.runtime.predictor import jsonable
 
 if TYPE_CHECKING:
@@ -57,6 +56,11 @@ class _Result:
     error: str | None
     spooled: int
     born: float
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
 
 
 class ShadowRunner:
@@ -208,7 +212,7 @@ class ShadowRunner:
                 self._predict(jobs)
             except Exception as exc:  # never lose track of a slot on a bug
                 log.exception("shadow batch failed")
-                self.last_error = one_line(exc)
+                self.last_error = _error_text(exc)
                 for _ in jobs:
                     self._finish_one()
             self._write_ready()
@@ -253,14 +257,14 @@ class ShadowRunner:
         from nb2prod.runtime.isolated import ShadowProcessError
 
         if len(group) == 1 or isinstance(batch_error, ShadowProcessError):  # the batch failed as a whole
-            return [(None, None, one_line(batch_error))] * len(group)
+            return [(None, None, _error_text(batch_error))] * len(group)
         pairs: list[tuple[Any, float | None, str | None]] = []
         for job in group:
             try:
                 outputs = predictor.predict_rows([job.row])
                 pairs.append((jsonable(outputs.decisions[0]), outputs.scores[0], None))
             except Exception as exc:
-                pairs.append((None, None, one_line(exc)))
+                pairs.append((None, None, _error_text(exc)))
         return pairs
 
     def _write_ready(self, *, force: bool = False) -> None:
@@ -280,7 +284,7 @@ class ShadowRunner:
             except Exception as exc:
                 from nb2prod.runtime.audit_writer import is_transient
 
-                text = one_line(exc)
+                text = _error_text(exc)
                 if text != self.last_error:
                     log.warning("shadow results not stored%s: %s", " yet" if is_transient(exc) else "", text)
                 self.last_error = text
