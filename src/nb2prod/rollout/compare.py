@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from nb2prod.models import Agreement, AuditEvent, LabelledComparison, ShadowComparison
 
@@ -39,6 +38,8 @@ def wilson(successes: int, n: int, *, confidence: float = 0.95) -> Agreement:
     """Proportion with its Wilson score interval (sound near 0 and 1, unlike the normal one)."""
     if n == 0:
         return Agreement(n=0, agreement=None, low=None, high=None)
+    from scipy import stats  # lazy: scipy.stats costs ~2 s to import, and a service worker rarely compares
+
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
@@ -51,6 +52,8 @@ def mcnemar_exact(live_only: int, candidate_only: int) -> float | None:
     discordant = live_only + candidate_only
     if discordant == 0:
         return None
+    from scipy import stats
+
     return float(stats.binomtest(min(live_only, candidate_only), discordant, 0.5).pvalue)
 
 
@@ -89,6 +92,8 @@ def compare_shadow(
     mad = float(np.mean(np.abs(live_scores - cand_scores))) if paired else None
     ks_stat = ks_p = None
     if len(paired) >= 2:
+        from scipy import stats
+
         ks = stats.ks_2samp(live_scores, cand_scores)
         ks_stat, ks_p = float(ks.statistic), float(ks.pvalue)
 
