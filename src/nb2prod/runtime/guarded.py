@@ -41,7 +41,7 @@ from nb2prod.runtime.guardrails import Guardrails
 from nb2prod.runtime.health import Health
 from nb2prod.runtime.loading import limit_math_threads, load_model, load_sample
 from nb2prod.runtime.metrics import RuntimeMetrics
-from nb2prod.runtime.predictor import Outputs, Predictor, jsonable
+from nb2prod.runtime.predictor import Outputs, Predictor, error_text, jsonable
 from nb2prod.runtime.schema import ServiceSchema, build_schema
 from nb2prod.runtime.shadow import ShadowJob, ShadowRunner
 from nb2prod.runtime.spec import DeploymentSpec, load_spec
@@ -84,11 +84,6 @@ class _Answer:
     error: str | None = None
     explanation: dict[str, float] | None = None
     transformed: tuple[Any, int] | None = None  # (final-estimator input of its batch, row index)
-
-
-def _error_text(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
 
 
 class GuardedRuntime:
@@ -173,7 +168,7 @@ class GuardedRuntime:
             try:
                 explainer = build_explainer(predictor, spec, sample["rows"])
             except Exception as exc:
-                log.warning("explanations disabled: %s", _error_text(exc))
+                log.warning("explanations disabled: %s", error_text(exc))
         spool = Path(spool_dir or os.environ.get("NB2PROD_SPOOL_DIR") or spec.folder / "spool")
         handle = StoreHandle(store_url or spec.resolved_store_url())
         runtime = cls(spec, predictor, fallback, AuditWriter(spool, handle), explainer=explainer, sample=sample, load_error=load_error)
@@ -189,7 +184,7 @@ class GuardedRuntime:
         try:
             self.traffic.refresh()
         except Exception as exc:  # the store may be down at start: serve as live, retry in the background
-            log.warning("traffic not read at start, serving this version until it is: %s", _error_text(exc))
+            log.warning("traffic not read at start, serving this version until it is: %s", error_text(exc))
         self.traffic.start_polling()
         ok, detail = self._canary()
         self.health.set_canary(ok, detail)
@@ -235,7 +230,7 @@ class GuardedRuntime:
             row, expected = self._canary_row()
             decision = self.predictor.predict_rows([row]).decisions[0]
         except Exception as exc:
-            return False, f"canary prediction failed: {_error_text(exc)}"
+            return False, f"canary prediction failed: {error_text(exc)}"
         if expected is not None and jsonable(expected) != decision and str(jsonable(expected)) != str(decision):
             return False, f"canary predicted {decision!r} for the first sample row; the notebook's model predicted {expected!r}"
         return True, "canary prediction on the first sample row matches"
@@ -646,14 +641,14 @@ class GuardedRuntime:
         """A batch failed: find the rows that fail alone, so one bad row does not drag the others down."""
         mine: dict[int, str] = {}
         if len(to_model) == 1:
-            mine[to_model[0]] = _error_text(batch_error)
+            mine[to_model[0]] = error_text(batch_error)
         else:
             for i in to_model:
                 try:
                     outputs = predictor.predict_rows([rows[i]])
                     answers[i] = self._answer_from(outputs, 0, fallback=False, reason=None, violations=violations[i], keep=counts)
                 except Exception as exc:
-                    mine[i] = _error_text(exc)
+                    mine[i] = error_text(exc)
         failed.update(mine)
         if mine:
             self.metrics.error("exception", len(mine))
@@ -679,7 +674,7 @@ class GuardedRuntime:
             else:
                 values = self.explainer.explain(rows)
         except Exception as exc:
-            log.warning("explanation failed: %s", _error_text(exc))
+            log.warning("explanation failed: %s", error_text(exc))
             return
         for (_, _, answer), value in zip(targets, values, strict=True):
             answer.explanation = value

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
-from nb2prod.runtime.predictor import Outputs
+from nb2prod.runtime.predictor import Outputs, error_text
 
 __all__ = ["IsolatedPredictor", "ShadowProcessError"]
 
@@ -52,7 +52,7 @@ def _child(conn: Connection, folder: str, version_id: str, niceness: int) -> Non
         limit_math_threads()
         predictor = load_version_predictor(folder, version_id)
     except Exception as exc:
-        conn.send(("error", _error_text(exc)))
+        conn.send(("error", error_text(exc)))
         return
     conn.send(("ready", os.getpid()))
     while True:
@@ -66,12 +66,7 @@ def _child(conn: Connection, folder: str, version_id: str, niceness: int) -> Non
             out = predictor.predict_rows(rows)
             conn.send(("ok", (out.decisions, out.scores, out.probabilities)))
         except Exception as exc:
-            conn.send(("error", _error_text(exc)))
-
-
-def _error_text(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
+            conn.send(("error", error_text(exc)))
 
 
 class IsolatedPredictor:
@@ -161,7 +156,7 @@ class IsolatedPredictor:
         try:
             process, conn, pid = self._spawn()
         except Exception as exc:
-            log.error("the shadow process of %s did not restart: %s", self.label, _error_text(exc))
+            log.error("the shadow process of %s did not restart: %s", self.label, error_text(exc))
             self._died_at = time.monotonic()
             return
         with self._lock:

@@ -17,7 +17,13 @@ if TYPE_CHECKING:
 
     from nb2prod.runtime.spec import DeploymentSpec
 
-__all__ = ["Outputs", "Predictor", "jsonable", "make_frame"]
+__all__ = ["Outputs", "Predictor", "error_text", "jsonable", "make_frame"]
+
+
+def error_text(exc: BaseException) -> str:
+    """How a failed model call reads in the audit log and status: ``Type: first line`` (≤ 300 chars)."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
 
 
 def jsonable(value: Any) -> Any:

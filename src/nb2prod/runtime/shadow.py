@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nb2prod.runtime.predictor import jsonable
+from nb2prod.runtime.predictor import error_text, jsonable
 
 if TYPE_CHECKING:
     from nb2prod.runtime.audit_writer import AuditWriter
@@ -56,11 +56,6 @@ class _Result:
     error: str | None
     spooled: int
     born: float
-
-
-def _error_text(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
 
 
 class ShadowRunner:
@@ -212,7 +207,7 @@ class ShadowRunner:
                 self._predict(jobs)
             except Exception as exc:  # never lose track of a slot on a bug
                 log.exception("shadow batch failed")
-                self.last_error = _error_text(exc)
+                self.last_error = error_text(exc)
                 for _ in jobs:
                     self._finish_one()
             self._write_ready()
@@ -257,14 +252,14 @@ class ShadowRunner:
         from nb2prod.runtime.isolated import ShadowProcessError
 
         if len(group) == 1 or isinstance(batch_error, ShadowProcessError):  # the batch failed as a whole
-            return [(None, None, _error_text(batch_error))] * len(group)
+            return [(None, None, error_text(batch_error))] * len(group)
         pairs: list[tuple[Any, float | None, str | None]] = []
         for job in group:
             try:
                 outputs = predictor.predict_rows([job.row])
                 pairs.append((jsonable(outputs.decisions[0]), outputs.scores[0], None))
             except Exception as exc:
-                pairs.append((None, None, _error_text(exc)))
+                pairs.append((None, None, error_text(exc)))
         return pairs
 
     def _write_ready(self, *, force: bool = False) -> None:
@@ -284,7 +279,7 @@ class ShadowRunner:
             except Exception as exc:
                 from nb2prod.runtime.audit_writer import is_transient
 
-                text = _error_text(exc)
+                text = error_text(exc)
                 if text != self.last_error:
                     log.warning("shadow results not stored%s: %s", " yet" if is_transient(exc) else "", text)
                 self.last_error = text
