@@ -239,3 +239,14 @@ def _current_notebook(explicit: str | None, user_ns: dict[str, object]) -> str |
 
 def load_ipython_extension(ipython: object) -> None:
     ipython.register_magics(Nb2prodMagics)  # type: ignore[attr-defined]
+    if getattr(ipython, "kernel", None) is not None:  # a notebook front end can show widgets; a terminal keeps the text
+        from nb2prod.models import DeployResult
+
+        ipython.display_formatter.mimebundle_formatter.for_type(DeployResult, _deploy_card)  # type: ignore[attr-defined]
+
+
+def _deploy_card(result: object) -> dict[str, object]:
+    """How a ``DeployResult`` displays in a notebook: the deployment card (Monitor / Stop service)."""
+    from nb2prod.widgets import deployment_card
+
+    return deployment_card(result)._repr_mimebundle_()

@@ -572,25 +572,39 @@ class DeployResult(Record):
         return self.summary()
 
     def _repr_html_(self) -> str:
+        """The deploy card's body: identity, URL, metrics, gate checks, proof, warnings."""
         import html
 
+        def esc(value: object) -> str:
+            return html.escape(f"{value:.4g}" if isinstance(value, float) else str(value))
+
+        link = f"<a href='{esc(self.url)}' target='_blank' title='the service: Swagger UI'>{esc(self.url)}</a>" if self.url else "not served (use --serve)"
         rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>{html.escape(str(v))}</td></tr>"
+            f"<tr><th style='text-align:left;padding-right:12px'>{k}</th><td style='text-align:left'>{v}</td></tr>"
             for k, v in (
-                ("version", self.version_id),
-                ("url", self.url or "not served (use --serve)"),
-                ("metrics", ", ".join(f"{k}={v}" for k, v in self.metrics.items()) or "no holdout"),
-                ("proof", f"{self.proof.get('rows', 0)} rows match in a fresh process"),
-                ("bento", self.bento_tag),
-                ("parent", self.parent or "-"),
-                ("captured code", ", ".join(self.captured) or "-"),
-                ("seconds", f"{self.duration_s:.1f}"),
+                ("version", esc(self.version_id)),
+                ("url", link),
+                ("metrics", " · ".join(f"<b>{esc(k)}</b> {esc(v)}" for k, v in self.metrics.items()) or "no holdout"),
+                ("proof", f"{esc(self.proof.get('rows', 0))} sample rows match in a fresh process"),
+                ("bento", esc(self.bento_tag)),
+                ("replaces", esc(self.parent or "-")),
+                ("notebook code", esc(", ".join(self.captured) or "-")),
+                ("took", f"{self.duration_s:.1f} s"),
             )
         )
-        warnings = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
+        checks = " ".join(
+            f"<span style='margin-right:10px;color:{'#2e7d32' if c.get('passed') else '#d0021b'}'>"
+            f"{'✔' if c.get('passed') else '✘'} {esc(c.get('metric') or c.get('check') or 'gate')}"
+            + (f" {esc(c['value'])} vs {esc(c['limit'])}" if c.get("value") is not None and c.get("limit") is not None else "")
+            + "</span>"
+            for c in self.gate
+        )
+        warnings = "".join(f"<li>{esc(w)}</li>" for w in self.warnings)
         return (
-            f"<div><b>nb2prod: deployed {html.escape(self.name)}</b><table>{rows}</table>"
-            + (f"<div>warnings:<ul>{warnings}</ul></div>" if warnings else "")
+            "<div style='border:1px solid #8884;border-radius:6px;padding:8px 12px;max-width:720px'>"
+            f"<div style='font-weight:bold;margin-bottom:4px'>nb2prod: deployed {esc(self.name)}</div><table>{rows}</table>"
+            + (f"<div style='margin-top:4px'>gate: {checks}</div>" if checks else "")
+            + (f"<ul style='color:#b26a00;margin:4px 0 0 0'>{warnings}</ul>" if warnings else "")
             + "</div>"
         )
 

@@ -38,3 +38,30 @@ def test_monitor_widget_renders_tabs_and_charts_in_jupyterlab(page: Any, lab: An
     shot(page, "monitor-widget-drift")
     page.locator(".jp-OutputArea-output .lm-TabBar-tab", has_text="Fairness").click()
     shot(page, "monitor-widget-fairness")
+
+
+def test_deploy_result_shows_as_the_card_and_opens_the_monitor(page: Any, lab: Any) -> None:
+    result = (
+        "from nb2prod.models import DeployResult\n"
+        "DeployResult(name='credit', version_id='credit-v1', deployment_dir='.', bento_tag='credit:abc', model_tag=None,"
+        " metrics={'roc_auc': 0.8213}, gate=[{'check': 'threshold', 'metric': 'roc_auc', 'value': 0.8213, 'limit': 0.7, 'passed': True}],"
+        " proof={'rows': 200}, warnings=['holdout has 40 rows'], duration_s=7.2)"
+    )
+    (lab.root / "deploy_card.ipynb").write_text(_notebook("%load_ext nb2prod", result))
+    open_lab(page, lab, "lab/tree/deploy_card.ipynb")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
+    page.wait_for_function(
+        "() => { const w = window.jupyterapp.shell.currentWidget; const k = w && w.sessionContext.session && w.sessionContext.session.kernel;"
+        " return k && k.status === 'idle'; }",
+        timeout=120_000,
+    )
+    run(page, "notebook:run-all-cells")
+    card = page.locator(".jp-OutputArea-output .widget-vbox", has_text="nb2prod: deployed credit").first
+    card.wait_for(timeout=120_000)
+    assert "✔ roc_auc 0.8213 vs 0.7" in card.inner_text() and "not served" in card.inner_text()
+    assert page.locator(".jp-OutputArea-output button", has_text="Stop service").is_disabled()
+    page.locator(".jp-OutputArea-output button", has_text="Monitor").click()
+    page.wait_for_selector(".jp-OutputArea-output .widget-tab", timeout=60_000)
+    page.wait_for_selector(".jp-OutputArea-output .widget-html svg", timeout=60_000)
+    assert page.locator(".jp-OutputArea-output button", has_text="Hide monitor").count() == 1
+    shot(page, "deploy-card")

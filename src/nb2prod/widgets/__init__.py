@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from nb2prod.widgets.card import DeploymentCard
     from nb2prod.widgets.monitor import MonitorWidget
 
 __all__ = ["MonitorWidget", "deployment_card", "monitor_widget"]
 
 
-def deployment_card(result: Any) -> Any:
-    """An ipywidgets card for a deploy result (dict or record with ``to_dict``)."""
+def deployment_card(result: Any, **kwargs: Any) -> DeploymentCard:
+    """The ipywidgets card ``%deploy`` shows for a deploy result (``DeployResult`` or its dict)."""
     from nb2prod.widgets.card import deployment_card as build
 
-    return build(result)
+    return build(result, **kwargs)
 
 
 def monitor_widget(workspace: Any, name: str, **kwargs: Any) -> MonitorWidget:

@@ -1,54 +1,99 @@
-"""The deployment card ``%deploy`` returns: what was deployed, where, and how it was checked."""
+"""The deployment card ``%deploy`` shows: the deploy result, plus buttons to monitor or stop the service.
+
+The card is the result's own HTML (``DeployResult._repr_html_``, which static renderers such as
+nbconvert show instead) with two actions below it. The magic still returns the ``DeployResult``;
+``%load_ext nb2prod`` registers this card as its notebook display.
+"""
 
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-__all__ = ["card_html", "deployment_card"]
+from nb2prod.errors import Nb2prodError
+from nb2prod.models import DeployResult
 
-_KEYS = ("name", "version_id", "url", "state", "bento_tag", "deployment_dir", "duration_s")
+if TYPE_CHECKING:
+    from nb2prod.api import Workspace
 
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_fmt(v) for v in value)
-    return html.escape(str(value))
+__all__ = ["DeploymentCard", "deployment_card"]
 
 
-def card_html(result: dict[str, Any]) -> str:
-    """HTML of the card: identity rows, metrics, gates/checks and any warnings in ``result``."""
-    rows = "".join(f"<tr><th style='text-align:left;padding-right:12px'>{k.replace('_', ' ')}</th><td>{_fmt(result[k])}</td></tr>"
-                   for k in _KEYS if result.get(k) not in (None, ""))
-    metrics = result.get("metrics") or (result.get("record") or {}).get("metrics") or {}
-    metric_html = " ".join(f"<span style='margin-right:10px'><b>{html.escape(str(k))}</b> {_fmt(v)}</span>"
-                           for k, v in metrics.items())
-    checks = result.get("checks") or result.get("gates") or {}
-    if isinstance(checks, dict):
-        checks = [{"name": k, "ok": v.get("ok") if isinstance(v, dict) else bool(v)} for k, v in checks.items()]
-    check_html = " ".join(
-        f"<span style='margin-right:8px;color:{'#2e7d32' if c.get('ok') else '#d0021b'}'>{'✔' if c.get('ok') else '✘'} "
-        f"{html.escape(str(c.get('name', '')))}</span>" for c in checks if isinstance(c, dict)
-    )
-    warnings = "".join(f"<li>{html.escape(str(x))}</li>" for x in result.get("warnings") or [])
-    name = html.escape(str(result.get("name", "deployment")))
-    return (
-        "<div style='font:13px sans-serif;border:1px solid #ccc;border-radius:6px;padding:10px;max-width:640px'>"
-        f"<div style='font-size:15px;font-weight:bold;margin-bottom:6px'>{name}</div>"
-        f"<table>{rows}</table>"
-        + (f"<div style='margin-top:6px'>{metric_html}</div>" if metric_html else "")
-        + (f"<div style='margin-top:6px'>{check_html}</div>" if check_html else "")
-        + (f"<ul style='color:#b26a00;margin:6px 0 0 0'>{warnings}</ul>" if warnings else "")
-        + (f"<div style='margin-top:6px;color:#555'>monitor it with <code>%nb2prod monitor {name}</code></div>")
-        + "</div>"
-    )
+class DeploymentCard(w.VBox):
+    """A deploy result with *Monitor* (opens the live monitor widget below) and *Stop service*."""
+
+    def __init__(self, result: DeployResult, *, workspace: Workspace | None = None) -> None:
+        self.result = result
+        self._workspace = workspace
+        self.body = w.HTML(value=result._repr_html_())
+        self.monitor_button = w.Button(description="Monitor", icon="line-chart", tooltip=f"drift, performance and fairness of {result.name}")
+        self.stop_button = w.Button(
+            description="Stop service",
+            icon="stop",
+            disabled=result.url is None,
+            tooltip="stop the local service" if result.url else "not served (deploy with --serve, or `nb2prod serve`)",
+        )
+        self.status = w.HTML()
+        self.below = w.VBox()
+        self.monitor_button.on_click(lambda _b: self.toggle_monitor())
+        self.stop_button.on_click(lambda _b: self.stop_service())
+        super().__init__(children=[self.body, w.HBox([self.monitor_button, self.stop_button, self.status]), self.below])
+
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            from nb2prod.api import Workspace
+
+            self._workspace = Workspace.open()
+        return self._workspace
+
+    def toggle_monitor(self) -> None:
+        """Open the live monitor widget under the card, or close it when open."""
+        if self.below.children:
+            self._close_below()
+            self.monitor_button.description = "Monitor"
+            return
+        from nb2prod.widgets.monitor import MonitorWidget
+
+        try:
+            self.below.children = [MonitorWidget(self.workspace(), self.result.name)]
+        except Nb2prodError as exc:
+            self._say(f"cannot monitor {self.result.name}: {exc}", error=True)
+            return
+        self.monitor_button.description = "Hide monitor"
+
+    def stop_service(self) -> None:
+        """Stop this version's local service."""
+        ref = f"{self.result.name}:{self.result.version_id}"
+        try:
+            stopped = self.workspace().stop(ref)
+        except Nb2prodError as exc:
+            self._say(f"cannot stop {ref}: {exc}", error=True)
+            return
+        self.stop_button.disabled = True
+        self._say(f"stopped {stopped[0].url}" if stopped else f"{ref} was not running")
+
+    def close(self) -> None:
+        self._close_below()
+        super().close()
+
+    def _close_below(self) -> None:
+        for child in self.below.children:
+            child.close()
+        self.below.children = []
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        colour = "#d0021b" if error else "#555"
+        self.status.value = f"<span style='color:{colour}'>{html.escape(text)}</span>"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle: dict[str, Any] = super()._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = self.result.summary()
+        bundle["text/html"] = self.result._repr_html_()  # for renderers without the widget state
+        return bundle
 
 
-def deployment_card(result: Any) -> w.HTML:
-    """An ``ipywidgets.HTML`` card for a deploy result (a dict, or a record with ``to_dict()``)."""
-    data = result.to_dict() if hasattr(result, "to_dict") else dict(result)
-    return w.HTML(value=card_html(data))
+def deployment_card(result: DeployResult | dict[str, Any], *, workspace: Workspace | None = None) -> DeploymentCard:
+    """The card for a deploy result (a :class:`DeployResult` or its ``to_dict()``)."""
+    return DeploymentCard(result if isinstance(result, DeployResult) else DeployResult.from_dict(result), workspace=workspace)
