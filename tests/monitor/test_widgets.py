@@ -106,7 +106,7 @@ def test_load_ext_shows_deploy_results_as_the_card_in_a_kernel():
 
     from nb2prod.magics import load_ipython_extension
 
-    shell = InteractiveShell.instance()
+    shell = InteractiveShell()  # a private shell, not the singleton other test modules start
     load_ipython_extension(shell)  # a terminal: no kernel, the text stays
     assert "application/vnd.jupyter.widget-view+json" not in shell.display_formatter.format(_result())[0]
     shell.kernel = object()
@@ -116,4 +116,3 @@ def test_load_ext_shows_deploy_results_as_the_card_in_a_kernel():
         assert "application/vnd.jupyter.widget-view+json" in data and "credit-v1" in data["text/html"]
     finally:
         del shell.kernel
-        shell.display_formatter.mimebundle_formatter.pop(type(_result()), None)
