@@ -70,6 +70,10 @@ def test_k8s_manifests_validate_offline(tmp_path: Path) -> None:
     assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["resources"]["requests"] == {"cpu": "250m", "memory": "512Mi"}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    [mount] = container["volumeMounts"]
+    assert env["NB2PROD_SPOOL_DIR"] == mount["mountPath"]  # the audit spool outlives a crashed container
+    assert kinds["Deployment"]["spec"]["template"]["spec"]["volumes"] == [{"name": mount["name"], "emptyDir": {}}]
     assert container["image"] == "registry.example/credit-default:v20261123t170102-3f9a1c"
     assert kinds["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]["name"] == "credit-default"
     assert kinds["Service"]["spec"]["selector"] == kinds["Deployment"]["spec"]["selector"]["matchLabels"]
