@@ -85,6 +85,22 @@ def test_traffic_changes_are_recorded_with_who_and_why(store: Store) -> None:
     assert history[0].evidence == {"agreement": 0.97} and history[0].actor == "ana" and history[0].ts > 0
 
 
+def test_traffic_compare_and_set_refuses_a_change_computed_from_stale_routing(store: Store) -> None:
+    store.registry.add_version(_record())
+    store.registry.set_traffic(Traffic(name="credit", live="credit-v1", canary="credit-v2", canary_percent=12.5),
+                               RegistryEvent("credit", "canary", "credit-v2", "ana", "canary"))
+    read = store.registry.traffic("credit")
+    stop = Traffic(**{**read.to_dict(), "canary": None, "canary_percent": 0.0})
+    store.registry.set_traffic(stop, RegistryEvent("credit", "rollback", "credit-v1", "replica-a", "canary failed"), expected=read)
+    with pytest.raises(ConflictError, match="changed while"):  # replica b read the same routing: its write is refused whole
+        store.registry.set_traffic(stop, RegistryEvent("credit", "rollback", "credit-v1", "replica-b", "canary failed"), expected=read)
+    assert [e.actor for e in store.registry.events("credit")] == ["replica-a", "ana"]
+    fresh = store.registry.traffic("credit")
+    store.registry.set_traffic(Traffic(**{**fresh.to_dict(), "shadow": "credit-v2"}),
+                               RegistryEvent("credit", "shadow", "credit-v2", "ana", "shadow"), expected=fresh)  # a fresh read is accepted
+    assert store.registry.traffic("credit").shadow == "credit-v2"
+
+
 def test_audit_writes_are_idempotent_and_read_by_window(store: Store) -> None:
     now = time.time()
     events = [_event(f"r{i}", now + i) for i in range(5)]

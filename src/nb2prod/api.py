@@ -394,7 +394,7 @@ class Workspace:
             reason=reason or f"promoted {version_id}" + (f" replacing {previous}" if previous else ""),
             evidence={"previous": previous, "from_state": state.value},
         )
-        self.store.registry.set_traffic(routed, event)
+        self.store.registry.set_traffic(routed, event, expected=traffic)
         if previous:
             self.store.registry.set_state(previous, VersionState.RETIRED)
         self.store.registry.set_state(version_id, VersionState.LIVE)
@@ -415,7 +415,7 @@ class Workspace:
                 name=name, action="rollback", version_id=traffic.live, actor=actor or _user(),
                 reason=reason or f"stopped the canary {stopped} ({traffic.canary_percent:g}%)",
                 evidence={"canary": stopped, "canary_percent": traffic.canary_percent},
-            ))
+            ), expected=traffic)
             registry.set_state(stopped, VersionState.RETIRED)
             return self.deployment(name)
         target = (
@@ -432,7 +432,7 @@ class Workspace:
         registry.set_traffic(routed, RegistryEvent(
             name=name, action="rollback", version_id=target, actor=actor or _user(),
             reason=reason or f"rolled back from {previous} to {target}", evidence={"previous": previous},
-        ))
+        ), expected=traffic)
         if previous:
             registry.set_state(previous, VersionState.RETIRED)
         registry.set_state(target, VersionState.LIVE)
@@ -459,7 +459,7 @@ class Workspace:
             name=name, action="canary", version_id=version_id, actor=actor or _user(),
             reason=reason or f"canary {version_id} at {float(percent):g}%", evidence={"percent": float(percent), "replaced": replaced,
                                                                                      "from_state": state.value},
-        ))
+        ), expected=traffic)
         if replaced:
             registry.set_state(replaced, VersionState.CANDIDATE)
         registry.set_state(version_id, VersionState.CANARY)

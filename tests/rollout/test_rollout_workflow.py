@@ -92,6 +92,39 @@ def test_failing_canary_is_rolled_back_automatically(workspace: Workspace) -> No
         workspace.check_canary("credit")
 
 
+def test_replicas_racing_to_roll_back_a_canary_record_one_rollback(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every replica checks the canary: one that read the routing before another rolled it back changes nothing."""
+    _setup(workspace)
+    workspace.canary("credit:credit-v3", 10)
+    now = time.time() + 1
+    workspace.store.audit.write([
+        AuditEvent(f"c{i}", "credit", "credit-v3", now + i * 1e-3, {}, output=1, arm="canary", latency_ms=5.0, error="RuntimeError: boom")
+        for i in range(200)
+    ])
+    registry = workspace.store.registry
+    stale = registry.traffic("credit")  # what the slower replica read
+    assert workspace.check_canary("credit", policy=RolloutPolicy(min_requests=100)).verdict == "rollback"  # the faster one
+    reads = iter([stale])
+    real = type(registry).traffic
+    monkeypatch.setattr(registry, "traffic", lambda name: next(reads, None) or real(registry, name))
+    with pytest.raises(NotFoundError, match="no canary"):  # its write is refused, and on a fresh read there is no canary left
+        workspace.check_canary("credit", policy=RolloutPolicy(min_requests=100))
+    assert [e.action for e in registry.events("credit")].count("rollback") == 1
+
+
+def test_a_traffic_change_computed_from_stale_routing_is_refused(workspace: Workspace) -> None:
+    _setup(workspace)
+    registry = workspace.store.registry
+    before = registry.traffic("credit")
+    workspace.canary("credit:credit-v3", 10)  # an operator, meanwhile
+    with pytest.raises(ConflictError, match="changed while"):
+        registry.set_traffic(Traffic(**{**before.to_dict(), "shadow": "credit-v2"}),
+                             RegistryEvent(name="credit", action="shadow", version_id="credit-v2", actor="t", reason="r"), expected=before)
+    traffic = registry.traffic("credit")
+    assert (traffic.canary, traffic.shadow) == ("credit-v3", None)  # the operator's change stands, nothing half-written
+    assert registry.events("credit")[0].action == "canary"
+
+
 def test_control_group_and_bad_input(workspace: Workspace) -> None:
     _setup(workspace)
     traffic = workspace.control("credit:credit-v3", percent=5)

@@ -569,6 +569,7 @@ def _write_and_finish(
                 reason=f"deployed {version_id} as a shadow of {live_id} on {request.shadow:g}% of live requests",
                 evidence={**evidence, "percent": float(request.shadow), "replaced": replaced},
             ),
+            expected=traffic,
         )
     else:
         store.registry.add_version(record, state=VersionState.LIVE)
@@ -583,6 +584,7 @@ def _write_and_finish(
                 reason=f"deployed {version_id}" + (f" replacing {live_id}" if live_id else ""),
                 evidence=evidence,
             ),
+            expected=traffic,
         )
     url = None
     if service is not None:

@@ -60,7 +60,7 @@ def set_shadow(store: Store, ref: str, *, percent: float = 100.0, actor: str, re
     store.registry.set_traffic(routed, RegistryEvent(
         name=record.name, action="shadow", version_id=record.version_id, actor=actor,
         reason=reason or f"shadow {record.version_id} on {share:g}% of live requests", evidence={"percent": share, "replaced": replaced},
-    ))
+    ), expected=traffic)
     if replaced:
         store.registry.set_state(replaced, VersionState.CANDIDATE)
     store.registry.set_state(record.version_id, VersionState.SHADOW)
@@ -80,7 +80,7 @@ def set_control(store: Store, ref: str, *, percent: float, actor: str, reason: s
     store.registry.set_traffic(routed, RegistryEvent(
         name=record.name, action="control", version_id=record.version_id, actor=actor,
         reason=reason or f"control group: {share:g}% served by {record.version_id}", evidence={"percent": share},
-    ))
+    ), expected=traffic)
     store.registry.set_state(record.version_id, VersionState.CONTROL)
     return store.registry.traffic(record.name)
 
@@ -147,10 +147,13 @@ def check_canary(
     verdict = evaluate_canary(events, name=name, canary_version=traffic.canary, policy=policy)
     if verdict.verdict == "rollback" and rollback:
         routed = Traffic(**{**traffic.to_dict(), "canary": None, "canary_percent": 0.0})
-        store.registry.set_traffic(routed, RegistryEvent(
-            name=name, action="rollback", version_id=traffic.live, actor=actor,
-            reason=f"automatic rollback of canary {traffic.canary}: " + "; ".join(verdict.reasons),
-            evidence={"canary": traffic.canary, "verdict": verdict.to_dict(), "at": time.time()},
-        ))
+        try:
+            store.registry.set_traffic(routed, RegistryEvent(
+                name=name, action="rollback", version_id=traffic.live, actor=actor,
+                reason=f"automatic rollback of canary {traffic.canary}: " + "; ".join(verdict.reasons),
+                evidence={"canary": traffic.canary, "verdict": verdict.to_dict(), "at": time.time()},
+            ), expected=traffic)
+        except ConflictError:  # another replica's check (or an operator) changed the routing meanwhile: judge what is there now
+            return check_canary(store, name, policy=policy, actor=actor, rollback=rollback)
         store.registry.set_state(traffic.canary, VersionState.RETIRED)
     return verdict

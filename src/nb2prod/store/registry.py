@@ -109,13 +109,26 @@ class Registry:
             row = conn.execute(sa.select(t.traffic).where(t.traffic.c.name == name)).first()
         return Traffic(**row._mapping) if row is not None else Traffic(name=name)
 
-    def set_traffic(self, new: Traffic, event: RegistryEvent) -> None:
-        """Replace a deployment's routing and record why, in one transaction."""
+    def set_traffic(self, new: Traffic, event: RegistryEvent, *, expected: Traffic | None = None) -> None:
+        """Replace a deployment's routing and record why, in one transaction.
+
+        ``expected``: the routing this change was computed from (compare-and-set). If another
+        writer (an operator, or another replica's canary check) changed it meanwhile, nothing is
+        written and :class:`ConflictError` says so, instead of the later write silently undoing it.
+        """
         values: dict[str, Any] = new.to_dict()
         values["updated_at"] = time.time()
+        where = [t.traffic.c.name == new.name]
+        if expected is not None and expected.updated_at:
+            where += [t.traffic.c[key] == value for key, value in expected.to_dict().items() if key != "name"]
         with self._engine.begin() as conn:
-            done = conn.execute(t.traffic.update().where(t.traffic.c.name == new.name).values(**values))
+            done = conn.execute(t.traffic.update().where(*where).values(**values))
             if done.rowcount == 0:
+                if len(where) > 1:
+                    raise ConflictError(
+                        f"the routing of {new.name!r} changed while this change was being made; nothing was changed",
+                        fix=f"look at `nb2prod versions {new.name}` and try again",
+                    )
                 conn.execute(t.traffic.insert().values(**values))
             self._insert_event(conn, event)
 
