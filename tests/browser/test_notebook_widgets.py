@@ -18,9 +18,10 @@ def _notebook(*sources: str) -> str:
                        "nbformat": 4, "nbformat_minor": 5})
 
 
-def test_monitor_widget_renders_tabs_and_charts_in_jupyterlab(page: Any, lab: Any) -> None:
-    (lab.root / "monitor_widget.ipynb").write_text(_notebook("%load_ext nb2prod", "%nb2prod monitor credit --window 1d --static"))
-    open_lab(page, lab, "lab/tree/monitor_widget.ipynb")
+def _run_notebook(page: Any, lab: Any, filename: str, *sources: str) -> None:
+    """Write a notebook of these cells into the lab's root, open it, wait for its kernel, run all."""
+    (lab.root / filename).write_text(_notebook(*sources))
+    open_lab(page, lab, f"lab/tree/{filename}")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
     page.wait_for_function(
         "() => { const w = window.jupyterapp.shell.currentWidget; const k = w && w.sessionContext.session && w.sessionContext.session.kernel;"
@@ -28,6 +29,10 @@ def test_monitor_widget_renders_tabs_and_charts_in_jupyterlab(page: Any, lab: An
         timeout=120_000,
     )
     run(page, "notebook:run-all-cells")
+
+
+def test_monitor_widget_renders_tabs_and_charts_in_jupyterlab(page: Any, lab: Any) -> None:
+    _run_notebook(page, lab, "monitor_widget.ipynb", "%load_ext nb2prod", "%nb2prod monitor credit --window 1d --static")
     widget = page.locator(".jp-OutputArea-output .widget-tab")
     widget.wait_for(timeout=120_000)
     tabs = page.locator(".jp-OutputArea-output .lm-TabBar-tab").all_inner_texts()
@@ -47,15 +52,7 @@ def test_deploy_result_shows_as_the_card_and_opens_the_monitor(page: Any, lab: A
         " metrics={'roc_auc': 0.8213}, gate=[{'check': 'threshold', 'metric': 'roc_auc', 'value': 0.8213, 'limit': 0.7, 'passed': True}],"
         " proof={'rows': 200}, warnings=['holdout has 40 rows'], duration_s=7.2)"
     )
-    (lab.root / "deploy_card.ipynb").write_text(_notebook("%load_ext nb2prod", result))
-    open_lab(page, lab, "lab/tree/deploy_card.ipynb")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
-    page.wait_for_function(
-        "() => { const w = window.jupyterapp.shell.currentWidget; const k = w && w.sessionContext.session && w.sessionContext.session.kernel;"
-        " return k && k.status === 'idle'; }",
-        timeout=120_000,
-    )
-    run(page, "notebook:run-all-cells")
+    _run_notebook(page, lab, "deploy_card.ipynb", "%load_ext nb2prod", result)
     card = page.locator(".jp-OutputArea-output .widget-vbox", has_text="nb2prod: deployed credit").first
     card.wait_for(timeout=120_000)
     assert "✔ roc_auc 0.8213 vs 0.7" in card.inner_text() and "not served" in card.inner_text()
