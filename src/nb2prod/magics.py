@@ -118,7 +118,11 @@ class Nb2prodMagics(Magics):
         ``%deploy model --name credit --data X_train --target y_train [--holdout X_test y_test]
         [--protected gender] [--fallback baseline|constant:VALUE|previous|none]
         [--min-metric roc_auc=0.7] [--tolerance 0.01] [--allow-schema-change] [--threshold 0.5]
-        [--serve [--port N]] [--notebook PATH] [--data-file PATH] [--quiet]``
+        [--serve [--port N]] [--shadow [PERCENT]] [--favorable VALUE] [--notebook PATH] [--data-file PATH]
+        [--wheel PATH] [--sample-size N] [--quiet]``
+
+        ``--wheel``: a wheel the Bento installs instead of the package index (repeatable), for packages
+        installed from a local folder (the deploy warns about those).
         """
         import argparse
         import sys
@@ -145,6 +149,7 @@ class Nb2prodMagics(Magics):
         parser.add_argument("--port", type=int)
         parser.add_argument("--notebook")
         parser.add_argument("--data-file", action="append", default=[])
+        parser.add_argument("--wheel", action="append", default=[])
         parser.add_argument("--sample-size", type=int, default=200)
         parser.add_argument("--quiet", action="store_true")
         parser.add_argument("--shadow", nargs="?", type=float, const=100.0, default=None)
@@ -195,6 +200,7 @@ class Nb2prodMagics(Magics):
                 history=history,
                 variables=variables,
                 data_files=args.data_file,
+                wheels=args.wheel,
                 sample_size=args.sample_size,
                 progress=say,
                 shadow=args.shadow,

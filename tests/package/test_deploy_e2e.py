@@ -94,7 +94,9 @@ def test_deploy_writes_the_contract_folder_and_registers_a_live_version(deployed
     import sklearn
 
     assert f"scikit-learn=={sklearn.__version__}" in lock and "# nb2prod environment lock: python 3." in lock
+    [local] = [w for w in result.warnings if "local folder" in w]  # these tests run an editable nb2prod
     record = ws.store.registry.get(result.version_id)
+    assert "nb2prod (" in local and "--wheel" in local and record.environment["local_sources"]["nb2prod"]
     assert ws.store.registry.state(result.version_id) is VersionState.LIVE
     assert ws.store.registry.traffic("credit").live == result.version_id
     assert record.model_hash and record.data_fingerprint["train_sha256"] and record.environment["packages"]
@@ -184,6 +186,7 @@ def test_bad_inputs_are_one_line_errors_and_leave_nothing(deployed: dict[str, An
         (InvalidInputError, "cannot predict on the data",
          lambda: ws.deploy(ns["model"], name="credit", data=ns["X_train"].drop(columns=["income"]))),
         (InvalidInputError, "target has", lambda: ws.deploy(ns["model"], name="credit", data=ns["X_train"], target=ns["y_test"])),
+        (UsageError, "is not a wheel file", lambda: ws.deploy(ns["model"], name="credit", data=ns["X_train"], wheels=[home / "nope.whl"])),
     ]
     for kind, message, call in cases:
         with pytest.raises(kind, match=message) as info:
@@ -269,9 +272,18 @@ def test_deploy_as_shadow_keeps_live_and_shadows_it(deployed: dict[str, Any], mo
     monkeypatch.setenv("NB2PROD_HOME", str(deployed["home"]))  # %deploy opens the workspace from the environment
     monkeypatch.setenv("BENTOML_HOME", str(deployed["home"] / "bentoml"))
     live_before = ws.store.registry.traffic("credit").live
+    wheel = deployed["home"] / "dist" / "nb2prod-0.1.0-py3-none-any.whl"  # BentoML copies wheels into the Bento as they are
+    wheel.parent.mkdir(exist_ok=True)
+    wheel.write_bytes(b"PK\x05\x06" + bytes(18))
     result = run(sh, f"%deploy model --name credit --data X_train --target y_train --holdout X_test y_test "
-                     f"--protected gender --favorable 0 --shadow 50 --notebook {NOTEBOOK} --quiet")
+                     f"--protected gender --favorable 0 --shadow 50 --notebook {NOTEBOOK} --wheel {wheel} --quiet")
     assert isinstance(result, DeployResult)
+    folder = Path(result.deployment_dir)
+    assert "nb2prod==" not in (folder / "requirements.lock").read_text() and (folder / "wheels" / wheel.name).is_file()
+    assert f'"wheels/{wheel.name}"' in (folder / "bentofile.yaml").read_text()  # the folder is self-contained
+    assert not [w for w in result.warnings if "local folder" in w]  # the wheel covers the editable nb2prod
+    bento = deployed["home"] / "bentoml" / "bentos" / "credit" / ws.store.registry.get(result.version_id).bento_tag.split(":")[1]
+    assert (bento / "env" / "python" / "wheels" / wheel.name).is_file()
     traffic = ws.store.registry.traffic("credit")
     assert traffic.live == live_before and traffic.shadow == result.version_id and traffic.shadow_percent == 50.0
     assert ws.store.registry.state(result.version_id) == VersionState.SHADOW

@@ -13,7 +13,7 @@ from deploy_shell import run
 from nb2prod.errors import GateRefusedError, InvalidInputError, UsageError
 from nb2prod.package.capture import capture_source
 from nb2prod.package.deploy import parse_fallback
-from nb2prod.package.environment import compare_environments, pin_environment
+from nb2prod.package.environment import compare_environments, pin_environment, wheel_distribution
 from nb2prod.package.gate import metric_gate, parse_thresholds, schema_gate
 from nb2prod.package.names import new_version_id, split_ref, validate_name, version_suffix
 from nb2prod.package.proof import compare_predictions, frame_from_rows, sample_rows
@@ -130,6 +130,10 @@ def test_environment_pins_are_exact_and_include_dependencies() -> None:
     text = lock.requirements()
     assert f"scikit-learn=={sklearn.__version__}" in text.splitlines() and "# nb2prod environment lock: python" in text
     assert "nb2prod==" not in lock.requirements(exclude=["nb2prod"])
+    assert lock.local["nb2prod"] == str(Path(__file__).resolve().parents[2])  # the tests run an editable install of this checkout
+    assert "scikit-learn" not in lock.local  # from the index
+    assert wheel_distribution("nb2prod-0.1.0-py3-none-any.whl") == "nb2prod"
+    assert wheel_distribution("scikit_learn-1.9.1-cp311-cp311-manylinux_2_17_x86_64.whl") == "scikit-learn"
     assert compare_environments({"python": "3.11", "packages": {"a": "1"}}, {"python": "3.11", "packages": {"a": "2"}}) == ["a 1 → 2"]
 
 

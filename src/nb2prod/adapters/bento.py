@@ -126,10 +126,37 @@ def _build_main() -> None:  # runs in the child process started by start_build
             elif item.is_file():
                 shutil.copy2(item, Path(model.path) / item.name)
     build_dir = Path(args["build_dir"])
-    bento = bentoml.bentos.build_bentofile(
-        str(build_dir / "bentofile.yaml"), build_ctx=str(build_dir), version=args["bento_version"]
-    )
+    stage = Path(tempfile.mkdtemp(prefix="nb2prod-build-"))
+    try:
+        bento = bentoml.bentos.build_bentofile(
+            str(_stage_wheels(build_dir, stage)), build_ctx=str(build_dir), version=args["bento_version"]
+        )
+    finally:
+        os.chdir(build_dir)
+        shutil.rmtree(stage, ignore_errors=True)
     print("NB2PROD_RESULT " + json.dumps({"bento_tag": str(bento.tag), "model_tag": str(model.tag)}), flush=True)
+
+
+def _stage_wheels(build_dir: Path, stage: Path) -> Path:
+    """The bentofile to build from. BentoML takes a wheel only by a relative path that resolves inside
+    the working folder with no hidden folder on it, and the default workspace (``~/.nb2prod``) is
+    hidden: so the wheels are copied to ``stage``, which becomes the working folder."""
+    import yaml
+
+    bentofile = build_dir / "bentofile.yaml"
+    config = yaml.safe_load(bentofile.read_text(encoding="utf-8"))
+    wheels = (config.get("python") or {}).get("wheels") or []
+    if not wheels:
+        return bentofile
+    staged = []
+    for wheel in wheels:
+        target = stage / Path(wheel).name
+        shutil.copy2(build_dir / wheel, target)
+        staged.append(os.path.relpath(target, build_dir))
+    config["python"]["wheels"] = staged
+    (stage / "bentofile.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    os.chdir(stage)
+    return stage / "bentofile.yaml"
 
 
 def delete_artifacts(bentoml_home: Path, *, bento_tag: str | None = None, model_tag: str | None = None) -> None:

@@ -30,6 +30,8 @@ __all__: list[str] = []
 @click.option("--shadow", type=click.FloatRange(0, 100, min_open=True), default=None, metavar="PERCENT",
               help="Run the new version as a shadow of the live one on PERCENT of requests instead of making it live.")
 @click.option("--favorable", default=None, metavar="VALUE", help="The decision that benefits the subject, for fairness (JSON, e.g. 0).")
+@click.option("--wheel", "wheels", multiple=True, metavar="PATH",
+              help="A wheel the Bento installs instead of the index (repeatable), for packages installed from a local folder.")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port for --serve (default: first free from 3000).")
 @click.option("--timeout", type=float, default=None, help="Per-cell timeout in seconds for the notebook run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -52,6 +54,7 @@ def deploy(
     serve: bool,
     shadow: float | None,
     favorable: str | None,
+    wheels: tuple[str, ...],
     port: int | None,
     timeout: float | None,
     as_json: bool,
@@ -76,6 +79,7 @@ def deploy(
         timeout_s=timeout,
         shadow=shadow,
         favorable=None if favorable is None else parse_parameter("favorable", favorable)[1],
+        wheels=wheels,
     )
     url = ws.serve(f"{result.name}:{result.version_id}", port=port).url if serve else None
     if as_json:

@@ -183,6 +183,10 @@ def deploy_model(
     thresholds = parse_thresholds(request.min_metric)
     if thresholds and request.holdout is None:
         raise UsageError("--min-metric needs holdout data to measure", fix="pass --holdout X_test y_test")
+    wheels = [Path(w).expanduser().resolve() for w in request.wheels]
+    for wheel in wheels:
+        if wheel.suffix != ".whl" or not wheel.is_file():
+            raise UsageError(f"--wheel {wheel} is not a wheel file", fix="build one with `pip wheel --no-deps FOLDER -w dist` and pass its .whl")
     if request.port is not None:
         from nb2prod.package.serving import port_free
 
@@ -322,7 +326,7 @@ def _write_and_finish(
 ) -> DeployResult:
     from nb2prod.adapters.bento import bentoml_version, start_build
     from nb2prod.package.artifact import save_baseline, save_model
-    from nb2prod.package.environment import pin_environment
+    from nb2prod.package.environment import pin_environment, wheel_distribution
     from nb2prod.package.fingerprint import code_fingerprint, data_files_in, file_sha256, frame_sha256
     from nb2prod.package.notebook_context import read_context, resolve_notebook
     from nb2prod.package.proof import compare_predictions, frame_from_rows, sample_rows, start_proof
@@ -383,8 +387,15 @@ def _write_and_finish(
     (folder / "reference.json").write_text(json.dumps(reference), encoding="utf-8")
 
     lock = pin_environment(saved.modules)
-    wheels = [str(Path(w).expanduser().resolve()) for w in request.wheels]
-    requirements = lock.requirements(exclude=("nb2prod",) if wheels else ())
+    wheels = [Path(w).expanduser().resolve() for w in request.wheels]  # checked before any work
+    from_wheels = {wheel_distribution(w.name) for w in wheels}
+    requirements = lock.requirements(exclude=from_wheels)
+    local = [f"{name} ({path})" for name, path in lock.local.items() if wheel_distribution(name) not in from_wheels]
+    if local:
+        warnings.append(
+            "installed from a local folder, not a package index, so a container build of this Bento cannot install: "
+            + ", ".join(local) + " — deploy with --wheel PATH for each (`pip wheel --no-deps FOLDER -w dist`)"
+        )
     (folder / "requirements.lock").write_text(requirements, encoding="utf-8")
     # listed inline in bentofile.yaml: BentoML refuses a requirements file whose absolute path has a
     # hidden component, and the default workspace is ~/.nb2prod
@@ -485,6 +496,9 @@ def _write_and_finish(
         "nb2prod.data_sha256": data_fp["train_sha256"][:16],
         "nb2prod.task": info.task,
     }
+    for wheel in wheels:  # the deployment folder stays self-contained: bentofile.yaml names them relatively
+        (folder / "wheels").mkdir(exist_ok=True)
+        shutil.copy2(wheel, folder / "wheels" / wheel.name)
     render_deployment(
         folder,
         {
@@ -500,7 +514,7 @@ def _write_and_finish(
             "task": info.task,
             "packages": packages,
             "labels": labels,
-            "wheels": wheels,
+            "wheels": [f"wheels/{w.name}" for w in wheels],
             "k8s": k8s,
             "created_at": created_at,
             "bentoml_version": bentoml_version(),

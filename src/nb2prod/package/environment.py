@@ -10,6 +10,7 @@ and writes exact ``name==version`` pins with the Python version.
 from __future__ import annotations
 
 import importlib.metadata as md
+import json
 import platform
 import re
 import sys
@@ -17,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SERVICE_PACKAGES", "EnvironmentLock", "compare_environments", "pin_environment"]
+__all__ = ["SERVICE_PACKAGES", "EnvironmentLock", "compare_environments", "pin_environment", "wheel_distribution"]
 
 # What every generated service imports, pinned as installed (not their whole dependency tree).
 SERVICE_PACKAGES = ("bentoml", "pydantic", "pandas", "numpy", "nb2prod")
@@ -39,6 +40,7 @@ class EnvironmentLock:
     model: dict[str, str] = field(default_factory=dict)
     service: dict[str, str] = field(default_factory=dict)
     unresolved: list[str] = field(default_factory=list)
+    local: dict[str, str] = field(default_factory=dict)  # pinned packages installed from a local folder or file: name → path
 
     @property
     def packages(self) -> dict[str, str]:
@@ -52,6 +54,7 @@ class EnvironmentLock:
             "packages": self.packages,
             "model_packages": sorted(self.model),
             "unresolved_modules": self.unresolved,
+            "local_sources": self.local,
         }
 
     def requirements(self, *, exclude: Iterable[str] = ()) -> str:
@@ -104,6 +107,24 @@ def _closure(names: Iterable[str]) -> dict[str, str]:
     return pinned
 
 
+def _local_source(name: str) -> str | None:
+    """Where ``name`` was installed from, when that is a local folder or file (PEP 610), not an index."""
+    try:
+        text = md.distribution(name).read_text("direct_url.json")
+    except md.PackageNotFoundError:
+        return None
+    try:
+        url = str(json.loads(text or "{}").get("url", ""))
+    except ValueError:
+        return None
+    return url.removeprefix("file://") if url.startswith("file://") else None
+
+
+def wheel_distribution(filename: str) -> str:
+    """The canonical distribution name of a wheel file (``nb2prod-0.1.0-py3-none-any.whl`` → ``nb2prod``)."""
+    return _canonical(filename.split("-", 1)[0])
+
+
 def pin_environment(modules: Iterable[str]) -> EnvironmentLock:
     """Pins for the top-level ``modules`` the model uses (stdlib skipped), plus the service's."""
     mapping = md.packages_distributions()
@@ -123,13 +144,15 @@ def pin_environment(modules: Iterable[str]) -> EnvironmentLock:
         found = _distribution_version(name)
         if found is not None:
             service[found[0]] = found[1]
+    model = _closure(model_dists)
     return EnvironmentLock(
         python=platform.python_version(),
         implementation=platform.python_implementation().lower(),
         platform=f"{sys.platform}-{platform.machine()}",
-        model=_closure(model_dists),
+        model=model,
         service=service,
         unresolved=unresolved,
+        local={name: path for name in sorted({**service, **model}) if (path := _local_source(name))},
     )
 
 
