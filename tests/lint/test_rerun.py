@@ -28,7 +28,19 @@ def test_output_comparison_is_semantic() -> None:
     assert normalise_text(" 50%|█████     | 5/10 [00:01<00:01]\rdone") == "done"
 
 
-def test_rerun_ties_failures_to_static_findings(tmp_path: Path) -> None:
+def test_headless_kernels_talk_over_unix_sockets_in_the_temp_folder() -> None:
+    import sys
+    import tempfile
+
+    from nb2prod.adapters.kernel import kernel_manager_class
+
+    if sys.platform == "win32":
+        pytest.skip("Windows kernels use TCP")
+    km = kernel_manager_class()(kernel_name="python3")
+    assert km.transport == "ipc" and km.ip.startswith(tempfile.gettempdir())
+
+
+def test_rerun_ties_failures_to_static_findings(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     nb = notebook(
         cell("import numpy as np\nimport uuid", count=1),
         cell("print(total)", count=5, outputs=[{"output_type": "stream", "name": "stdout", "text": "3\n"}]),
@@ -47,6 +59,7 @@ def test_rerun_ties_failures_to_static_findings(tmp_path: Path) -> None:
     assert "seedable randomness" in by_rule[("rerun/nondeterministic", 3)].message
     assert "real nondeterminism" in by_rule[("rerun/nondeterministic", 4)].message
     assert ("rerun/changed-output", 5) in by_rule  # saved 7, fresh run prints 6
+    assert "without encryption" not in capfd.readouterr().err  # the kernels' own warning stays out of the user's output
 
 
 def test_example_notebook_reproduces_in_fresh_kernels(tmp_path: Path) -> None:

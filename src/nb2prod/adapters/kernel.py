@@ -10,7 +10,35 @@ from typing import Any
 
 from nb2prod.errors import ExecutionError
 
-__all__ = ["CellRun", "KernelRun", "run_all"]
+__all__ = ["CellRun", "KernelRun", "kernel_manager_class", "run_all"]
+
+
+def kernel_manager_class() -> type:
+    """The kernel manager for our headless kernels (lint re-runs, papermill runs).
+
+    On POSIX the kernel talks over Unix sockets in the temp folder instead of TCP on localhost: no
+    port for other local users to reach, and no "running over TCP without encryption" warning from
+    ipykernel in the user's output. Elsewhere (Windows), the default TCP manager.
+    """
+    import os
+    import sys
+    import tempfile
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum, default
+
+    if sys.platform == "win32":
+        return AsyncKernelManager
+
+    class IpcKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        @default("ip")
+        def _ip_default(self) -> str:  # the sockets' path prefix (short: Unix socket paths are limited to ~100 bytes)
+            return os.path.join(tempfile.gettempdir(), f"nb2prod-kernel-{uuid.uuid4().hex[:8]}")
+
+    return IpcKernelManager
 
 
 @dataclass(slots=True)
@@ -46,6 +74,7 @@ def run_all(nb: Any, *, cwd: Path, timeout_s: float, kernel_name: str | None = N
         allow_errors=True,
         record_timing=False,
         resources={"metadata": {"path": str(cwd)}},
+        kernel_manager_class=kernel_manager_class(),
     )
     result = KernelRun()
     started = time.monotonic()

@@ -29,6 +29,8 @@ def execute_notebook(
     import papermill as pm
     from papermill.exceptions import PapermillException, PapermillExecutionError
 
+    from nb2prod.adapters.kernel import kernel_manager_class
+
     if kernel_name is None and not _declared_kernel(notebook):
         kernel_name = "python3"  # a notebook saved without a kernelspec runs on the default Python kernel
     try:
@@ -41,6 +43,7 @@ def execute_notebook(
             execution_timeout=timeout_s,
             kernel_name=kernel_name,
             log_output=False,
+            kernel_manager_class=kernel_manager_class(),
         )
     except PapermillExecutionError as exc:
         raise ExecutionError(
