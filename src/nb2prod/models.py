@@ -578,7 +578,9 @@ class DeployResult(Record):
         def esc(value: object) -> str:
             return html.escape(f"{value:.4g}" if isinstance(value, float) else str(value))
 
-        link = f"<a href='{esc(self.url)}' target='_blank' title='the service: Swagger UI'>{esc(self.url)}</a>" if self.url else "not served (use --serve)"
+        link_style = "color:var(--jp-content-link-color,#1976d2);text-decoration:underline"
+        link = (f"<a href='{esc(self.url)}' target='_blank' title='the service: Swagger UI' style='{link_style}'>{esc(self.url)}</a>"
+                if self.url else "not served (use --serve)")
         rows = "".join(
             f"<tr><th style='text-align:left;padding-right:12px'>{k}</th><td style='text-align:left'>{v}</td></tr>"
             for k, v in (

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 from typing import Any
 
 import pytest
 from test_panels import open_lab, run, shot
+
+from nb2prod.api import Workspace
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -62,3 +65,26 @@ def test_deploy_result_shows_as_the_card_and_opens_the_monitor(page: Any, lab: A
     page.wait_for_selector(".jp-OutputArea-output .widget-html svg", timeout=60_000)
     assert page.locator(".jp-OutputArea-output button", has_text="Hide monitor").count() == 1
     shot(page, "deploy-card")
+
+
+def test_a_real_deploy_shows_its_card_and_the_card_stops_the_service(page: Any, lab: Any) -> None:
+    train = (
+        "import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
+        "X = pd.DataFrame({'a': [float(i % 7) for i in range(300)], 'b': [float(i % 5) for i in range(300)]})\n"
+        "y = ((X.a + X.b) > 5).astype(int)\nmodel = LogisticRegression().fit(X, y)"
+    )
+    try:
+        _run_notebook(page, lab, "deploy_real.ipynb", "%load_ext nb2prod", train, "%deploy model --name tiny --data X --target y --serve --quiet")
+        card = page.locator(".jp-OutputArea-output .widget-vbox", has_text="nb2prod: deployed tiny").first
+        card.wait_for(timeout=240_000)
+        url = card.locator("a").first.inner_text()
+        with urllib.request.urlopen(url + "/readyz", timeout=5) as answer:
+            assert answer.status == 200
+        shot(page, "deploy-card-served")
+        page.locator(".jp-OutputArea-output button", has_text="Stop service").click()
+        page.locator(".jp-OutputArea-output", has_text=f"stopped {url}").first.wait_for(timeout=60_000)
+        assert page.locator(".jp-OutputArea-output button", has_text="Stop service").is_disabled()
+        with pytest.raises(OSError):
+            urllib.request.urlopen(url + "/readyz", timeout=2)
+    finally:
+        Workspace.open(lab.home).stop("tiny")  # whatever happened above, no service outlives the test
