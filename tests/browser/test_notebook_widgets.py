@@ -48,6 +48,14 @@ def test_monitor_widget_renders_tabs_and_charts_in_jupyterlab(page: Any, lab: An
     shot(page, "monitor-widget-fairness")
 
 
+def _deploy_card(page: Any, lab: Any, filename: str, name: str, *sources: str) -> Any:
+    """Run ``%load_ext nb2prod`` and ``sources`` in a new notebook; the deployment card of ``name`` it shows."""
+    _run_notebook(page, lab, filename, "%load_ext nb2prod", *sources)
+    card = page.locator(".jp-OutputArea-output .widget-vbox", has_text=f"nb2prod: deployed {name}").first
+    card.wait_for(timeout=240_000)
+    return card
+
+
 def test_deploy_result_shows_as_the_card_and_opens_the_monitor(page: Any, lab: Any) -> None:
     result = (
         "from nb2prod.models import DeployResult\n"
@@ -55,9 +63,7 @@ def test_deploy_result_shows_as_the_card_and_opens_the_monitor(page: Any, lab: A
         " metrics={'roc_auc': 0.8213}, gate=[{'check': 'threshold', 'metric': 'roc_auc', 'value': 0.8213, 'limit': 0.7, 'passed': True}],"
         " proof={'rows': 200}, warnings=['holdout has 40 rows'], duration_s=7.2)"
     )
-    _run_notebook(page, lab, "deploy_card.ipynb", "%load_ext nb2prod", result)
-    card = page.locator(".jp-OutputArea-output .widget-vbox", has_text="nb2prod: deployed credit").first
-    card.wait_for(timeout=120_000)
+    card = _deploy_card(page, lab, "deploy_card.ipynb", "credit", result)
     assert "✔ roc_auc 0.8213 vs 0.7" in card.inner_text() and "not served" in card.inner_text()
     assert page.locator(".jp-OutputArea-output button", has_text="Stop service").is_disabled()
     page.locator(".jp-OutputArea-output button", has_text="Monitor").click()
@@ -74,9 +80,7 @@ def test_a_real_deploy_shows_its_card_and_the_card_stops_the_service(page: Any, 
         "y = ((X.a + X.b) > 5).astype(int)\nmodel = LogisticRegression().fit(X, y)"
     )
     try:
-        _run_notebook(page, lab, "deploy_real.ipynb", "%load_ext nb2prod", train, "%deploy model --name tiny --data X --target y --serve --quiet")
-        card = page.locator(".jp-OutputArea-output .widget-vbox", has_text="nb2prod: deployed tiny").first
-        card.wait_for(timeout=240_000)
+        card = _deploy_card(page, lab, "deploy_real.ipynb", "tiny", train, "%deploy model --name tiny --data X --target y --serve --quiet")
         url = card.locator("a").first.inner_text()
         with urllib.request.urlopen(url + "/readyz", timeout=5) as answer:
             assert answer.status == 200
