@@ -10,6 +10,7 @@ the candidate in shadow, compare, and promote or refuse. Every service it starts
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.error
 import urllib.request
@@ -39,7 +40,10 @@ def example_notebook() -> Path:
 
 def _post(url: str, body: Any, timeout: float = 30.0) -> tuple[int, Any]:
     data = json.dumps(body, default=lambda v: v.item() if hasattr(v, "item") else str(v)).encode("utf-8")
-    request = urllib.request.Request(url, data=data, headers={"content-type": "application/json"}, method="POST")
+    headers = {"content-type": "application/json"}
+    if os.environ.get("NB2PROD_SERVICE_TOKEN"):  # the service inherits it and then wants it on /feedback
+        headers["authorization"] = f"Bearer {os.environ['NB2PROD_SERVICE_TOKEN']}"
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as reply:
             return reply.status, json.loads(reply.read() or b"null")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from runtime_folder import build_deployment  # tests/runtime is on sys.path (rootdir import mode)
-from service_proc import Served, serve
+from service_proc import SERVICE_TOKEN, Served, serve
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +42,6 @@ def runtime(credit_folder: Path, tmp_path: Path, store_url: str) -> Iterator[obj
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     home = tmp_path_factory.mktemp("served")
     folder = build_deployment(home / "deployments", fault_injection=True, timeout_ms=2000)
-    service = serve(folder, home, f"sqlite:///{home / 'nb2prod.db'}")
+    service = serve(folder, home, f"sqlite:///{home / 'nb2prod.db'}", extra_env={"NB2PROD_SERVICE_TOKEN": SERVICE_TOKEN})
     yield service
     service.stop()

@@ -17,6 +17,7 @@ import psutil
 from runtime_folder import render_service  # tests/runtime is on sys.path (rootdir import mode)
 
 BENTOML = str(Path(sys.executable).parent / "bentoml")
+SERVICE_TOKEN = "s3rvice-t0ken"
 
 
 def free_port() -> int:
@@ -66,7 +67,7 @@ class Served:
             self.process.wait(10)
 
 
-def serve(folder: Path, home: Path, store_url: str, *, timeout_s: float = 180.0) -> Served:
+def serve(folder: Path, home: Path, store_url: str, *, timeout_s: float = 180.0, extra_env: dict[str, str] | None = None) -> Served:
     """Start `bentoml serve service:CreditService` in ``folder`` and wait until /readyz answers 200."""
     render_service(folder)
     port = free_port()
@@ -77,6 +78,7 @@ def serve(folder: Path, home: Path, store_url: str, *, timeout_s: float = 180.0)
         "BENTOML_DO_NOT_TRACK": "True",
         "NB2PROD_HOME": str(home),
         "NB2PROD_STORE_URL": store_url,
+        **(extra_env or {}),
     }
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -13,14 +13,19 @@ from typing import Any
 import httpx
 import pytest
 from runtime_folder import build_deployment, sample_rows
-from service_proc import Served, serve
+from service_proc import SERVICE_TOKEN, Served, serve
 
 from nb2prod.store import Store
 
 pytestmark = pytest.mark.slow
 
 
+AUTH = {"authorization": f"Bearer {SERVICE_TOKEN}"}  # the served service protects /feedback and /override with this token
+
+
 def post(served: Served, path: str, body: Any, **kwargs: Any) -> httpx.Response:
+    if path in ("/feedback", "/override"):
+        kwargs["headers"] = {**AUTH, **kwargs.get("headers", {})}
     return httpx.post(f"{served.url}{path}", json=body, timeout=30, **kwargs)
 
 
@@ -70,9 +75,17 @@ def test_feedback_and_override_over_http(served: Served) -> None:
     over = post(served, "/override", {"request_id": second, "decision": 0, "operator": "ann", "reason": "verified income"})
     assert over.status_code == 200 and over.json()["operator"] == "ann"
     assert post(served, "/override", {"request_id": second, "decision": 0, "operator": "", "reason": "x"}).status_code == 400
+    third = post(served, "/predict", {"features": rows[3]}).json()["request_id"]
+    for path, body in (("/feedback", {"request_id": third, "label": 1}),
+                       ("/override", {"request_id": third, "decision": 1, "operator": "eve", "reason": "x"})):
+        for headers in ({"authorization": ""}, {"authorization": "Bearer wrong"}):
+            refused = post(served, path, body, headers=headers)
+            assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+            assert "needs this service's token" in refused.json()["message"] and "NB2PROD_SERVICE_TOKEN" in refused.json()["fix"]
     with Store.open(served.store_url) as store:
         assert [f.request_id for f in store.audit.feedback([first])] == [first]
         assert [o.reason for o in store.audit.overrides([second])] == ["verified income"]
+        assert store.audit.feedback([third]) == [] and store.audit.overrides([third]) == []  # refused: nothing recorded
 
 
 def test_model_failures_are_answered_never_500_and_probes_follow(served: Served) -> None:

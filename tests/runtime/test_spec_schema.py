@@ -112,3 +112,32 @@ def test_guardrails_flag_out_of_range_and_unseen() -> None:
         "purpose: 'boat' not seen in training",
     ]
     assert [Guardrails.feature_of(v) for v in found] == ["age", "income", "purpose"]
+
+
+def test_request_guard_token_protects_feedback_and_override_only() -> None:
+    import asyncio
+
+    import httpx
+
+    from nb2prod.runtime.asgi import RequestGuard
+
+    reached: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def calls(guard: RequestGuard) -> list[int]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=guard), base_url="http://t") as client:
+            return [
+                (await client.post("/predict", json={})).status_code,
+                (await client.post("/feedback", json={})).status_code,
+                (await client.post("/override", json={}, headers={"authorization": "Bearer nope"})).status_code,
+                (await client.post("/feedback", json={}, headers={"authorization": "Bearer secret"})).status_code,
+            ]
+
+    assert asyncio.run(calls(RequestGuard(app, token="secret"))) == [200, 401, 401, 200]
+    assert reached == ["/predict", "/feedback"]
+    reached.clear()
+    assert asyncio.run(calls(RequestGuard(app))) == [200, 200, 200, 200]  # no token set: open, as before

@@ -1,13 +1,19 @@
-"""Pure-ASGI guard the generated service mounts: 413 for oversized bodies, 415 for non-JSON bodies."""
+"""Pure-ASGI guard the generated service mounts: 413 for oversized bodies, 415 for non-JSON bodies,
+401 for a feedback or override without the service token (when one is set)."""
 
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-__all__ = ["RequestGuard"]
+__all__ = ["TOKEN_PROTECTED", "RequestGuard"]
+
+# The endpoints that change what the audit log says happened: labels feed concept drift, fairness and
+# retraining; an override replaces the model's decision.
+TOKEN_PROTECTED = frozenset({"/feedback", "/override"})
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -22,12 +28,15 @@ class RequestGuard:
     - a body over ``max_bytes``: 413 (``Content-Length`` checked up front; a chunked body is
       counted as it streams and cut off once it passes the limit);
     - a POST whose ``Content-Type`` is not JSON (e.g. ``multipart/form-data`` without a
-      boundary, which would otherwise crash the parser into a 500): 415.
+      boundary, which would otherwise crash the parser into a 500): 415;
+    - with a ``token``, a request to :data:`TOKEN_PROTECTED` without ``Authorization: Bearer
+      <token>``: 401, and nothing is recorded.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int = 2 * 1024 * 1024) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = 2 * 1024 * 1024, token: str | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.expected = f"Bearer {token}".encode() if token else None
 
     def _body(self, size: int | None) -> bytes:
         shown = f"{size} bytes" if size is not None else "the request body"
@@ -39,21 +48,23 @@ class RequestGuard:
             }
         ).encode()
 
-    async def _refuse(self, send: Send, size: int | None, *, status: int = 413, body: bytes | None = None) -> None:
+    async def _refuse(self, send: Send, size: int | None, *, status: int = 413, body: bytes | None = None, challenge: bool = False) -> None:
         body = body if body is not None else self._body(size)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        if challenge:
+            headers.append((b"www-authenticate", b"Bearer"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if self.expected is not None and scope.get("path") in TOKEN_PROTECTED:
+            given = next((value for name, value in scope.get("headers", ()) if name == b"authorization"), b"")
+            if not hmac.compare_digest(given, self.expected):
+                await self._refuse(send, None, status=401, body=_unauthorized(str(scope.get("path"))), challenge=True)
+                return
         for name, value in scope.get("headers", ()):
             if name == b"content-type" and scope.get("method") == "POST":
                 media = value.split(b";")[0].strip().lower()
@@ -107,3 +118,13 @@ _UNSUPPORTED = json.dumps(
         "fix": "send Content-Type: application/json",
     }
 ).encode()
+
+
+def _unauthorized(path: str) -> bytes:
+    return json.dumps(
+        {
+            "error": "unauthorized",
+            "message": f"{path} needs this service's token",
+            "fix": "send the header Authorization: Bearer <token>, the token being the service's NB2PROD_SERVICE_TOKEN",
+        }
+    ).encode()
