@@ -82,33 +82,9 @@ class Floor:
 
 
 def _serve(folder: Path, target: str, home: Path, store_url: str, extra_env: dict[str, str] | None = None) -> Any:
-    import subprocess
+    from service_proc import start
 
-    import httpx
-    from service_proc import Served, free_port
-
-    port = free_port()
-    log = folder / f"serve-{port}.log"
-    env = {**os.environ, "BENTOML_HOME": str(home / "bentoml"), "BENTOML_DO_NOT_TRACK": "True",
-           "NB2PROD_HOME": str(home), "NB2PROD_STORE_URL": store_url, **(extra_env or {})}  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "bentoml"), "serve", target, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    served = Served(folder=folder, url=f"http://127.0.0.1:{port}", process=process, log=log, store_url=store_url)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{target} exited:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{served.url}/readyz", timeout=2).status_code == 200:
-                return served
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    served.stop()
-    raise SystemExit(f"{target} not ready:\n{log.read_text()[-3000:]}")
+    return start(folder, target, home, store_url, timeout_s=240, extra_env=extra_env)
 
 
 def _measure(served: Any, bodies: list[bytes], duration: float, spike: float) -> dict[str, Any]:

@@ -68,8 +68,15 @@ class Served:
 
 
 def serve(folder: Path, home: Path, store_url: str, *, timeout_s: float = 180.0, extra_env: dict[str, str] | None = None) -> Served:
-    """Start `bentoml serve service:CreditService` in ``folder`` and wait until /readyz answers 200."""
+    """Render the guarded service into ``folder``, `bentoml serve` it and wait until /readyz answers 200."""
     render_service(folder)
+    return start(folder, "service:CreditService", home, store_url, timeout_s=timeout_s, extra_env=extra_env)
+
+
+def start(
+    folder: Path, target: str, home: Path, store_url: str, *, timeout_s: float = 180.0, extra_env: dict[str, str] | None = None
+) -> Served:
+    """`bentoml serve TARGET` in ``folder`` on a free 127.0.0.1 port; return once /readyz answers 200."""
     port = free_port()
     log = folder.parent / f"serve-{port}.log"
     env = {
@@ -82,7 +89,7 @@ def serve(folder: Path, home: Path, store_url: str, *, timeout_s: float = 180.0,
     }
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [BENTOML, "serve", "service:CreditService", "--host", "127.0.0.1", "--port", str(port)],
+            [BENTOML, "serve", target, "--host", "127.0.0.1", "--port", str(port)],
             cwd=folder,
             env=env,
             stdout=out,
@@ -93,7 +100,7 @@ def serve(folder: Path, home: Path, store_url: str, *, timeout_s: float = 180.0,
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"bentoml serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(f"bentoml serve {target} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
         try:
             if httpx.get(f"{served.url}/readyz", timeout=2).status_code == 200:
                 return served
@@ -101,4 +108,4 @@ def serve(folder: Path, home: Path, store_url: str, *, timeout_s: float = 180.0,
             pass
         time.sleep(0.5)
     served.stop()
-    raise RuntimeError(f"service not ready within {timeout_s}s:\n{log.read_text()[-3000:]}")
+    raise RuntimeError(f"bentoml serve {target} not ready within {timeout_s}s:\n{log.read_text()[-3000:]}")
