@@ -252,6 +252,10 @@ def _show_monitoring(ws: Workspace, say: Callable[[str], None], summary: dict[st
     if concept is not None:
         live = "n/a" if concept.live is None else f"{concept.live:.3f}"
         say(f"      concept drift: {concept.metric} live {live} vs validation {concept.validation} → {concept.verdict}")
+    estimated = snapshot.estimated
+    if estimated is not None and estimated.estimated is not None:
+        say(f"      estimated from scores alone: accuracy {estimated.estimated:.3f} [{estimated.low:.3f}, {estimated.high:.3f}]"
+            f" vs validation {estimated.validation} → {estimated.verdict}")
     if fairness is not None:
         for attribute in fairness.attributes:
             ratio = "n/a" if attribute.di_ratio is None else f"{attribute.di_ratio:.3f}"

@@ -26,6 +26,7 @@ __all__ = [
     "DeployResult",
     "DeploymentStatus",
     "DriftResult",
+    "EstimatedPerformance",
     "FairnessAttribute",
     "FairnessResult",
     "FeatureDrift",
@@ -390,6 +391,36 @@ class ConceptDriftResult(Record):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class EstimatedPerformance(Record):
+    """Accuracy estimated from the model's calibrated scores alone, before labels arrive.
+
+    Confidence-based estimation (as NannyML's CBPE): a decision on a row whose calibrated
+    positive probability is ``p`` is right with probability ``p`` (decided positive) or ``1 − p``.
+    The interval covers sampling noise only; it assumes the score → outcome relation seen on the
+    holdout still holds (covariate shift is fine, concept shift is what labels reveal). ``score``
+    is computed like the concept score. ``precision``/``recall``/``f1`` come from the expected
+    confusion matrix.
+    """
+
+    name: str
+    version_id: str | None
+    validation: float | None
+    estimated: float | None
+    low: float | None
+    high: float | None
+    n: int
+    score: float | None
+    degraded: bool
+    verdict: str  # ok | degraded | no_validation_metric | insufficient_data | no_calibration
+    precision: float | None = None
+    recall: float | None = None
+    f1: float | None = None
+    windows: tuple[MetricWindow, ...] = ()
+    metric: str = "accuracy"
+    window: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class GroupRates(Record):
     """Rates for one group of a protected attribute, with 95% Wilson intervals."""
 
@@ -509,6 +540,7 @@ class MonitorReport(Record):
     concept: ConceptDriftResult | None
     fairness: FairnessResult | None
     operations: OperationsResult
+    estimated: EstimatedPerformance | None = None
     business: dict[str, float | None] = dataclasses.field(default_factory=dict)
     metrics: dict[str, float | None] = dataclasses.field(default_factory=dict)
     drift_timeline: tuple[MetricWindow, ...] = ()

@@ -44,7 +44,10 @@ def train_credit_model() -> dict[str, Any]:
         "roc_auc": float(roc_auc_score(holdout[TARGET], proba)),
         "accuracy": float(accuracy_score(holdout[TARGET], proba >= 0.5)),
     }
-    return {"model": model, "train": train, "metrics": metrics}
+    from nb2prod.package.evaluate import calibration_map, describe_model
+
+    calibration = calibration_map(model, holdout[MODEL_FEATURES], holdout[TARGET].to_numpy(), describe_model(model))
+    return {"model": model, "train": train, "metrics": metrics, "calibration": calibration}
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +78,7 @@ def seed_workspace(
     (folder / "deployment.json").write_text(json.dumps({
         "name": name, "version_id": f"{name}-v1", "task": "binary", "classes": [0, 1], "positive_class": 1,
         "threshold": 0.5, "protected": [PROTECTED], "favorable": 0, "reference_file": "reference.json",
+        "calibration": credit_model["calibration"],
     }))
     ws = Workspace.open(home)
     ws.store.registry.add_version(VersionRecord(

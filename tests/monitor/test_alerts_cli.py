@@ -121,7 +121,8 @@ def test_business_metric_over_audit_rows_and_feedback(seeded, tmp_path: Path):
 def test_snapshot_metrics_cover_every_section(seeded):
     ws = seeded(scenario="economic_shift", n_live=1200)
     report = ws.monitor("credit", window="1h")
-    for key in ("drift.score", "concept.score", "fairness.di_ratio", "ops.latency_p95_ms", "ops.fallback_rate"):
+    for key in ("drift.score", "concept.score", "estimated.accuracy", "estimated.score", "fairness.di_ratio", "ops.latency_p95_ms",
+                "ops.fallback_rate"):
         assert key in report.metrics
     assert len(report.drift_timeline) == 12 and any(w.value for w in report.drift_timeline)
     json.dumps(report.to_dict())  # JSON-ready
@@ -137,6 +138,7 @@ def test_cli_monitor_drift_and_errors(seeded, tmp_path: Path, capsys):
     assert main(["--home", home, "monitor", "credit", "--rules", str(rules)]) == 0
     out, err = capsys.readouterr()
     assert "data drift:" in out and "concept drift:" in out and "operations:" in out
+    assert "estimated performance (no labels needed): accuracy 0.7" in out and "degraded" in out
     assert "FIRING" in err and "drift.score" in err
     assert main(["--home", home, "monitor", "credit", "--json", "--no-alerts", "--watch", "1", "--max-iterations", "1"]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -86,6 +86,7 @@ def test_deploy_writes_the_contract_folder_and_registers_a_live_version(deployed
     assert config["task"] == "binary" and config["classes"] == [0, 1] and config["protected"] == ["gender"]
     assert [f["name"] for f in config["features"]][:2] == ["age", "income"]
     assert config["fallback"]["strategy"] == "baseline"
+    assert config["calibration"]["n"] > 0 and len(config["calibration"]["scores"]) == len(config["calibration"]["rates"])
     assert "class AffordabilityRatios" in (folder / "model" / "nb_captured.py").read_text()
     assert result.captured == ["AffordabilityRatios"]
     assert result.proof["ok"] and result.proof["rows"] == 200

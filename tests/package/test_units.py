@@ -180,3 +180,26 @@ def test_capture_uses_the_definition_the_object_was_built_from(shell: object) ->
     old = run(shell, "Versioned")
     run(shell, "class Versioned:\n    def answer(self):\n        return 2\n")
     assert "return 1" in capture_source([old]).source  # the cell the old class came from, not the latest
+
+
+def test_calibration_map_lets_scores_alone_estimate_the_holdout_accuracy() -> None:
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    from nb2prod.monitor.estimate import calibrated, estimate_accuracy
+    from nb2prod.package.evaluate import calibration_map, describe_model
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"a": rng.normal(size=4000), "b": rng.normal(size=4000)})
+    y = (frame.a + 0.5 * frame.b + rng.normal(size=4000) > 0).astype(int).to_numpy()
+    model = LogisticRegression().fit(frame[:2000], y[:2000])
+    curve = calibration_map(model, frame[2000:], y[2000:], describe_model(model))
+    assert curve is not None and curve["n"] == 2000
+    decided = model.predict(frame[2000:]) == 1
+    estimate, low, high = estimate_accuracy(calibrated(model.predict_proba(frame[2000:])[:, 1], curve), decided)
+    actual = float(np.mean(decided == (y[2000:] == 1)))
+    assert abs(estimate - actual) < 0.01 and low < actual < high
+    assert calibration_map(model, frame[:40], y[:40], describe_model(model)) is None  # too few rows to calibrate
+    regression = LinearRegression().fit(frame, y.astype(float))
+    assert calibration_map(regression, frame, y, describe_model(regression)) is None

@@ -42,6 +42,12 @@ def _print_report(r: MonitorReport) -> None:
         ci = f"[{_fmt(c.live_low)}, {_fmt(c.live_high)}]" if c.live_low is not None else ""
         click.echo(f"concept drift: {c.metric} live {_fmt(c.live)} {ci} vs validation {_fmt(c.validation)} "
                    f"on {c.n_labelled} labelled — {c.verdict} (score {_fmt(c.score)}; ADWIN changes: {len(c.detections)})")
+    e = r.estimated
+    if e is not None:
+        ci = f"[{_fmt(e.low)}, {_fmt(e.high)}]" if e.low is not None else ""
+        click.echo(f"estimated performance (no labels needed): accuracy {_fmt(e.estimated)} {ci} vs validation "
+                   f"{_fmt(e.validation)} on {e.n} scored answers — {e.verdict} (score {_fmt(e.score)}; "
+                   f"precision {_fmt(e.precision)}, recall {_fmt(e.recall)}, f1 {_fmt(e.f1)})")
     if r.fairness is not None:
         for a in r.fairness.attributes:
             groups = ", ".join(f"{g.group} {g.selection_rate:.2f} (n={g.n})" for g in a.groups)

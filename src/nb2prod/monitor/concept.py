@@ -21,7 +21,7 @@ from nb2prod.monitor.frames import AuditFrame, DeploymentContext, matches, value
 from nb2prod.monitor.metrics import HIGHER_IS_BETTER, METRICS, bootstrap_ci, score_metric
 from nb2prod.monitor.windows import buckets
 
-__all__ = ["MIN_LABELS", "choose_metric", "concept_drift", "labelled_arrays"]
+__all__ = ["MIN_LABELS", "choose_metric", "concept_drift", "degradation_score", "labelled_arrays"]
 
 MIN_LABELS = 30
 _PREFERENCE = {
@@ -72,7 +72,8 @@ def choose_metric(ctx: DeploymentContext, has_scores: bool, metric: str | None =
     return usable[0], None
 
 
-def _score(validation: float | None, low: float | None, high: float | None, higher: bool) -> float | None:
+def degradation_score(validation: float | None, low: float | None, high: float | None, *, higher: bool) -> float | None:
+    """max(0, validation − upper bound) / |validation| (mirrored for error metrics): the drop noise cannot explain."""
     if validation is None or low is None or high is None:
         return None
     scale = abs(validation) or 1.0
@@ -132,7 +133,7 @@ def concept_drift(
     errors = (y != pred).astype(float) if ctx.task != "regression" else np.abs(y - pred)
     detections = tuple(float(ts[i]) for i in adwin_detections(errors, delta=adwin_delta))
     gap = None if validation is None or live is None else ((validation - live) if higher else (live - validation))
-    concept_score = _score(validation, low, high, higher)
+    concept_score = degradation_score(validation, low, high, higher=higher)
     degraded = bool(concept_score is not None and concept_score > 0)
     verdict = "no_validation_metric" if validation is None else "degraded" if degraded else "ok"
     return ConceptDriftResult(

@@ -66,6 +66,7 @@ class DeploymentContext:
     protected: tuple[str, ...]
     favorable: Any
     reference_path: Path | None
+    calibration: dict[str, Any] | None = None  # holdout score → positive rate (binary), for estimating accuracy without labels
 
     @property
     def version_id(self) -> str:
@@ -106,6 +107,7 @@ def deployment_context(store: Store, ref: str) -> DeploymentContext:
         protected=tuple([protected] if isinstance(protected, str) else protected),
         favorable=pick("favorable", positive),
         reference_path=(folder / reference_file) if folder is not None else None,
+        calibration=config.get("calibration") if isinstance(config.get("calibration"), dict) else None,
     )
 
 

@@ -1,6 +1,6 @@
-"""One monitoring pass over a window: drift, concept drift, fairness, operations, business metrics.
+"""One monitoring pass over a window: drift, concept drift, estimated performance, fairness, operations, business.
 
-Also flattens the results into named metrics (``drift.score``, ``concept.score``,
+Also flattens the results into named metrics (``drift.score``, ``concept.score``, ``estimated.accuracy``,
 ``fairness.di_ratio``, ``ops.latency_p95_ms``, ``business.<name>``…) that alert rules refer to.
 """
 
@@ -15,6 +15,7 @@ from nb2prod.models import DriftResult, MetricWindow, MonitorReport
 from nb2prod.monitor.business import BusinessMetric, evaluate_business
 from nb2prod.monitor.concept import concept_drift
 from nb2prod.monitor.drift import compute_drift
+from nb2prod.monitor.estimate import estimated_performance
 from nb2prod.monitor.fairness import fairness
 from nb2prod.monitor.frames import AuditFrame, DeploymentContext, deployment_context, load_audit_frame
 from nb2prod.monitor.operations import operations
@@ -68,6 +69,9 @@ def flatten_metrics(report: MonitorReport) -> dict[str, float | None]:
         c = report.concept
         m.update({"concept.score": c.score, "concept.live": c.live, "concept.gap": c.gap,
                   "concept.n_labelled": float(c.n_labelled), "concept.adwin_detections": float(len(c.detections))})
+    if report.estimated is not None:
+        e = report.estimated
+        m.update({"estimated.accuracy": e.estimated, "estimated.low": e.low, "estimated.high": e.high, "estimated.score": e.score})
     if report.fairness is not None:
         m["fairness.di_ratio"] = report.fairness.min_di_ratio
         for a in report.fairness.attributes:
@@ -83,9 +87,11 @@ def flatten_metrics(report: MonitorReport) -> dict[str, float | None]:
 
 
 def metric_count(report: MonitorReport, metric: str) -> int:
-    """Rows behind a metric: labelled predictions for ``concept.*``, predictions otherwise."""
+    """Rows behind a metric: labelled predictions for ``concept.*``, the model's scored answers for ``estimated.*``, predictions otherwise."""
     if metric.startswith("concept.") and report.concept is not None:
         return report.concept.n_labelled
+    if metric.startswith("estimated.") and report.estimated is not None:
+        return report.estimated.n
     return report.n
 
 
@@ -128,12 +134,13 @@ def monitor_snapshot(
         notes.append(f"no predictions in the window {window}")
     version_frame = frame.select((frame.meta["version_id"] == ctx.version_id).to_numpy()) if len(frame) else frame
     concept = concept_drift(version_frame, ctx, window=window, metric=metric, n_windows=n_windows)
+    estimated = estimated_performance(version_frame, ctx, window=window, n_windows=n_windows)
     fair = fairness(frame, ctx, window=window, min_group_size=min_group_size, n_windows=n_windows) if ctx.protected else None
     ops = operations(frame, name=ctx.name, window=window, n_windows=n_windows)
     biz = evaluate_business(frame, business or {})
     report = MonitorReport(
         name=ctx.name, version_id=ctx.version_id, window=window, since=frame.since, until=end, n=len(frame),
-        drift=drift, concept=concept, fairness=fair, operations=ops, business=biz, drift_timeline=timeline_values,
+        drift=drift, concept=concept, fairness=fair, operations=ops, estimated=estimated, business=biz, drift_timeline=timeline_values,
         notes=tuple(notes),
     )
     import dataclasses

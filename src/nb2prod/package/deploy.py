@@ -327,6 +327,7 @@ def _write_and_finish(
     from nb2prod.adapters.bento import bentoml_version, start_build
     from nb2prod.package.artifact import save_baseline, save_model
     from nb2prod.package.environment import pin_environment, wheel_distribution
+    from nb2prod.package.evaluate import calibration_map
     from nb2prod.package.fingerprint import code_fingerprint, data_files_in, file_sha256, frame_sha256
     from nb2prod.package.notebook_context import read_context, resolve_notebook
     from nb2prod.package.proof import compare_predictions, frame_from_rows, sample_rows, start_proof
@@ -375,6 +376,9 @@ def _write_and_finish(
         "baseline_file": "model/baseline.pkl" if fallback["strategy"] == "baseline" else None,
         "sample_file": "sample.json",
         "reference_file": "reference.json",
+        # holdout scores → observed positive rate: monitoring estimates accuracy before labels arrive
+        "calibration": None if holdout_frame is None or request.holdout is None
+        else calibration_map(model, holdout_frame[list(frame.columns)], request.holdout[1], info, request.threshold),
     }
     (folder / "deployment.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     # the proof needs only model/, sample.json and deployment.json: start it now, beside the rest of the work

@@ -16,6 +16,7 @@ __all__ = [
     "HIGHER_IS_BETTER",
     "ModelInfo",
     "Predictions",
+    "calibration_map",
     "check_features",
     "describe_model",
     "holdout_metrics",
@@ -187,3 +188,28 @@ def holdout_metrics(model: Any, frame: pd.DataFrame, target: Any, info: ModelInf
         out["accuracy"] = float(np.mean(decisions == y))
         out["f1_macro"] = float(m.f1_score(y.astype(str), decisions.astype(str), average="macro", zero_division=0))
     return {k: round(v, 6) for k, v in out.items()}
+
+
+def calibration_map(model: Any, frame: pd.DataFrame, target: Any, info: ModelInfo, threshold: float = 0.5) -> dict[str, Any] | None:
+    """Isotonic map from the model's holdout scores to the observed rate of the positive class.
+
+    Binary models only. Monitoring uses it to estimate accuracy from scores alone while labels have
+    not arrived (confidence-based performance estimation, as NannyML's CBPE). None when the holdout
+    is too small or has one class.
+    """
+    import numpy as np
+    from sklearn.isotonic import IsotonicRegression
+
+    if info.task != "binary":
+        return None
+    y = np.asarray(target).ravel()
+    positive = (y == info.positive_class).astype(float)
+    if len(y) < 50 or positive.min() == positive.max():
+        return None
+    scores = np.asarray(predict_frame(model, frame, info, threshold).scores, dtype=float)
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, positive)
+    xs, ys = np.asarray(iso.X_thresholds_, dtype=float), np.asarray(iso.y_thresholds_, dtype=float)
+    if len(xs) > 400:  # the map is a step function; 400 knots keep deployment.json small
+        keep = np.unique(np.linspace(0, len(xs) - 1, 400).round().astype(int))
+        xs, ys = xs[keep], ys[keep]
+    return {"scores": [round(float(v), 6) for v in xs], "rates": [round(float(v), 6) for v in ys], "n": len(y)}

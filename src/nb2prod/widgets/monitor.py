@@ -82,6 +82,19 @@ def render_sections(report: MonitorReport) -> dict[str, str]:
         )
     elif c is not None:
         perf_html = f"{c.verdict.replace('_', ' ')} ({c.n_labelled} labelled of {c.n_predictions})"
+    e = report.estimated
+    if e is not None and e.estimated is not None:
+        perf_html += band_chart(
+            [(_mid(m.start, m.end), m.value, m.low, m.high) for m in e.windows],
+            title="estimated accuracy per window, from calibrated scores — no labels needed (95% band)",
+            reference=e.validation,
+        )
+        perf_html += (
+            f'<div style="font:12px sans-serif">estimated accuracy {e.estimated:.3f} [{e.low:.3f}, {e.high:.3f}] '
+            f"on {e.n} answers vs validation {e.validation if e.validation is None else round(e.validation, 3)} — <b>{e.verdict}</b></div>"
+        )
+    elif e is not None:
+        perf_html += f'<div style="font:12px sans-serif">estimated accuracy: {e.verdict.replace("_", " ")} ({e.n} scored answers)</div>'
     fair_html = "no protected attribute declared"
     if f is not None:
         fair_html = ""

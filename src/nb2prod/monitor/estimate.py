@@ -1,0 +1,93 @@
+"""Performance without labels: accuracy estimated from calibrated scores (confidence-based).
+
+Labels arrive late (a loan defaults months later), so concept drift measured from feedback is
+always behind. At deploy, ``calibration_map`` fits an isotonic map from the model's holdout scores
+to the observed positive rate. Here each live decision is right with probability ``p`` (decided
+positive) or ``1 − p``, where ``p`` is its calibrated score; their mean estimates accuracy, the
+expected confusion matrix gives precision, recall and F1. This catches the degradation covariate
+shift causes (rows moving to where the model is unsure) the day it happens; a changed relation
+between inputs and outcome is what labels, and :mod:`nb2prod.monitor.concept`, reveal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nb2prod.models import EstimatedPerformance, MetricWindow
+from nb2prod.monitor.concept import degradation_score
+from nb2prod.monitor.frames import AuditFrame, DeploymentContext, matches
+from nb2prod.monitor.windows import buckets
+
+__all__ = ["MIN_ROWS", "calibrated", "estimate_accuracy", "estimated_performance"]
+
+MIN_ROWS = 30
+_Z95 = 1.959964
+
+
+def calibrated(scores: np.ndarray, calibration: dict[str, Any]) -> np.ndarray:
+    """Calibrated positive probabilities of raw ``scores`` (the isotonic step function, interpolated)."""
+    return np.interp(scores, np.asarray(calibration["scores"], dtype=float), np.asarray(calibration["rates"], dtype=float))
+
+
+def estimate_accuracy(p: np.ndarray, positive: np.ndarray) -> tuple[float, float, float]:
+    """Estimated accuracy of decisions ``positive`` given calibrated probabilities ``p``, with a 95% interval."""
+    right = np.where(positive, p, 1.0 - p)
+    n = right.size
+    value = float(right.mean())
+    half = _Z95 * float(np.sqrt(np.sum(right * (1.0 - right)))) / n  # the sum of n Bernoulli(right_i)
+    return value, max(0.0, value - half), min(1.0, value + half)
+
+
+def _rates(p: np.ndarray, positive: np.ndarray) -> tuple[float | None, float | None, float | None]:
+    tp, fp, fn = float(p[positive].sum()), float((1.0 - p[positive]).sum()), float(p[~positive].sum())
+    precision = tp / (tp + fp) if tp + fp > 0 else None
+    recall = tp / (tp + fn) if tp + fn > 0 else None
+    f1 = 2 * precision * recall / (precision + recall) if precision and recall else None
+    return precision, recall, f1
+
+
+def estimated_performance(
+    frame: AuditFrame, ctx: DeploymentContext, *, window: str = "", n_windows: int = 12, min_rows: int = MIN_ROWS
+) -> EstimatedPerformance | None:
+    """Estimated accuracy of ``ctx``'s binary model over ``frame`` (its own answers, not fallbacks); None for other tasks."""
+    if ctx.task != "binary":
+        return None
+    recorded = (ctx.record.metrics or {}).get("accuracy")
+    validation = float(recorded) if isinstance(recorded, (int, float)) else None
+    base: dict[str, Any] = {"name": ctx.name, "version_id": ctx.version_id, "validation": validation, "window": window}
+    meta = frame.meta
+    if len(meta):
+        scores = meta["score"].to_numpy(dtype=float)
+        mask = meta["output"].notna().to_numpy() & ~meta["fallback"].to_numpy(dtype=bool) & np.isfinite(scores)
+    else:
+        scores, mask = np.zeros(0), np.zeros(0, dtype=bool)
+    n = int(mask.sum())
+    if ctx.calibration is None:
+        return EstimatedPerformance(**base, estimated=None, low=None, high=None, n=n, score=None, degraded=False, verdict="no_calibration")
+    if n < min_rows:
+        return EstimatedPerformance(**base, estimated=None, low=None, high=None, n=n, score=None, degraded=False, verdict="insufficient_data")
+    p = calibrated(scores[mask], ctx.calibration)
+    positive = matches(meta["output"][mask], ctx.positive_class)
+    value, low, high = estimate_accuracy(p, positive)
+    precision, recall, f1 = _rates(p, positive)
+    ts = meta["ts"].to_numpy(dtype=float)[mask]
+    start = frame.since if frame.since is not None else float(ts.min())
+    end = frame.until if frame.until is not None else float(ts.max())
+    windows = []
+    for a, b in buckets(start, end, n_windows):
+        part = (ts >= a) & ((ts < b) if b < end else (ts <= b))
+        k = int(part.sum())
+        if k >= min_rows:
+            w_value, w_low, w_high = estimate_accuracy(p[part], positive[part])
+            windows.append(MetricWindow(start=a, end=b, n=k, value=w_value, low=w_low, high=w_high))
+        else:
+            windows.append(MetricWindow(start=a, end=b, n=k))
+    score = degradation_score(validation, low, high, higher=True)
+    degraded = bool(score is not None and score > 0)
+    verdict = "no_validation_metric" if validation is None else "degraded" if degraded else "ok"
+    return EstimatedPerformance(
+        **base, estimated=value, low=low, high=high, n=n, score=score, degraded=degraded, verdict=verdict,
+        precision=precision, recall=recall, f1=f1, windows=tuple(windows),
+    )
