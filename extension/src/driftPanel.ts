@@ -1,10 +1,11 @@
 /**
  * Drift panel: per-feature drift over time against its threshold, the dataset drift score,
- * concept drift (live metric with CI vs validation), fairness ratios and recent alerts.
+ * concept drift (live metric with CI vs validation), accuracy estimated from calibrated scores before labels
+ * arrive, fairness ratios and recent alerts.
  * Refreshes itself every `driftRefreshSeconds` (30 s) while visible and "live", without reloading the page.
  */
 import { Chart, themeColors } from './charts';
-import { conceptSpec, datasetDriftSpec, featureDriftSpec, fairnessSpec } from './chartSpecs';
+import { conceptSpec, datasetDriftSpec, estimatedSpec, featureDriftSpec, fairnessSpec } from './chartSpecs';
 import { ApiError, Nb2prodClient } from './client';
 import { when } from './deploymentsModel';
 import { el } from './dom';
@@ -23,6 +24,7 @@ export class DriftPanel extends RefreshingPanel {
     features: new Chart('jp-nb2prod-chart-features'),
     dataset: new Chart('jp-nb2prod-chart-dataset'),
     concept: new Chart('jp-nb2prod-chart-concept'),
+    estimated: new Chart('jp-nb2prod-chart-estimated'),
     fairness: new Chart('jp-nb2prod-chart-fairness')
   };
 
@@ -40,6 +42,7 @@ export class DriftPanel extends RefreshingPanel {
       this.tableNode,
       this.charts.dataset.node,
       this.charts.concept.node,
+      this.charts.estimated.node,
       this.charts.fairness.node,
       el('h4', {}, 'Alerts'),
       this.alertsNode,
@@ -82,9 +85,10 @@ export class DriftPanel extends RefreshingPanel {
     const colors = themeColors(this.node);
     const d = report.drift;
     const c = report.concept;
+    const e = report.estimated;
     const ops = report.operations.overall;
-    const stat = (label: string, value: string, flag = false): HTMLElement =>
-      el('div', { className: `jp-nb2prod-stat${flag ? ' jp-mod-warn' : ''}`, dataset: { stat: label } }, el('span', {}, label), el('strong', {}, value));
+    const stat = (label: string, value: string, flag = false, key = label): HTMLElement =>
+      el('div', { className: `jp-nb2prod-stat${flag ? ' jp-mod-warn' : ''}`, dataset: { stat: key } }, el('span', {}, label), el('strong', {}, value));
     const pct = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : `${(100 * v).toFixed(1)}%`);
     const num = (v: number | null | undefined, digits = 3): string => (v === null || v === undefined ? '—' : v.toFixed(digits));
     const fairness = report.fairness?.attributes.filter(a => a.di_ratio !== null) ?? [];
@@ -94,6 +98,12 @@ export class DriftPanel extends RefreshingPanel {
       stat('concept drift', c && c.score !== null ? num(c.score, 3) : '—', !!c?.degraded),
       stat(c ? `live ${c.metric}` : 'live metric', c && c.live !== null ? `${num(c.live)} [${num(c.live_low)}, ${num(c.live_high)}]` : '—'),
       stat('validation', c ? num(c.validation) : '—'),
+      stat(
+        e ? `estimated ${e.metric}` : 'estimated accuracy',
+        e && e.estimated !== null ? `${num(e.estimated)} [${num(e.low)}, ${num(e.high)}]` : e ? e.verdict.replace(/_/g, ' ') : '—',
+        !!e?.degraded,
+        'estimated'
+      ),
       stat('min DI ratio', fairness.length ? num(Math.min(...fairness.map(a => a.di_ratio as number)), 2) : '—', fairness.some(a => a.verdict === 'adverse_impact')),
       stat('p95 latency', ops.latency_p95_ms !== null ? `${ops.latency_p95_ms.toFixed(1)} ms` : '—'),
       stat('fallback rate', pct(ops.fallback_rate))
@@ -134,6 +144,7 @@ export class DriftPanel extends RefreshingPanel {
       this.charts.features.render(series && series.series.length ? featureDriftSpec(series.series, colors) : null),
       this.charts.dataset.render(report.drift_timeline.some(w => w.value !== null) ? datasetDriftSpec(report.drift_timeline, colors) : null),
       this.charts.concept.render(c && c.windows.some(w => w.value !== null) ? conceptSpec(c, colors) : null),
+      this.charts.estimated.render(e && e.windows.some(w => w.value !== null) ? estimatedSpec(e, colors) : null),
       this.charts.fairness.render(report.fairness && fairness.length ? fairnessSpec(report.fairness, colors) : null)
     ]);
   }

@@ -173,6 +173,26 @@ export interface IConceptDrift {
   window: string;
 }
 
+/** `models.EstimatedPerformance`: accuracy estimated from calibrated scores alone, before labels arrive. */
+export interface IEstimatedPerformance {
+  name: string;
+  version_id: string | null;
+  validation: number | null;
+  estimated: number | null;
+  low: number | null;
+  high: number | null;
+  n: number;
+  score: number | null;
+  degraded: boolean;
+  verdict: 'ok' | 'degraded' | 'no_validation_metric' | 'insufficient_data' | 'no_calibration';
+  precision: number | null;
+  recall: number | null;
+  f1: number | null;
+  windows: IMetricWindow[];
+  metric: string;
+  window: string;
+}
+
 /** `models.GroupRates` */
 export interface IGroupRates {
   group: string;
@@ -245,6 +265,7 @@ export interface IMonitorReport {
   n: number;
   drift: IDriftResult | null;
   concept: IConceptDrift | null;
+  estimated: IEstimatedPerformance | null;
   fairness: IFairness | null;
   operations: IOperations;
   business: Record<string, number | null>;

@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { conceptSpec, featureDriftSpec, fairnessSpec, IThemeColors, topFeatures } from '../src/chartSpecs';
+import { conceptSpec, estimatedSpec, featureDriftSpec, fairnessSpec, IThemeColors, topFeatures } from '../src/chartSpecs';
 import { allowedActions, gateLines, rollbackLabel, shortVersion, trafficSlices } from '../src/deploymentsModel';
 import { cellTarget, groupBySeverity, location, summary } from '../src/lintModel';
-import type { IDeploymentStatus, IDriftResult, IFinding, IRegistryEvent, IVersionStatus, VersionState } from '../src/tokens';
+import type { IDeploymentStatus, IDriftResult, IEstimatedPerformance, IFinding, IRegistryEvent, IVersionStatus, VersionState } from '../src/tokens';
 
 function finding(severity: IFinding['severity'], cell: number | null, extra: Partial<IFinding> = {}): IFinding {
   return { rule: 'R1', severity, message: 'm', path: 'nb.ipynb', cell_index: cell, cell_id: null, line: null, fix: null, evidence: null, ...extra };
@@ -124,4 +124,43 @@ test('concept and fairness charts carry the confidence bands and reference lines
   ) as { layer: { data: { values: Record<string, unknown>[] } }[] };
   assert.deepEqual(fairness.layer[0].data.values, [{ attribute: 'gender', ratio: 0.7, low: 0.6, high: 0.85, verdict: 'adverse_impact' }]);
   assert.deepEqual(fairness.layer[2].data.values, [{ x: 0.8 }]);
+});
+
+function estimated(extra: Partial<IEstimatedPerformance> = {}): IEstimatedPerformance {
+  return {
+    name: 'credit', version_id: 'v1', validation: 0.8, estimated: 0.765, low: 0.747, high: 0.782, n: 900, score: 0.02, degraded: true, verdict: 'degraded',
+    precision: 0.7, recall: 0.6, f1: 0.65, metric: 'accuracy', window: '1d',
+    windows: [{ start: 0, end: 10, n: 450, value: 0.79, low: 0.76, high: 0.82 }, { start: 10, end: 20, n: 3, value: null, low: null, high: null }, { start: 20, end: 30, n: 450, value: 0.74, low: 0.71, high: 0.77 }],
+    ...extra
+  };
+}
+
+type Layered = { title: { text: string; subtitle: string }; layer: { data: { values: Record<string, unknown>[] }; mark: { type: string }; encoding: Record<string, Record<string, unknown> | Record<string, unknown>[]> }[] };
+
+test('the estimated accuracy chart draws the windows with an estimate, their band and the validation line', () => {
+  const spec = estimatedSpec(estimated(), colors) as unknown as Layered;
+  assert.equal(spec.title.text, 'Estimated accuracy (no labels), 95% CI');
+  assert.deepEqual(spec.layer.map(l => l.mark.type), ['area', 'line', 'rule']);
+  assert.deepEqual(spec.layer[0].data.values, [
+    { time: 10_000, value: 0.79, low: 0.76, high: 0.82, n: 450 },
+    { time: 30_000, value: 0.74, low: 0.71, high: 0.77, n: 450 }
+  ]);
+  assert.deepEqual(spec.layer[0].encoding.y, { field: 'low', type: 'quantitative', title: 'accuracy' });
+  assert.deepEqual(spec.layer[2].data.values, [{ validation: 0.8 }]);
+  const tooltip = spec.layer[1].encoding.tooltip as Record<string, unknown>[];
+  assert.deepEqual(tooltip.map(t => t.title), ['accuracy', 'CI low', 'CI high', 'predictions']);
+});
+
+test('without a validation metric the estimated chart has no reference line; concept and estimate share one layout', () => {
+  const spec = estimatedSpec(estimated({ validation: null, verdict: 'no_validation_metric', degraded: false, score: null }), colors) as unknown as Layered;
+  assert.deepEqual(spec.layer.map(l => l.mark.type), ['area', 'line']);
+  const e = estimated();
+  const concept = conceptSpec(
+    { name: 'credit', version_id: 'v1', metric: 'accuracy', validation: 0.8, higher_is_better: true, n_predictions: 900, n_labelled: 900, live: 0.765, live_low: 0.747, live_high: 0.782,
+      gap: 0.035, score: 0.02, degraded: true, verdict: 'degraded', window: '1d', detections: [], windows: e.windows },
+    colors
+  ) as unknown as Layered;
+  const strip = (s: Layered) => ({ ...s, title: null, layer: s.layer.map(l => ({ ...l, encoding: { ...l.encoding, tooltip: null } })) });
+  assert.deepEqual(strip(estimatedSpec(e, colors) as unknown as Layered), strip(concept));
+  assert.equal(concept.title.text, 'Live accuracy, 95% CI');
 });

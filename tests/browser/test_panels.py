@@ -110,18 +110,27 @@ def test_drift_panel_shows_drift_concept_fairness_and_refreshes_live(page: Any, 
     panel = page.locator("#nb2prod-drift-panel")
     panel.wait_for()
     widen_right_sidebar(page)
-    for chart in ("features", "dataset", "concept", "fairness"):
+    for chart in ("features", "dataset", "concept", "estimated", "fairness"):
         panel.locator(f".jp-nb2prod-chart-{chart} svg").wait_for()
     served, history = lab.seeded["served_rows"], lab.seeded["history_rows"] + lab.seeded["shadow_rows"]
     assert panel.locator("[data-stat=predictions] strong").inner_text() == str(served + history)
     drifted = panel.locator(".jp-nb2prod-feature-table tr.jp-mod-warn").evaluate_all("rows => rows.map(r => r.dataset.feature)")
     assert drifted, "the shifted half of the traffic must show drifted features"
     assert panel.locator("[data-stat='live accuracy'] strong, [data-stat='live roc_auc'] strong").first.inner_text().count("[") == 1
+    # accuracy estimated from the calibrated scores (no labels): a number with its band, its chart right after the concept chart
+    estimate = panel.locator("[data-stat=estimated]")
+    assert estimate.locator("span").inner_text() == "estimated accuracy"
+    assert re.fullmatch(r"0\.\d{3} \[0\.\d{3}, 0\.\d{3}\]", estimate.locator("strong").inner_text())
+    assert panel.locator(".jp-nb2prod-chart-concept + .jp-nb2prod-chart-estimated").count() == 1
+    assert panel.locator(".jp-nb2prod-chart-estimated svg .mark-line.role-mark path").count() == 1
     # the per-feature chart draws one line per feature and the dashed threshold rule
     assert panel.locator(".jp-nb2prod-chart-features svg .mark-line.role-mark path").count() >= 2
     assert panel.locator(".jp-nb2prod-chart-features svg .mark-rule.role-mark line").count() == 1
     assert "drift" in panel.locator(".jp-nb2prod-alerts").inner_text() or "no alerts" in panel.locator(".jp-nb2prod-alerts").inner_text()
     shot(page, "drift-panel")
+    panel.locator(".jp-nb2prod-chart-estimated").scroll_into_view_if_needed()
+    shot(page, "drift-panel-estimated")
+    panel.evaluate("p => { p.scrollTop = 0; }")
 
     # new predictions reach the panel without reloading the page (driftRefreshSeconds = 3 in the test settings)
     from nb2prod.api import Workspace

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -235,6 +236,9 @@ def test_cli_versions_serve_and_stop(deployed: dict[str, Any], capsys: pytest.Ca
         holder.listen()
         assert main(["--home", home, "serve", "credit", "--port", str(holder.getsockname()[1])]) == 4
     assert capsys.readouterr().err.startswith("error: port ")
+    started = time.monotonic()  # a bad --wheel is refused before the notebook runs
+    assert main(["--home", home, "deploy", str(NOTEBOOK), "--name", "credit", "--wheel", str(deployed["home"] / "nope.whl")]) == 2
+    assert "is not a wheel file" in capsys.readouterr().err and time.monotonic() - started < 10
 
 
 def test_a_model_that_differs_in_a_fresh_process_is_refused_and_rolled_back(deployed: dict[str, Any]) -> None:

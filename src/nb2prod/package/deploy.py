@@ -183,10 +183,9 @@ def deploy_model(
     thresholds = parse_thresholds(request.min_metric)
     if thresholds and request.holdout is None:
         raise UsageError("--min-metric needs holdout data to measure", fix="pass --holdout X_test y_test")
-    wheels = [Path(w).expanduser().resolve() for w in request.wheels]
-    for wheel in wheels:
-        if wheel.suffix != ".whl" or not wheel.is_file():
-            raise UsageError(f"--wheel {wheel} is not a wheel file", fix="build one with `pip wheel --no-deps FOLDER -w dist` and pass its .whl")
+    from nb2prod.package.environment import checked_wheels
+
+    checked_wheels(request.wheels)
     if request.port is not None:
         from nb2prod.package.serving import port_free
 
@@ -326,7 +325,7 @@ def _write_and_finish(
 ) -> DeployResult:
     from nb2prod.adapters.bento import bentoml_version, start_build
     from nb2prod.package.artifact import save_baseline, save_model
-    from nb2prod.package.environment import pin_environment, wheel_distribution
+    from nb2prod.package.environment import checked_wheels, pin_environment, wheel_distribution
     from nb2prod.package.evaluate import calibration_map
     from nb2prod.package.fingerprint import code_fingerprint, data_files_in, file_sha256, frame_sha256
     from nb2prod.package.notebook_context import read_context, resolve_notebook
@@ -391,7 +390,7 @@ def _write_and_finish(
     (folder / "reference.json").write_text(json.dumps(reference), encoding="utf-8")
 
     lock = pin_environment(saved.modules)
-    wheels = [Path(w).expanduser().resolve() for w in request.wheels]  # checked before any work
+    wheels = checked_wheels(request.wheels)
     from_wheels = {wheel_distribution(w.name) for w in wheels}
     requirements = lock.requirements(exclude=from_wheels)
     local = [f"{name} ({path})" for name, path in lock.local.items() if wheel_distribution(name) not in from_wheels]

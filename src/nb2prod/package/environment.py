@@ -16,9 +16,10 @@ import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-__all__ = ["SERVICE_PACKAGES", "EnvironmentLock", "compare_environments", "pin_environment", "wheel_distribution"]
+__all__ = ["SERVICE_PACKAGES", "EnvironmentLock", "checked_wheels", "compare_environments", "pin_environment", "wheel_distribution"]
 
 # What every generated service imports, pinned as installed (not their whole dependency tree).
 SERVICE_PACKAGES = ("bentoml", "pydantic", "pandas", "numpy", "nb2prod")
@@ -118,6 +119,17 @@ def _local_source(name: str) -> str | None:
     except ValueError:
         return None
     return url.removeprefix("file://") if url.startswith("file://") else None
+
+
+def checked_wheels(paths: Iterable[str | Path]) -> list[Path]:
+    """``--wheel`` paths resolved; one that is not an existing ``.whl`` file → :class:`UsageError`."""
+    from nb2prod.errors import UsageError
+
+    wheels = [Path(p).expanduser().resolve() for p in paths]
+    for wheel in wheels:
+        if wheel.suffix != ".whl" or not wheel.is_file():
+            raise UsageError(f"--wheel {wheel} is not a wheel file", fix="build one with `pip wheel --no-deps FOLDER -w dist` and pass its .whl")
+    return wheels
 
 
 def wheel_distribution(filename: str) -> str:

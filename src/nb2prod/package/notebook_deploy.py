@@ -51,6 +51,7 @@ def deploy_notebook(
 ) -> DeployResult:
     """Execute ``notebook`` with ``parameters`` and deploy ``model_var`` from its kernel."""
     from nb2prod.adapters.notebooks import NotebookNode, read_notebook, write_notebook
+    from nb2prod.package.environment import checked_wheels
     from nb2prod.package.names import validate_name
     from nb2prod.runs import run_notebook
 
@@ -61,6 +62,7 @@ def deploy_notebook(
         raise UsageError(f"{bad[0]!r} is not a notebook variable name", fix="name variables like model, X_train, y_train")
     if holdout_vars is not None and len(holdout_vars) != 2:
         raise UsageError("holdout needs two variables", fix="e.g. --holdout X_test y_test")
+    checked_wheels((options or {}).get("wheels", ()))  # before the notebook runs, not after
     source = Path(notebook).expanduser().resolve()
     nb = read_notebook(source)
     work = settings.home / "tmp" / f"deploy-{uuid.uuid4().hex[:8]}"
