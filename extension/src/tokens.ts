@@ -188,6 +188,7 @@ export interface IEstimatedPerformance {
   precision: number | null;
   recall: number | null;
   f1: number | null;
+  roc_auc: number | null;
   windows: IMetricWindow[];
   metric: string;
   window: string;

@@ -129,7 +129,7 @@ test('concept and fairness charts carry the confidence bands and reference lines
 function estimated(extra: Partial<IEstimatedPerformance> = {}): IEstimatedPerformance {
   return {
     name: 'credit', version_id: 'v1', validation: 0.8, estimated: 0.765, low: 0.747, high: 0.782, n: 900, score: 0.02, degraded: true, verdict: 'degraded',
-    precision: 0.7, recall: 0.6, f1: 0.65, metric: 'accuracy', window: '1d',
+    precision: 0.7, recall: 0.6, f1: 0.65, roc_auc: 0.8, metric: 'accuracy', window: '1d',
     windows: [{ start: 0, end: 10, n: 450, value: 0.79, low: 0.76, high: 0.82 }, { start: 10, end: 20, n: 3, value: null, low: null, high: null }, { start: 20, end: 30, n: 450, value: 0.74, low: 0.71, high: 0.77 }],
     ...extra
   };

@@ -399,7 +399,7 @@ class EstimatedPerformance(Record):
     The interval covers sampling noise only; it assumes the score → outcome relation seen on the
     holdout still holds (covariate shift is fine, concept shift is what labels reveal). ``score``
     is computed like the concept score. ``precision``/``recall``/``f1`` come from the expected
-    confusion matrix.
+    confusion matrix, ``roc_auc`` from the expected ROC curve (rows ranked by raw score).
     """
 
     name: str
@@ -415,6 +415,7 @@ class EstimatedPerformance(Record):
     precision: float | None = None
     recall: float | None = None
     f1: float | None = None
+    roc_auc: float | None = None
     windows: tuple[MetricWindow, ...] = ()
     metric: str = "accuracy"
     window: str = ""

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nb2prod.models import AlertRule
-from nb2prod.monitor.estimate import calibrated, estimate_accuracy
+from nb2prod.monitor.estimate import calibrated, estimate_accuracy, estimate_roc_auc
 
 
 def test_each_decision_is_right_with_its_calibrated_probability():
@@ -18,6 +18,16 @@ def test_each_decision_is_right_with_its_calibrated_probability():
     assert value == pytest.approx((0.9 + 0.9 + 0.6 + 0.3) / 4) and low < value < high
     curve = {"scores": [0.2, 0.5, 0.8], "rates": [0.1, 0.4, 0.9]}
     assert calibrated(np.array([0.0, 0.35, 1.0]), curve).tolist() == pytest.approx([0.1, 0.25, 0.9])  # clipped at the ends
+
+
+def test_expected_roc_auc_is_sklearns_when_the_probabilities_are_the_labels():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(5)
+    scores = rng.integers(0, 20, 500) / 20  # with ties
+    labels = (rng.random(500) < scores).astype(float)
+    assert estimate_roc_auc(scores, labels) == pytest.approx(roc_auc_score(labels, scores))
+    assert estimate_roc_auc(scores, np.ones(500)) is None  # no expected negatives: undefined
 
 
 @pytest.mark.parametrize("scenario", ["covariate_shift", "economic_shift"])
@@ -34,10 +44,13 @@ def test_the_estimate_sees_the_accuracy_drop_before_any_label_arrives(seeded, sc
 
 
 def test_no_shift_no_alarm_and_the_interval_covers_the_real_accuracy(seeded):
-    report = seeded(scenario="none", n_live=2000).monitor("credit", window="1h")
+    ws = seeded(scenario="none", n_live=2000)
+    report = ws.monitor("credit", window="1h")
     estimate = report.estimated
     assert estimate.verdict == "ok" and estimate.score == 0
     assert estimate.low <= report.concept.live <= estimate.high
+    assert estimate.roc_auc == pytest.approx(report.metrics["estimated.roc_auc"])
+    assert abs(estimate.roc_auc - ws.store.registry.resolve("credit").metrics["roc_auc"]) < 0.02  # as on the holdout
 
 
 def test_fallback_answers_are_not_the_models_and_small_or_uncalibrated_windows_say_so(seeded):

@@ -47,7 +47,7 @@ def _print_report(r: MonitorReport) -> None:
         ci = f"[{_fmt(e.low)}, {_fmt(e.high)}]" if e.low is not None else ""
         click.echo(f"estimated performance (no labels needed): accuracy {_fmt(e.estimated)} {ci} vs validation "
                    f"{_fmt(e.validation)} on {e.n} scored answers — {e.verdict} (score {_fmt(e.score)}; "
-                   f"precision {_fmt(e.precision)}, recall {_fmt(e.recall)}, f1 {_fmt(e.f1)})")
+                   f"precision {_fmt(e.precision)}, recall {_fmt(e.recall)}, f1 {_fmt(e.f1)}, roc_auc {_fmt(e.roc_auc)})")
     if r.fairness is not None:
         for a in r.fairness.attributes:
             groups = ", ".join(f"{g.group} {g.selection_rate:.2f} (n={g.n})" for g in a.groups)

@@ -4,7 +4,7 @@ Labels arrive late (a loan defaults months later), so concept drift measured fro
 always behind. At deploy, ``calibration_map`` fits an isotonic map from the model's holdout scores
 to the observed positive rate. Here each live decision is right with probability ``p`` (decided
 positive) or ``1 − p``, where ``p`` is its calibrated score; their mean estimates accuracy, the
-expected confusion matrix gives precision, recall and F1. This catches the degradation covariate
+expected confusion matrix gives precision, recall and F1, and the expected ROC curve the AUC. This catches the degradation covariate
 shift causes (rows moving to where the model is unsure) the day it happens; a changed relation
 between inputs and outcome is what labels, and :mod:`nb2prod.monitor.concept`, reveal.
 """
@@ -20,7 +20,7 @@ from nb2prod.monitor.concept import degradation_score
 from nb2prod.monitor.frames import AuditFrame, DeploymentContext, matches
 from nb2prod.monitor.windows import buckets
 
-__all__ = ["MIN_ROWS", "calibrated", "estimate_accuracy", "estimated_performance"]
+__all__ = ["MIN_ROWS", "calibrated", "estimate_accuracy", "estimate_roc_auc", "estimated_performance"]
 
 MIN_ROWS = 30
 _Z95 = 1.959964
@@ -38,6 +38,19 @@ def estimate_accuracy(p: np.ndarray, positive: np.ndarray) -> tuple[float, float
     value = float(right.mean())
     half = _Z95 * float(np.sqrt(np.sum(right * (1.0 - right)))) / n  # the sum of n Bernoulli(right_i)
     return value, max(0.0, value - half), min(1.0, value + half)
+
+
+def estimate_roc_auc(scores: np.ndarray, p: np.ndarray) -> float | None:
+    """Expected ROC AUC: rank by raw score, count each row as ``p`` of a positive and ``1 − p`` of a negative."""
+    order = np.argsort(-scores, kind="stable")
+    ranked, q = scores[order], p[order]
+    positives, negatives = float(q.sum()), float((1.0 - q).sum())
+    if positives <= 0 or negatives <= 0:
+        return None
+    last = np.r_[np.nonzero(np.diff(ranked))[0], ranked.size - 1]  # tied scores move the curve together
+    tpr = np.r_[0.0, np.cumsum(q)[last] / positives]
+    fpr = np.r_[0.0, np.cumsum(1.0 - q)[last] / negatives]
+    return float(np.trapezoid(tpr, fpr))
 
 
 def _rates(p: np.ndarray, positive: np.ndarray) -> tuple[float | None, float | None, float | None]:
@@ -72,6 +85,7 @@ def estimated_performance(
     positive = matches(meta["output"][mask], ctx.positive_class)
     value, low, high = estimate_accuracy(p, positive)
     precision, recall, f1 = _rates(p, positive)
+    roc_auc = estimate_roc_auc(scores[mask], p)
     ts = meta["ts"].to_numpy(dtype=float)[mask]
     start = frame.since if frame.since is not None else float(ts.min())
     end = frame.until if frame.until is not None else float(ts.max())
@@ -89,5 +103,5 @@ def estimated_performance(
     verdict = "no_validation_metric" if validation is None else "degraded" if degraded else "ok"
     return EstimatedPerformance(
         **base, estimated=value, low=low, high=high, n=n, score=score, degraded=degraded, verdict=verdict,
-        precision=precision, recall=recall, f1=f1, windows=tuple(windows),
+        precision=precision, recall=recall, f1=f1, roc_auc=roc_auc, windows=tuple(windows),
     )

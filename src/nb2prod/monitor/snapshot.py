@@ -71,7 +71,8 @@ def flatten_metrics(report: MonitorReport) -> dict[str, float | None]:
                   "concept.n_labelled": float(c.n_labelled), "concept.adwin_detections": float(len(c.detections))})
     if report.estimated is not None:
         e = report.estimated
-        m.update({"estimated.accuracy": e.estimated, "estimated.low": e.low, "estimated.high": e.high, "estimated.score": e.score})
+        m.update({"estimated.accuracy": e.estimated, "estimated.low": e.low, "estimated.high": e.high, "estimated.score": e.score,
+                  "estimated.roc_auc": e.roc_auc})
     if report.fairness is not None:
         m["fairness.di_ratio"] = report.fairness.min_di_ratio
         for a in report.fairness.attributes:
