@@ -9,14 +9,12 @@ import { conceptSpec, datasetDriftSpec, estimatedSpec, featureDriftSpec, fairnes
 import { ApiError, Nb2prodClient } from './client';
 import { when } from './deploymentsModel';
 import { el } from './dom';
-import { RefreshingPanel } from './refreshingPanel';
+import { DeploymentWindowPanel } from './refreshingPanel';
 import { IAlertEvent, IDriftSeries, IMonitorReport, PanelIDs } from './tokens';
 
-const WINDOWS = ['15m', '1h', '6h', '1d', '7d', 'all'];
+const WINDOWS: [string, string][] = ['15m', '1h', '6h', '1d', '7d', 'all'].map(w => [w, w]);
 
-export class DriftPanel extends RefreshingPanel {
-  private readonly select = el('select', { className: 'jp-nb2prod-select', title: 'Deployment' });
-  private readonly windowSelect = el('select', { className: 'jp-nb2prod-select', title: 'Window' });
+export class DriftPanel extends DeploymentWindowPanel {
   private readonly statsNode = el('div', { className: 'jp-nb2prod-stats' });
   private readonly tableNode = el('div', { className: 'jp-nb2prod-feature-table' });
   private readonly alertsNode = el('ul', { className: 'jp-nb2prod-alerts' });
@@ -29,13 +27,7 @@ export class DriftPanel extends RefreshingPanel {
   };
 
   constructor(client: Nb2prodClient) {
-    super(client, { id: PanelIDs.drift, className: 'jp-nb2prod-drift', title: 'Drift & fairness', live: true });
-    for (const w of WINDOWS) {
-      this.windowSelect.append(el('option', { value: w, selected: w === '1d' }, w));
-    }
-    this.select.onchange = () => void this.refresh();
-    this.windowSelect.onchange = () => void this.refresh();
-    this.setControls(this.select, this.windowSelect);
+    super(client, { id: PanelIDs.drift, className: 'jp-nb2prod-drift', title: 'Drift & fairness', live: true }, WINDOWS, '1d');
     this.node.append(
       this.statsNode,
       this.charts.features.node,

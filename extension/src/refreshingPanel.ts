@@ -153,3 +153,20 @@ export abstract class RefreshingPanel extends Widget {
     super.dispose();
   }
 }
+
+/** A panel about one deployment over a time window: a deployment picker and a window picker in its toolbar. */
+export abstract class DeploymentWindowPanel extends RefreshingPanel {
+  protected readonly select = el('select', { className: 'jp-nb2prod-select', title: 'Deployment' });
+  protected readonly windowSelect = el('select', { className: 'jp-nb2prod-select', title: 'Window' });
+
+  /** `windows`: [value, label] pairs; `initial`: the value selected at first. */
+  constructor(client: Nb2prodClient, options: IRefreshingPanelOptions, windows: [string, string][], initial: string) {
+    super(client, options);
+    for (const [value, label] of windows) {
+      this.windowSelect.append(el('option', { value, selected: value === initial }, label));
+    }
+    this.select.onchange = () => void this.refresh();
+    this.windowSelect.onchange = () => void this.refresh();
+    this.setControls(this.select, this.windowSelect);
+  }
+}

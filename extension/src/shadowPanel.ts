@@ -8,7 +8,7 @@ import { Chart, themeColors } from './charts';
 import { Nb2prodClient } from './client';
 import { gateReasons, gateVerdict, latestGate, shortVersion, when } from './deploymentsModel';
 import { el } from './dom';
-import { RefreshingPanel } from './refreshingPanel';
+import { DeploymentWindowPanel } from './refreshingPanel';
 import { labelledSummary, segmentRows, shadowState, shadowStats } from './shadowModel';
 import { agreementSpec, flipMatrixSpec, scoreDistributionSpec, segmentAgreementSpec } from './shadowSpecs';
 import { IDeploymentStatus, IRegistryEvent, IShadowComparison, PanelIDs } from './tokens';
@@ -29,9 +29,7 @@ export function gateMinAgreement(gate: IRegistryEvent | null): number | null {
   return typeof divergence === 'number' ? 1 - divergence : null;
 }
 
-export class ShadowPanel extends RefreshingPanel {
-  private readonly select = el('select', { className: 'jp-nb2prod-select', title: 'Deployment' });
-  private readonly windowSelect = el('select', { className: 'jp-nb2prod-select', title: 'Window' });
+export class ShadowPanel extends DeploymentWindowPanel {
   private readonly versionsNode = el('div', { className: 'jp-nb2prod-shadow-versions' });
   private readonly gateNode = el('div', { className: 'jp-nb2prod-shadow-gate' });
   private readonly emptyNode = el('div', { className: 'jp-nb2prod-empty' });
@@ -46,13 +44,7 @@ export class ShadowPanel extends RefreshingPanel {
   };
 
   constructor(client: Nb2prodClient) {
-    super(client, { id: PanelIDs.shadow, className: 'jp-nb2prod-shadow', title: 'Shadow comparison', live: true });
-    for (const [value, label] of WINDOWS) {
-      this.windowSelect.append(el('option', { value, selected: value === 'all' }, label));
-    }
-    this.select.onchange = () => void this.refresh();
-    this.windowSelect.onchange = () => void this.refresh();
-    this.setControls(this.select, this.windowSelect);
+    super(client, { id: PanelIDs.shadow, className: 'jp-nb2prod-shadow', title: 'Shadow comparison', live: true }, WINDOWS, 'all');
     this.bodyNode = el(
       'div',
       { className: 'jp-nb2prod-shadow-body' },

@@ -252,10 +252,7 @@ def test_deployments_panel_shows_versions_and_promotes_after_confirmation(page: 
     assert candidate.removeprefix("credit-") in dialog.inner_text()
     shot(page, "deployments-promote-confirmation")
     dialog.locator("button.jp-mod-warn").click()
-    page.wait_for_function(
-        f"""() => {{ const b = document.querySelector("#nb2prod-deployments-panel .jp-nb2prod-version[data-version='{candidate}'] .jp-nb2prod-badge");
-                     return b && b.textContent === 'live'; }}"""
-    )
+    _wait_until_live(page, candidate)
     assert "is now live" in page.locator("#nb2prod-deployments-panel .jp-nb2prod-message").inner_text()
     assert section.locator(f".jp-nb2prod-version[data-version='{live}'] .jp-nb2prod-badge").inner_text() == "retired"
     assert section.locator(".jp-nb2prod-event").first.get_attribute("data-action") == "promote"
@@ -266,6 +263,14 @@ def test_deployments_panel_shows_versions_and_promotes_after_confirmation(page: 
     with Workspace.open(lab.home) as ws:
         assert ws.store.registry.traffic("credit").live == candidate
         assert ws.store.registry.events("credit", limit=1)[0].reason == "promoted from the JupyterLab panel"
+
+
+def _wait_until_live(page: Any, version: str) -> None:
+    """Wait until the Deployments panel badges ``version`` live (after a confirmed promote or approve)."""
+    page.wait_for_function(
+        f"""() => {{ const b = document.querySelector("#nb2prod-deployments-panel .jp-nb2prod-version[data-version='{version}'] .jp-nb2prod-badge");
+                     return b && b.textContent === 'live'; }}"""
+    )
 
 
 def test_approve_promotes_a_shadow_the_gate_sent_to_a_human_and_refusals_show(page: Any, lab: Any) -> None:
@@ -311,10 +316,7 @@ def test_approve_promotes_a_shadow_the_gate_sent_to_a_human_and_refusals_show(pa
     dialog.locator(".jp-nb2prod-approve-reason").fill("full model approved: better on 500 labelled requests")
     shot(page, "deployments-approve-confirmation")
     dialog.locator("button.jp-mod-warn").click()
-    page.wait_for_function(
-        f"""() => {{ const b = document.querySelector("#nb2prod-deployments-panel .jp-nb2prod-version[data-version='{full}'] .jp-nb2prod-badge");
-                     return b && b.textContent === 'live'; }}"""
-    )
+    _wait_until_live(page, full)
     assert "approved and now live" in panel.locator(".jp-nb2prod-message").inner_text()
     assert section.locator(f".jp-nb2prod-version[data-version='{base}'] .jp-nb2prod-badge").inner_text() == "retired"
     assert section.locator(".jp-nb2prod-approval").count() == 0 and section.locator(".jp-nb2prod-retrain").count() == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from nb2prod.errors import ExecutionError
 __all__ = ["CellRun", "KernelRun", "kernel_manager_class", "run_all"]
 
 
+@functools.cache
 def kernel_manager_class() -> type:
     """The kernel manager for our headless kernels (lint re-runs, papermill runs).
 
