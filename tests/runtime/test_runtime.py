@@ -16,6 +16,7 @@ from runtime_folder import build_deployment, sample_rows
 
 from nb2prod.errors import ConflictError, InvalidInputError, NotFoundError
 from nb2prod.runtime import GuardedRuntime
+from nb2prod.runtime.loading import load_model
 from nb2prod.runtime.predictor import Predictor
 from nb2prod.store import Store
 
@@ -171,7 +172,11 @@ def test_declared_fallback_strategies(load: Any, credit_folder: Path, tmp_path: 
     if strategy == "constant":
         fallback = {"strategy": "constant", "constant": 1}
     elif strategy == "previous_version":
-        variant(credit_folder, root / "credit-v0")
+        # The earlier version holds a different model (the baseline), so an answer from the live
+        # model cannot pass for one from the previous version.
+        previous = variant(credit_folder, root / "credit-v0")
+        manifest = json.loads((previous / "model" / "manifest.json").read_text())
+        shutil.copyfile(previous / "model" / "baseline.pkl", previous / "model" / manifest.get("model_file", "model.pkl"))
         fallback = {"strategy": "previous_version", "previous_version": "credit-v0"}
     else:
         fallback = {"strategy": "baseline"}
@@ -186,7 +191,11 @@ def test_declared_fallback_strategies(load: Any, credit_folder: Path, tmp_path: 
         assert rt.fallback.strategy == "constant" and answer.prediction == 1 and answer.probability is None
     elif strategy == "previous_version":
         assert rt.fallback.strategy == "previous_version" and rt.fallback.detail == "credit-v0"
-        assert rt.predictor is not None and answer.probability == pytest.approx(rt.predictor.predict_rows([row]).scores[0])
+        previous_score = Predictor(load_model(root / "credit-v0"), rt.spec).predict_rows([row]).scores[0]
+        assert rt.predictor is not None
+        live_score = rt.predictor.predict_rows([row]).scores[0]
+        assert previous_score != pytest.approx(live_score, abs=1e-6)
+        assert answer.probability == pytest.approx(previous_score)
     else:
         assert rt.fallback.strategy == "constant" and "baseline unavailable" in rt.fallback.detail
         assert answer.prediction == 0
