@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
+from scipy.stats import chi2_contingency, false_discovery_control, ks_2samp, wasserstein_distance
 
 from nb2prod.errors import InvalidInputError, NotFoundError
 from nb2prod.examples.credit import CATEGORICAL, TARGET, make_credit_data
@@ -78,6 +78,14 @@ def test_benjamini_hochberg_matches_definition():
     q = benjamini_hochberg(p)
     expected = np.array([0.025, 0.05, 0.05, 0.2, 0.005])
     assert np.allclose(q, expected)
+    # Sorted, p * m / rank is 0.06, 0.06, 0.042, 0.75, 1.08, 0.95: only the cumulative minimum from
+    # the top brings ranks 1-2 down to 0.042 and rank 5 down to 0.95 (below the cap at 1).
+    p = np.array([0.9, 0.01, 0.5, 0.021, 0.95, 0.02])
+    raw = np.sort(p) * p.size / np.arange(1, p.size + 1)
+    assert raw.max() > 1 and not np.all(np.diff(raw) >= 0)
+    assert np.allclose(benjamini_hochberg(p), false_discovery_control(p, method="bh"))
+    ties = np.array([0.5, 0.5, 0.999, 0.001, 0.001, 0.3, 0.04])
+    assert np.allclose(benjamini_hochberg(ties), false_discovery_control(ties, method="bh"))
     assert benjamini_hochberg([]).size == 0
 
 
