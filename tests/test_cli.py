@@ -52,6 +52,15 @@ def test_corrupt_notebook_is_named(tmp_path: Path) -> None:
     assert result.stderr.strip() == f"error: {bad}: not a notebook (not valid JSON) — open it in Jupyter and save it again, or restore it from version control"
 
 
+def test_text_file_is_not_called_a_damaged_notebook(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("just some notes\n", encoding="utf-8")
+    result = _run("lint", str(text), home=tmp_path / "h")
+    said = result.stdout + result.stderr  # lint reports an unreadable file as an error finding
+    assert result.returncode != 0 and "notes.txt is not a notebook" in said and "an .ipynb file" in said, said
+    assert "save it again" not in said and "Traceback" not in said
+
+
 def test_unwritable_store_path(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")

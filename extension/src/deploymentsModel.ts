@@ -33,7 +33,8 @@ export type Action = 'promote' | 'canary';
 
 /** The buttons a version gets: not on the live version, never on a refused one. */
 export function allowedActions(version: IVersionStatus, status: IDeploymentStatus): Action[] {
-  if (version.state === 'refused' || version.record.version_id === status.traffic.live) {
+  // A retired or refused version is history: promoting it again is a rollback, offered separately.
+  if (version.state === 'refused' || version.state === 'retired' || version.record.version_id === status.traffic.live) {
     return [];
   }
   const actions: Action[] = ['promote'];

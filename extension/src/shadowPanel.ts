@@ -81,7 +81,7 @@ export class ShadowPanel extends DeploymentWindowPanel {
       this.say('');
       this.versionsNode.textContent = status.traffic.live ? `live ${shortVersion(status.traffic.live, name)}, no shadow` : '';
       this.gateNode.replaceChildren();
-      this.showEmpty(`${name} has no shadow candidate. Start one with \`nb2prod shadow ${name}:VERSION\` (or deploy with shadow=100) to compare it with the live version on real requests.`);
+      this.showEmpty(`${name} has no shadow candidate. Start one with \`nb2prod shadow ${name}:VERSION\` (or \`nb2prod deploy NOTEBOOK --name ${name} --shadow 100\`) to compare it with the live version on real requests.`);
       return true;
     }
     const comparison = await this.client.shadow(name, this.windowSelect.value);

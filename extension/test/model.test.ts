@@ -56,12 +56,13 @@ test('traffic slices: live keeps what the canary does not take', () => {
   assert.equal(shortVersion('credit-v1', 'credit'), 'v1');
 });
 
-test('actions: none on the live or a refused version; canary only when something is live', () => {
+test('actions: none on the live, a refused or a retired version; canary only when something is live', () => {
   const d = deployment({ live: 'credit-v2' });
   assert.deepEqual(allowedActions(version('credit-v2', 'live'), d), []);
   assert.deepEqual(allowedActions(version('credit-v3', 'refused'), d), []);
-  assert.deepEqual(allowedActions(version('credit-v1', 'retired'), d), ['promote', 'canary']);
-  assert.deepEqual(allowedActions(version('credit-v1', 'retired'), deployment({})), ['promote']);
+  assert.deepEqual(allowedActions(version('credit-v1', 'retired'), d), []);
+  assert.deepEqual(allowedActions(version('credit-v4', 'candidate'), d), ['promote', 'canary']);
+  assert.deepEqual(allowedActions(version('credit-v4', 'candidate'), deployment({})), ['promote']);
 });
 
 test('rollback stops a canary first, else goes back to the previous live version', () => {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -207,7 +208,7 @@ def _story(ws: Workspace, say: Callable[[str], None], n_samples: int, traffic: i
     result = ws.retrain(NAME, data=fresh, before_gate=shadow_period, check=False)
     summary["retrain"] = result.to_dict()
     for step in result.steps:
-        say(f"      {step.step:<12} {step.status:<8} {step.detail[:160]}")
+        say(f"      {step.step:<12} {step.status:<8} {textwrap.shorten(step.detail, 160, placeholder=' …')}")
     say(f"      outcome: {result.outcome}; live: {result.live_after}")
 
     say(f"[9/{steps}] where to look")

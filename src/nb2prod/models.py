@@ -585,6 +585,9 @@ class DeployResult(Record):
     captured: list[str] = dataclasses.field(default_factory=list)
     url: str | None = None
     duration_s: float = 0.0
+    # Set when the version was deployed as a shadow: it then replaces nothing and has no URL of
+    # its own, since it sees a share of the live version's requests.
+    shadow_percent: float | None = None
 
     def summary(self) -> str:
         """A few plain-text lines for a terminal or notebook."""
@@ -612,8 +615,14 @@ class DeployResult(Record):
             return html.escape(f"{value:.4g}" if isinstance(value, float) else str(value))
 
         link_style = "color:var(--jp-content-link-color,#1976d2);text-decoration:underline"
-        link = (f"<a href='{esc(self.url)}' target='_blank' title='the service: Swagger UI' style='{link_style}'>{esc(self.url)}</a>"
-                if self.url else "not served (use --serve)")
+        if self.shadow_percent is not None:
+            link = (f"none of its own: it sees {self.shadow_percent:g}% of the requests sent to the live version "
+                    f"{esc(self.parent or '-')}, whose answers are the ones returned")
+        elif self.url:
+            link = f"<a href='{esc(self.url)}' target='_blank' title='the service: Swagger UI' style='{link_style}'>{esc(self.url)}</a>"
+        else:
+            link = "not served (use --serve)"
+        relation = ("shadows", esc(self.parent or "-")) if self.shadow_percent is not None else ("replaces", esc(self.parent or "-"))
         rows = "".join(
             f"<tr><th style='text-align:left;padding-right:12px'>{k}</th><td style='text-align:left'>{v}</td></tr>"
             for k, v in (
@@ -622,7 +631,7 @@ class DeployResult(Record):
                 ("metrics", " · ".join(f"<b>{esc(k)}</b> {esc(v)}" for k, v in self.metrics.items()) or "no holdout"),
                 ("proof", f"{esc(self.proof.get('rows', 0))} sample rows match in a fresh process"),
                 ("bento", esc(self.bento_tag)),
-                ("replaces", esc(self.parent or "-")),
+                relation,
                 ("notebook code", esc(", ".join(self.captured) or "-")),
                 ("took", f"{self.duration_s:.1f} s"),
             )
@@ -748,9 +757,12 @@ class ShadowComparison(Record):
     candidate_scores: list[float]
     segments: dict[str, dict[str, Agreement]]
     labelled: LabelledComparison
-    candidate_errors: int
+    candidate_errors: int  # the candidate raised or crashed; timeouts are counted apart
     since: float | None = None
     until: float | None = None
+    candidate_timeouts: int = 0  # the shadow answered after its deadline: not compared, not an error
+    shadowed: int = 0  # rows the candidate was asked to shadow (compared + errors + timeouts)
+    completeness: float | None = None  # share of shadowed rows that produced a comparison
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -758,7 +770,7 @@ class RolloutPolicy(Record):
     """Thresholds of the shadow gate and of the canary's automatic rollback."""
 
     max_divergence: float = 0.05  # 1 - agreement allowed before the gate blocks
-    min_requests: int = 100  # shadowed (gate) or canary (rollback) requests needed before a verdict
+    min_requests: int = 100  # compared (gate) or canary (rollback) requests needed before a verdict
     alpha: float = 0.05  # significance of McNemar's test for "candidate significantly better"
     max_candidate_error_rate: float = 0.01
     canary_max_error_rate: float = 0.02

@@ -38,6 +38,16 @@ def _read_text(path: str | Path) -> tuple[Path, str]:
     return p, text
 
 
+_NOT_IPYNB_FIX = "name a Jupyter notebook: an .ipynb file (or a folder of them)"
+
+
+def _bad_json_fix(p: Path) -> str:
+    """What to do about a file that is not notebook JSON: a .txt is no damaged notebook."""
+    if p.suffix.lower() != ".ipynb":
+        return f"{p.name} is not a notebook; {_NOT_IPYNB_FIX}"
+    return "open it in Jupyter and save it again, or restore it from version control"
+
+
 def read_notebook(path: str | Path) -> Any:
     """Read a notebook as nbformat v4, or raise :class:`NotebookError` saying what is wrong."""
     p, text = _read_text(path)
@@ -46,7 +56,7 @@ def read_notebook(path: str | Path) -> Any:
     try:
         nb = nbformat.reads(text, as_version=4)
     except (json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
-        raise NotebookError(f"{p}: not a notebook (not valid JSON)", fix="open it in Jupyter and save it again, or restore it from version control") from exc
+        raise NotebookError(f"{p}: not a notebook (not valid JSON)", fix=_bad_json_fix(p)) from exc
     except Exception as exc:  # nbformat raises many types for malformed documents
         detail = str(exc).splitlines()[0] if str(exc) else ""
         raise NotebookError(
@@ -74,7 +84,7 @@ def read_notebook_json(path: str | Path) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise NotebookError(
-            f"{p}: not a notebook (not valid JSON: line {exc.lineno})", fix="open it in Jupyter and save it again, or restore it from version control"
+            f"{p}: not a notebook (not valid JSON: line {exc.lineno})", fix=_bad_json_fix(p)
         ) from exc
     if not isinstance(data, dict):
         raise NotebookError(f"{p}: not a notebook (JSON {type(data).__name__}, not an object)", fix="name an .ipynb file saved by Jupyter")

@@ -626,4 +626,5 @@ def _write_and_finish(
         captured=saved.captured.definitions,
         url=url,
         duration_s=round(time.perf_counter() - started, 2),
+        shadow_percent=float(request.shadow) if request.shadow is not None and live_id else None,
     )
