@@ -59,12 +59,20 @@ async def test_lint_post_without_run_is_static(jp_fetch: Any, jp_root_dir: Path)
 async def test_lint_run_re_executes_the_notebook(jp_fetch: Any, jp_root_dir: Path) -> None:
     nb = {
         "nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        "cells": [{"cell_type": "code", "id": "a", "metadata": {}, "execution_count": 1, "outputs": [], "source": "print(undefined_name)"}],
+        "cells": [
+            {"cell_type": "code", "id": "a", "metadata": {}, "execution_count": 1, "outputs": [], "source": "print(undefined_name)"},
+            # The saved output says 7, a fresh run prints 6: only running the notebook can tell.
+            {
+                "cell_type": "code", "id": "b", "metadata": {}, "execution_count": 2, "source": "print(3 + 3)",
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": "7\n"}],
+            },
+        ],
     }
     write_notebook(jp_root_dir / "broken.ipynb", nb)
     report = await fetch_json(jp_fetch, "lint", **post({"path": "broken.ipynb", "run": True}))
     assert report["executed"] is True
-    assert any(f["cell_index"] == 0 and f["severity"] == "error" for f in report["findings"])
+    found = {(f["rule"], f["cell_index"]) for f in report["findings"]}
+    assert ("rerun/error", 0) in found and ("rerun/changed-output", 1) in found, found
 
 
 @pytest.mark.parametrize(
