@@ -144,3 +144,32 @@ def test_canary_verdicts() -> None:
     assert failing.verdict == "rollback" and "error rate" in failing.reasons[0]
     slow = evaluate_canary(_canary_events(2000, slow=True), name="credit", canary_version="v2", policy=policy)
     assert slow.verdict == "rollback" and "p99" in slow.reasons[0]
+
+
+def _mixed(compared: int, errors: int, timeouts: int) -> list[AuditEvent]:
+    """Identical candidate answers on ``compared`` rows, then raised errors, then late answers."""
+    events = []
+    for i in range(compared + errors + timeouts):
+        error = None if i < compared else "ValueError: boom" if i < compared + errors else "timeout: shadow answer took 900 ms (limit 250 ms)"
+        events.append(AuditEvent(request_id=f"m{i}", name="credit", version_id="v1", ts=float(i), inputs={}, output=1, score=0.7,
+                                 shadow_version="v2", shadow_output=None if error else 1, shadow_score=None if error else 0.7,
+                                 shadow_error=error))
+    return events
+
+
+def test_timeouts_are_not_compared_and_not_counted_as_errors() -> None:
+    comp = compare_shadow(_mixed(200, 1, 300), name="credit", live_version="v1", candidate_version="v2")
+    assert (comp.overall.n, comp.candidate_errors, comp.candidate_timeouts, comp.shadowed) == (200, 1, 300, 501)
+    assert comp.completeness == pytest.approx(200 / 501)
+    decision = shadow_gate(comp, RolloutPolicy(max_candidate_error_rate=0.01))
+    assert decision.verdict == "pass", decision.reasons  # 1 error in 201 answered rows is within 1 %; 300 late rows do not count
+    assert decision.evidence["candidate_timeouts"] == 300 and decision.evidence["compared"] == 200
+
+
+def test_gate_needs_a_minimum_of_compared_rows() -> None:
+    decision = shadow_gate(compare_shadow(_mixed(99, 0, 5000), name="credit", live_version="v1", candidate_version="v2"))
+    assert decision.verdict == "blocked" and decision.reasons[0].startswith("needs more data: only 99 shadowed requests compared")
+    assert "5000 shadow answers timed out" in decision.reasons[0]
+    assert shadow_gate(compare_shadow(_mixed(100, 0, 5000), name="credit", live_version="v1", candidate_version="v2")).verdict == "pass"
+    errored = shadow_gate(compare_shadow(_mixed(100, 10, 0), name="credit", live_version="v1", candidate_version="v2"))
+    assert errored.verdict == "blocked" and "failed on 9.1%" in errored.reasons[0]

@@ -8,6 +8,7 @@ import click
 
 from nb2prod.api import Workspace
 from nb2prod.cli.app import cli, pass_workspace
+from nb2prod.errors import GateRefusedError
 from nb2prod.models import DeploymentStatus, ShadowComparison
 
 __all__: list[str] = []
@@ -30,8 +31,9 @@ def _pct(x: float | None) -> str:
 
 def _print_comparison(c: ShadowComparison) -> None:
     o = c.overall
-    click.echo(f"{c.name}: live {c.live_version} vs candidate {c.candidate_version} on {o.n} shadowed requests"
-               f" ({c.candidate_errors} candidate failures)")
+    click.echo(f"{c.name}: live {c.live_version} vs candidate {c.candidate_version} on {o.n} compared requests"
+               f" of {c.shadowed} shadowed (completeness {_pct(c.completeness)}; {c.candidate_errors} candidate errors,"
+               f" {c.candidate_timeouts} shadow timeouts not compared)")
     click.echo(f"  agreement {_pct(o.agreement)} (95% CI {_pct(o.low)}–{_pct(o.high)})")
     if c.score_mean_abs_diff is not None:
         click.echo(f"  score: mean |Δ| {c.score_mean_abs_diff:.4f}, KS {c.score_ks_statistic:.3f} (p={c.score_ks_p_value:.3g})")
@@ -135,7 +137,9 @@ def gate(ws: Workspace, name: str, as_json: bool) -> None:
     decision = ws.gate(name)
     if as_json:
         click.echo(json.dumps(decision.to_dict(), indent=2))
-        return
-    click.echo(f"{name}: {decision.candidate_version} {decision.verdict}")
-    for reason in decision.reasons:
-        click.echo(f"  - {reason}")
+    else:
+        click.echo(f"{name}: {decision.candidate_version} {decision.verdict}")
+        for reason in decision.reasons:
+            click.echo(f"  - {reason}")
+    if decision.verdict == "blocked":  # a script must see the refusal, not a 0 after the printout
+        raise SystemExit(GateRefusedError.exit_code)

@@ -20,7 +20,14 @@ import numpy as np
 
 from nb2prod.models import Agreement, AuditEvent, LabelledComparison, ShadowComparison
 
-__all__ = ["compare_shadow", "decision_key", "mcnemar_exact", "wilson"]
+__all__ = ["compare_shadow", "decision_key", "is_shadow_timeout", "mcnemar_exact", "wilson"]
+
+TIMEOUT_PREFIX = "timeout:"  # how the runtime marks a shadow answer that missed its deadline
+
+
+def is_shadow_timeout(error: str | None) -> bool:
+    """A late shadow answer says nothing about the candidate's correctness: it is "not compared"."""
+    return error is not None and error.startswith(TIMEOUT_PREFIX)
 
 
 def decision_key(value: Any) -> str:
@@ -79,8 +86,10 @@ def compare_shadow(
     to the ground-truth label from feedback.
     """
     relevant = [e for e in events if candidate_version is None or e.shadow_version == candidate_version]
-    candidate_errors = sum(1 for e in relevant if e.shadow_error is not None)
+    candidate_timeouts = sum(1 for e in relevant if e.shadow_version and is_shadow_timeout(e.shadow_error))
+    candidate_errors = sum(1 for e in relevant if e.shadow_error is not None and not is_shadow_timeout(e.shadow_error))
     rows = _shadowed(relevant)
+    shadowed = len(rows) + candidate_errors + candidate_timeouts
     same = [decision_key(e.output) == decision_key(e.shadow_output) for e in rows]
     flips: dict[str, Counter[str]] = defaultdict(Counter)
     for e in rows:
@@ -122,6 +131,9 @@ def compare_shadow(
         candidate_errors=candidate_errors,
         since=since,
         until=until,
+        candidate_timeouts=candidate_timeouts,
+        shadowed=shadowed,
+        completeness=len(rows) / shadowed if shadowed else None,
     )
 
 

@@ -6,7 +6,9 @@
 2. …unless labelled outcomes show it significantly better (McNemar p < ``alpha`` and more
    requests that only the candidate got right): then a human decides (``needs_approval``).
 
-Too few shadowed requests (< ``min_requests``) blocks: no evidence, no promotion.
+Only compared rows count: a shadow answer that missed its deadline is "not compared" — neither an
+error nor an agreement. Too few compared requests (< ``min_requests``) blocks with "needs more
+data": no evidence, no promotion, and no verdict on the candidate's quality either.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ __all__ = ["shadow_gate"]
 def shadow_gate(comparison: ShadowComparison, policy: RolloutPolicy | None = None) -> GateDecision:
     policy = policy or RolloutPolicy()
     overall = comparison.overall
-    shadowed = overall.n + comparison.candidate_errors
+    compared = overall.n
+    answered = compared + comparison.candidate_errors  # rows the candidate answered in time, well or not
     evidence = {
-        "shadowed": shadowed,
+        "shadowed": comparison.shadowed,
+        "compared": compared,
+        "completeness": comparison.completeness,
+        "candidate_timeouts": comparison.candidate_timeouts,
         "agreement": overall.agreement,
         "agreement_ci": [overall.low, overall.high],
         "candidate_errors": comparison.candidate_errors,
@@ -41,12 +47,15 @@ def shadow_gate(comparison: ShadowComparison, policy: RolloutPolicy | None = Non
             policy=policy,
         )
 
-    if shadowed < policy.min_requests:
-        return decide("blocked", f"only {shadowed} shadowed requests; the gate needs at least {policy.min_requests}")
-    error_rate = comparison.candidate_errors / shadowed
+    if compared < policy.min_requests:
+        late = f", {comparison.candidate_timeouts} shadow answers timed out (not compared)" if comparison.candidate_timeouts else ""
+        return decide("blocked", f"needs more data: only {compared} shadowed requests compared{late}; "
+                                 f"the gate needs at least {policy.min_requests} before it may pass or block")
+    error_rate = comparison.candidate_errors / answered
     problems = []
     if error_rate > policy.max_candidate_error_rate:
-        problems.append(f"candidate failed on {error_rate:.1%} of shadowed requests (limit {policy.max_candidate_error_rate:.1%})")
+        problems.append(f"candidate failed on {error_rate:.1%} of the shadowed requests it answered in time "
+                        f"(limit {policy.max_candidate_error_rate:.1%}; timeouts not counted)")
     divergence = 1 - (overall.agreement if overall.agreement is not None else 0.0)
     if divergence > policy.max_divergence:
         problems.append(f"candidate disagrees on {divergence:.1%} of requests (limit {policy.max_divergence:.1%})")

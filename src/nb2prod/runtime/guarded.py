@@ -43,7 +43,7 @@ from nb2prod.runtime.loading import limit_math_threads, load_model, load_sample
 from nb2prod.runtime.metrics import RuntimeMetrics
 from nb2prod.runtime.predictor import Outputs, Predictor, error_text, jsonable
 from nb2prod.runtime.schema import ServiceSchema, build_schema
-from nb2prod.runtime.shadow import ShadowJob, ShadowRunner
+from nb2prod.runtime.shadow import ShadowJob, ShadowRunner, shadow_deadline_ms
 from nb2prod.runtime.spec import DeploymentSpec, load_spec
 from nb2prod.runtime.traffic import RolloutSettings, TrafficWatcher
 
@@ -128,7 +128,7 @@ class GuardedRuntime:
         self._explain_at = time.monotonic()
         self.rollout = RolloutSettings.from_spec(spec)
         self.traffic = TrafficWatcher(spec, writer.store, self.rollout)
-        shadow_timeout = self.rollout.shadow_timeout_ms or spec.timeout_ms
+        shadow_timeout = shadow_deadline_ms(self.rollout.shadow_timeout_ms, spec.timeout_ms)
         self.shadow = ShadowRunner(writer, capacity=self.rollout.shadow_queue, timeout_s=shadow_timeout / 1000.0,
                                    max_batch=spec.max_batch, batch_wait_s=self.rollout.shadow_batch_ms / 1000.0,
                                    metrics=self.metrics)

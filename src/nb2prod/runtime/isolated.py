@@ -34,6 +34,8 @@ RESTART_AFTER_S = 5.0  # a child that died is started again no sooner than this 
 class ShadowProcessError(RuntimeError):
     """The child died or overran its timeout: the whole batch failed, not its rows one by one."""
 
+    timed_out: bool = False  # overran its deadline (not compared) rather than failed
+
 
 def _child(conn: Connection, folder: str, version_id: str, niceness: int) -> None:
     """The child's loop: load the version, then answer ``rows`` messages until ``None`` or EOF.
@@ -131,7 +133,9 @@ class IsolatedPredictor:
                 conn.send(list(rows))
                 if not conn.poll(self.timeout_s):
                     self._kill()
-                    raise ShadowProcessError(f"{self.label} gave no answer within {self.timeout_s:g} s; its process was stopped")
+                    late = ShadowProcessError(f"{self.label} gave no answer within {self.timeout_s:g} s; its process was stopped")
+                    late.timed_out = True  # recorded as "not compared", never as a candidate error
+                    raise late
                 status, payload = conn.recv()
             except (EOFError, OSError) as exc:
                 code = self._process.exitcode if self._process is not None else None

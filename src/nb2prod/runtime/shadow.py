@@ -28,13 +28,22 @@ if TYPE_CHECKING:
     from nb2prod.runtime.metrics import RuntimeMetrics
     from nb2prod.runtime.traffic import RowPredictor
 
-__all__ = ["ShadowJob", "ShadowRunner"]
+__all__ = ["ShadowJob", "ShadowRunner", "shadow_deadline_ms"]
 
 log = logging.getLogger("nb2prod.runtime")
 MAX_WAIT_FOR_ROW_S = 120.0  # a shadow result whose live row is not in the store by then is dropped
 WRITE_EVERY_S = 0.25  # results are written in one transaction at most this often (fewer commits beside the live path)
 WRITE_AT_ONCE = 1000
+SHADOW_DEADLINE_FACTOR = 10.0  # the shadow is off the response path: queueing behind a busy live model is not its fault
+SHADOW_DEADLINE_FLOOR_MS = 2000.0
 _HURRY = "hurry"  # queued by flush(): stop gathering, predict and write now
+
+
+def shadow_deadline_ms(setting_ms: float | None, live_timeout_ms: float) -> float:
+    """The shadow's own deadline: the ``shadow_timeout_ms`` setting, else well above the live timeout."""
+    if setting_ms is not None:
+        return setting_ms
+    return max(SHADOW_DEADLINE_FLOOR_MS, SHADOW_DEADLINE_FACTOR * live_timeout_ms)
 
 
 @dataclass(eq=False)
@@ -252,7 +261,8 @@ class ShadowRunner:
         from nb2prod.runtime.isolated import ShadowProcessError
 
         if len(group) == 1 or isinstance(batch_error, ShadowProcessError):  # the batch failed as a whole
-            return [(None, None, error_text(batch_error))] * len(group)
+            text = f"timeout: {batch_error}" if getattr(batch_error, "timed_out", False) else error_text(batch_error)
+            return [(None, None, text)] * len(group)
         pairs: list[tuple[Any, float | None, str | None]] = []
         for job in group:
             try:

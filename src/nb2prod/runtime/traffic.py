@@ -60,7 +60,7 @@ class RolloutSettings:
     traffic_poll_s: float = 1.0
     canary_check_s: float = 5.0
     shadow_queue: int = 1000
-    shadow_timeout_ms: float | None = None  # default: the deployment's timeout_ms
+    shadow_timeout_ms: float | None = None  # default: well above the deployment's timeout_ms (shadow_deadline_ms)
     shadow_batch_ms: float = 1000.0  # the shadow worker gathers rows this long (or max_batch rows) before one model call
     policy: RolloutPolicy = field(default_factory=RolloutPolicy)
 
