@@ -155,3 +155,17 @@ def test_cli_commands(workspace: Workspace, capsys: pytest.CaptureFixture[str]) 
     assert "live credit-v1" in capsys.readouterr().out
     assert main(["--home", home, "canary", "credit:credit-v3", "--percent", "200"]) == 2
     assert "between 0 and 100" in capsys.readouterr().err
+
+
+def test_cli_gate_exits_with_the_gate_refused_code_when_it_blocks(workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    _setup(workspace)
+    home = str(workspace.settings.home)
+    assert main(["--home", home, "shadow", "credit:credit-v2", "--percent", "100"]) == 0
+    _shadow_traffic(workspace, 40, flip=0.0)  # agreeing, but too few compared rows to decide
+    assert main(["--home", home, "gate", "credit"]) == GateRefusedError.exit_code == 8
+    assert "needs more data: only 40 shadowed requests compared" in capsys.readouterr().out
+    _shadow_traffic(workspace, 600, flip=0.3, seed=1)
+    assert main(["--home", home, "gate", "credit", "--json"]) == 8
+    assert '"verdict": "blocked"' in capsys.readouterr().out
+    assert main(["--home", home, "compare", "credit"]) == 0
+    assert "of 640 shadowed (completeness 100.0%; 0 candidate errors, 0 shadow timeouts not compared)" in capsys.readouterr().out

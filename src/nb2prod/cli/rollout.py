@@ -142,4 +142,4 @@ def gate(ws: Workspace, name: str, as_json: bool) -> None:
         for reason in decision.reasons:
             click.echo(f"  - {reason}")
     if decision.verdict == "blocked":  # a script must see the refusal, not a 0 after the printout
-        raise SystemExit(GateRefusedError.exit_code)
+        click.get_current_context().exit(GateRefusedError.exit_code)
