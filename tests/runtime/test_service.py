@@ -35,11 +35,13 @@ def test_predict_batch_and_explain(served: Served) -> None:
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert body["request_id"] == "http-1" and body["version_id"] == "credit-v1" and body["fallback"] is False
-    assert 0 <= body["probability"] <= 1 and body["confidence"] in {"high", "low"}
+    sample = json.loads((served.folder / "sample.json").read_text())
+    # The model's own score for this row, saved at deploy time, not merely any number in [0, 1].
+    assert body["probability"] == pytest.approx(sample["scores"][0], abs=1e-9) and body["confidence"] in {"high", "low"}
     assert set(body["explanation"]) == set(rows[0]) and body["explanation"]["gender"] == 0.0
     batch = post(served, "/predict_batch", {"rows": rows[:5]})
     assert batch.status_code == 200
-    assert [p["prediction"] for p in batch.json()["predictions"]] == json.loads((served.folder / "sample.json").read_text())["predictions"][:5]
+    assert [p["prediction"] for p in batch.json()["predictions"]] == sample["predictions"][:5]
 
 
 def test_client_mistakes_get_a_clear_4xx(served: Served) -> None:
