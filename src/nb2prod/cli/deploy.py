@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import click
 
@@ -62,6 +63,7 @@ def deploy(
     """Run NOTEBOOK (papermill) and deploy the model it fits, exactly as %deploy would in it."""
     from nb2prod.runs import parse_parameter
 
+    started = time.perf_counter()
     result = ws.deploy_notebook(
         notebook,
         name=name,
@@ -81,11 +83,19 @@ def deploy(
         favorable=None if favorable is None else parse_parameter("favorable", favorable)[1],
         wheels=wheels,
     )
+    deployed = time.perf_counter()
     url = ws.serve(f"{result.name}:{result.version_id}", port=port).url if serve else None
+    # The user waited for the notebook run too, not only for the packaging the result times.
+    wall_s = time.perf_counter() - started
+    parts = {"notebook run": max(0.0, deployed - started - result.duration_s), "proof + build": result.duration_s}
+    if serve:
+        parts["serve"] = time.perf_counter() - deployed
     if as_json:
-        click.echo(json.dumps({**result.to_dict(), "url": url}, indent=2))
+        click.echo(json.dumps({**result.to_dict(), "url": url, "wall_s": round(wall_s, 2),
+                               "parts_s": {k: round(v, 2) for k, v in parts.items()}}, indent=2))
         return
     click.echo(result.summary())
+    click.echo(f"  took:    {wall_s:.1f} s in all (" + ", ".join(f"{k} {v:.1f} s" for k, v in parts.items()) + ")")
     if url:
         click.echo(f"serving at {url} (stop with `nb2prod stop {result.name}`)")
 
