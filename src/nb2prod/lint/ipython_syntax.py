@@ -63,6 +63,26 @@ def _split_magic(text: str) -> tuple[str, str]:
     return head.strip(), rest.strip()
 
 
+# Options each statement magic takes, getopt style: a letter followed by ":" takes a value
+# (attached, ``-r1``, or the next word, ``-s cumulative``).
+_MAGIC_OPTIONS = {"timeit": "n:r:tcp:qo", "prun": "D:l:rs:T:q", "lprun": "f:m:D:T:rsu:z", "memit": "r:t:ico", "time": "", "debug": "b:"}
+
+
+def _strip_options(name: str, args: str) -> str:
+    """The statement after a magic's options: ``-r1 for x in d: pass`` → ``for x in d: pass``."""
+    spec = _MAGIC_OPTIONS.get(name, "")
+    rest = args.strip()
+    while rest.startswith("-") and len(rest) > 1 and rest[1] in spec.replace(":", ""):
+        word, _, after = rest.partition(" ")
+        letter = word[1]
+        takes_value = spec[spec.index(letter) + 1 : spec.index(letter) + 2] == ":"
+        rest = after.lstrip()
+        if takes_value and len(word) == 2:  # the value is the next word
+            _, _, rest = rest.partition(" ")
+            rest = rest.lstrip()
+    return rest
+
+
 def _line_magic_targets(name: str, args: str) -> tuple[str, ...]:
     words = args.split()
     if name == "store" and words and words[0] == "-r":
@@ -133,7 +153,7 @@ def _transform_line(stripped: str, indent: str, number: int, magics: list[Magic]
     if stripped.startswith("%"):
         name, args = _split_magic(stripped[1:].rstrip("\\"))
         if name in _STATEMENT_LINE_MAGICS:
-            statement = " ".join(w for w in args.split(" ") if not (w.startswith("-") and len(w) > 1 and w[1:].isalpha()))
+            statement = _strip_options(name, args)
             magics.append(Magic("line", name, args, number))
             return indent + (statement.strip() or "pass")
         targets = _line_magic_targets(name, args)

@@ -279,12 +279,7 @@ def _comprehension_reads(
     leaked: list[ast.Name],
 ) -> None:
     def read(expr: ast.AST) -> None:
-        for sub in ast.walk(expr):
-            if isinstance(sub, ast.NamedExpr) and isinstance(sub.target, ast.Name):
-                leaked.append(sub.target)
-                local.add(sub.target.id)
-            elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in local:
-                needs.append(Use(sub.id, sub.lineno, sub.col_offset))
+        _nested_reads(expr, local, needs, leaked)
 
     for generator in (first, *rest):
         if generator is not first:
@@ -297,6 +292,37 @@ def _comprehension_reads(
         read(node.value)
     else:
         read(node.elt)
+
+
+def _nested_reads(node: ast.AST, local: set[str], needs: list[Use], leaked: list[ast.Name]) -> None:
+    """Reads of ``node`` not bound in ``local``, giving nested comprehensions and lambdas their own scopes.
+
+    A flat walk would report the targets of an inner comprehension (``e`` in
+    ``[f([e[i] for e in b]) for i in r]``) or a lambda's parameters as free names.
+    """
+    if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+        leaked.append(node.target)
+        local.add(node.target.id)
+        _nested_reads(node.value, local, needs, leaked)
+    elif isinstance(node, ast.Name):
+        if isinstance(node.ctx, ast.Load) and node.id not in local:
+            needs.append(Use(node.id, node.lineno, node.col_offset))
+    elif isinstance(node, _COMPREHENSIONS):
+        inner = set(local)
+        for generator in node.generators:
+            _nested_reads(generator.iter, inner, needs, leaked)
+            inner.update(n.id for n in _target_names(generator.target))
+            for condition in generator.ifs:
+                _nested_reads(condition, inner, needs, leaked)
+        for part in (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,):
+            _nested_reads(part, inner, needs, leaked)
+    elif isinstance(node, ast.Lambda):
+        for default in (*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)):
+            _nested_reads(default, local, needs, leaked)
+        _nested_reads(node.body, local | _params(node.args), needs, [])
+    else:
+        for child in ast.iter_child_nodes(node):
+            _nested_reads(child, local, needs, leaked)
 
 
 def _bindings(body: list[ast.stmt] | list[ast.expr]) -> tuple[set[str], set[str]]:
@@ -371,12 +397,7 @@ def _scope_reads(body: list[ast.stmt] | list[ast.expr], visible: frozenset[str],
             stack.extend((s, frozenset(names | class_bound)) for s in node.body)
             continue
         if isinstance(node, _COMPREHENSIONS):
-            local = set(names)
-            for generator in node.generators:
-                local.update(n.id for n in _target_names(generator.target))
-            for sub in ast.walk(node):
-                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in local:
-                    uses.append(Use(sub.id, sub.lineno, sub.col_offset))
+            _nested_reads(node, set(names), uses, [])
             continue
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in names:
             uses.append(Use(node.id, node.lineno, node.col_offset))
