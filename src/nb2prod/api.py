@@ -253,7 +253,7 @@ class Workspace:
         min_metric: dict[str, float] | Sequence[str] | None = None,
         tolerance: float = 0.01,
         allow_schema_change: bool = False,
-        threshold: float = 0.5,
+        threshold: float | None = None,
         serve: bool = False,
         port: int | None = None,
         notebook: str | Path | None = None,
@@ -345,14 +345,21 @@ class Workspace:
         parameters: dict[str, Any] | None = None,
         timeout_s: float | None = None,
         progress: bool = False,
+        fail_on: str | None = "error",
         **options: Any,
     ) -> DeployResult:
-        """Run ``notebook`` with papermill ``parameters`` and deploy the model it fits (``options`` as for ``deploy``)."""
+        """Run ``notebook`` with papermill ``parameters`` and deploy the model it fits (``options`` as for ``deploy``).
+
+        The kernel runs in the notebook's folder; ``fail_on`` is the lint severity that stops it first
+        (``error``, ``warning``, ``info`` or None), as for :meth:`run_notebook`.
+        """
+        from nb2prod.models import Severity
         from nb2prod.package.notebook_deploy import deploy_notebook
 
         return deploy_notebook(
             self.settings, self.store, notebook, name=name, model_var=model_var, data_var=data_var, target_var=target_var,
             holdout_vars=holdout_vars, parameters=parameters, options=options, timeout_s=timeout_s, progress=progress,
+            fail_on=Severity(fail_on) if fail_on else None,
         )
 
     # -- traffic (issue 8: the panels' promote / rollback / canary buttons) -----------------

@@ -117,7 +117,7 @@ class Nb2prodMagics(Magics):
 
         ``%deploy model --name credit --data X_train --target y_train [--holdout X_test y_test]
         [--protected gender] [--fallback baseline|constant:VALUE|previous|none]
-        [--min-metric roc_auc=0.7] [--tolerance 0.01] [--allow-schema-change] [--threshold 0.5]
+        [--min-metric roc_auc=0.7] [--tolerance 0.01] [--allow-schema-change] [--threshold P]
         [--serve [--port N]] [--shadow [PERCENT]] [--favorable VALUE] [--notebook PATH] [--data-file PATH]
         [--wheel PATH] [--sample-size N] [--quiet]``
 
@@ -144,7 +144,7 @@ class Nb2prodMagics(Magics):
         parser.add_argument("--min-metric", action="append", default=[])
         parser.add_argument("--tolerance", type=float, default=0.01)
         parser.add_argument("--allow-schema-change", action="store_true")
-        parser.add_argument("--threshold", type=float, default=0.5)
+        parser.add_argument("--threshold", type=float, default=None)
         parser.add_argument("--serve", action="store_true")
         parser.add_argument("--port", type=int)
         parser.add_argument("--notebook")

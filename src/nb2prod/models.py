@@ -675,9 +675,14 @@ class RebuildResult(Record):
 class Prediction(Record):
     """One guarded prediction as the service answers it (the audit row holds the same facts).
 
-    ``probability`` is the positive-class probability (binary) or the decision's probability
-    (multiclass); ``confidence`` is ``high``, ``low`` (near the decision threshold / classes
-    close), ``out_of_range`` (guardrail violations tolerated) or ``fallback``.
+    ``prediction`` is the model's ``predict`` (a class label, or a regression's value).
+    ``score`` is the number behind it and ``score_source`` says where it comes from:
+    ``predict_proba`` (then ``probability`` is the positive-class probability (binary) or the
+    decision's probability (multiclass), and ``probabilities`` has every class),
+    ``decision_function`` (a margin: no probabilities), ``predict`` (a regression's value; then
+    ``interval`` is ``[low, high]`` from the holdout residuals when known) or None (no score).
+    ``confidence`` is ``high``, ``low`` (near the decision boundary / classes close),
+    ``out_of_range`` (guardrail violations tolerated) or ``fallback``.
     """
 
     request_id: str
@@ -691,6 +696,9 @@ class Prediction(Record):
     violations: list[str]
     latency_ms: float
     explanation: dict[str, float] | None = None
+    score: float | None = None
+    score_source: str | None = None
+    interval: list[float] | None = None
 
 
 # -- panels (issue 8) --------------------------------------------------------------------------

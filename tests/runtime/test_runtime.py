@@ -131,6 +131,11 @@ def test_a_bad_row_does_not_drag_its_batch_into_the_fallback(runtime: GuardedRun
         def __init__(self, inner: Any) -> None:
             self.inner, self.classes_ = inner, inner.classes_
 
+        def predict(self, frame: Any) -> Any:
+            if (frame["income"] == 12345.0).any():
+                raise ValueError("cannot handle income 12345")
+            return self.inner.predict(frame)
+
         def predict_proba(self, frame: Any) -> Any:
             if (frame["income"] == 12345.0).any():
                 raise ValueError("cannot handle income 12345")

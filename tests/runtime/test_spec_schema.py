@@ -37,7 +37,8 @@ def good_row(**changes: Any) -> dict[str, Any]:
 
 def test_spec_defaults_and_store_url_precedence(tmp_path: Path) -> None:
     spec = spec_of(tmp_path, store_url="sqlite:////x/y.db")
-    assert spec.positive_class == 1 and spec.threshold == 0.5 and spec.fallback_strategy == "constant"
+    assert spec.positive_class == 1 and spec.threshold is None and spec.fallback_strategy == "constant"  # None: model.predict decides
+    assert spec.score_method == "predict_proba"  # folders written before the score method was recorded
     assert spec.resolved_store_url({}) == "sqlite:////x/y.db"
     assert spec.resolved_store_url({"NB2PROD_STORE_URL": "postgresql+psycopg://h/db"}) == "postgresql+psycopg://h/db"
     bare = spec_of(tmp_path)

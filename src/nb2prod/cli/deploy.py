@@ -9,6 +9,7 @@ import click
 
 from nb2prod.api import Workspace
 from nb2prod.cli.app import cli, pass_workspace
+from nb2prod.errors import Nb2prodError
 
 __all__: list[str] = []
 
@@ -25,7 +26,8 @@ __all__: list[str] = []
 @click.option("--min-metric", multiple=True, metavar="METRIC=VALUE", help="Gate threshold, e.g. roc_auc=0.7 (repeatable).")
 @click.option("--tolerance", type=float, default=0.01, show_default=True, help="Allowed drop of the primary metric vs live.")
 @click.option("--allow-schema-change", is_flag=True, help="Accept an input schema that differs from the live version's.")
-@click.option("--threshold", type=float, default=0.5, show_default=True, help="Decision threshold (binary models).")
+@click.option("--threshold", type=float, default=None,
+              help="Decide P(positive) >= THRESHOLD (binary models with predict_proba); default: the model's own predict().")
 @click.option("-p", "--parameter", "params", nargs=2, multiple=True, metavar="KEY VALUE", help="Papermill parameter (repeatable).")
 @click.option("--serve", is_flag=True, help="Start the service on 127.0.0.1 when built.")
 @click.option("--shadow", type=click.FloatRange(0, 100, min_open=True), default=None, metavar="PERCENT",
@@ -35,7 +37,9 @@ __all__: list[str] = []
               help="A wheel the Bento installs instead of the index (repeatable), for packages installed from a local folder.")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port for --serve (default: first free from 3000).")
 @click.option("--timeout", type=float, default=None, help="Per-cell timeout in seconds for the notebook run.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--lint-fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error", show_default=True,
+              help="Lint severity that stops the deploy before the notebook runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (on failure: a JSON error object, still exit non-zero).")
 @pass_workspace
 def deploy(
     ws: Workspace,
@@ -50,7 +54,7 @@ def deploy(
     min_metric: tuple[str, ...],
     tolerance: float,
     allow_schema_change: bool,
-    threshold: float,
+    threshold: float | None,
     params: tuple[tuple[str, str], ...],
     serve: bool,
     shadow: float | None,
@@ -58,9 +62,43 @@ def deploy(
     wheels: tuple[str, ...],
     port: int | None,
     timeout: float | None,
+    lint_fail_on: str,
     as_json: bool,
 ) -> None:
-    """Run NOTEBOOK (papermill) and deploy the model it fits, exactly as %deploy would in it."""
+    """Run NOTEBOOK (papermill, in its own folder) and deploy the model it fits, exactly as %deploy would in it."""
+    try:
+        _deploy(ws, notebook, name, model_var, data_var, target_var, holdout, protected, fallback, min_metric, tolerance,
+                allow_schema_change, threshold, params, serve, shadow, favorable, wheels, port, timeout, lint_fail_on, as_json)
+    except Nb2prodError as exc:
+        if as_json:  # a script reading stdout gets an answer either way; the exit code still says it failed
+            click.echo(json.dumps({"ok": False, **exc.to_dict()}, indent=2))
+        raise
+
+
+def _deploy(
+    ws: Workspace,
+    notebook: str,
+    name: str,
+    model_var: str,
+    data_var: str,
+    target_var: str,
+    holdout: tuple[str, str] | None,
+    protected: tuple[str, ...],
+    fallback: str,
+    min_metric: tuple[str, ...],
+    tolerance: float,
+    allow_schema_change: bool,
+    threshold: float | None,
+    params: tuple[tuple[str, str], ...],
+    serve: bool,
+    shadow: float | None,
+    favorable: str | None,
+    wheels: tuple[str, ...],
+    port: int | None,
+    timeout: float | None,
+    lint_fail_on: str,
+    as_json: bool,
+) -> None:
     from nb2prod.runs import parse_parameter
 
     started = time.perf_counter()
@@ -79,6 +117,7 @@ def deploy(
         allow_schema_change=allow_schema_change,
         threshold=threshold,
         timeout_s=timeout,
+        fail_on=None if lint_fail_on == "never" else lint_fail_on,
         shadow=shadow,
         favorable=None if favorable is None else parse_parameter("favorable", favorable)[1],
         wheels=wheels,

@@ -114,11 +114,16 @@ def fairness(
     min_group_size: int = MIN_GROUP_SIZE,
     n_windows: int = 12,
 ) -> FairnessResult:
-    """Selection and error rates per group of each protected attribute, and the disparate-impact verdict."""
+    """Selection and error rates per group of each protected attribute, and the disparate-impact verdict.
+
+    A regression deployment has no decisions to select with: the result has no attributes.
+    """
     import dataclasses
 
     if favorable is not None:
         ctx = dataclasses.replace(ctx, favorable=favorable)
+    if ctx.task == "regression":  # selection and error rates need a classifier's decisions
+        return FairnessResult(name=ctx.name, window=window, favorable=None, n=len(frame), attributes=())
     attributes = []
     for attribute in protected if protected is not None else ctx.protected:
         found = _attribute(attribute, frame, ctx, min_group_size, n_windows)

@@ -136,7 +136,11 @@ def monitor_snapshot(
     version_frame = frame.select((frame.meta["version_id"] == ctx.version_id).to_numpy()) if len(frame) else frame
     concept = concept_drift(version_frame, ctx, window=window, metric=metric, n_windows=n_windows)
     estimated = estimated_performance(version_frame, ctx, window=window, n_windows=n_windows)
-    fair = fairness(frame, ctx, window=window, min_group_size=min_group_size, n_windows=n_windows) if ctx.protected else None
+    fair = None
+    if ctx.protected and ctx.task == "regression":
+        notes.append("fairness skipped: selection rates need class decisions, and this deployment is a regression")
+    elif ctx.protected:
+        fair = fairness(frame, ctx, window=window, min_group_size=min_group_size, n_windows=n_windows)
     ops = operations(frame, name=ctx.name, window=window, n_windows=n_windows)
     biz = evaluate_business(frame, business or {})
     report = MonitorReport(

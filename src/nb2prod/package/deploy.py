@@ -42,7 +42,7 @@ class DeployRequest:
     min_metric: Mapping[str, float] | Sequence[str] | None = None
     tolerance: float = 0.01
     allow_schema_change: bool = False
-    threshold: float = 0.5
+    threshold: float | None = None  # None: the decision is model.predict; a number: P(positive) >= it (binary, predict_proba)
     serve: bool = False
     port: int | None = None
     notebook: str | Path | None = None
@@ -124,6 +124,21 @@ class _Undo:
         self.jobs: list[Any] = []
         self.served: str | None = None
 
+    def keep_logs(self) -> dict[str, Path]:
+        """Move the folder's logs (``build.log``) out of the way of :meth:`run`: a failed deploy's
+        error may point at them, and the folder is about to go. Returns ``{old path: kept path}``."""
+        kept: dict[str, Path] = {}
+        if self.folder is None:
+            return kept
+        for log in ("build.log",):
+            path = self.folder / log
+            if path.is_file() and path.stat().st_size:
+                target = self.settings.home / "logs" / f"{self.folder.name}.{log}"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(path), target)
+                kept[str(path)] = target
+        return kept
+
     def run(self) -> None:
         for job in self.jobs:
             job.cancel()
@@ -173,7 +188,7 @@ def deploy_model(
     started = time.perf_counter()
     say = progress or (lambda _msg: None)
     name = validate_name(request.name)
-    if not 0.0 < request.threshold < 1.0:
+    if request.threshold is not None and not 0.0 < request.threshold < 1.0:
         raise UsageError(f"threshold must be between 0 and 1, got {request.threshold}", fix="e.g. --threshold 0.5")
     if request.sample_size < 1:
         raise UsageError("sample size must be at least 1", fix="e.g. --sample-size 200")
@@ -195,9 +210,16 @@ def deploy_model(
             raise ConflictError(f"port {request.port} on {settings.host} is in use", fix="pick another with --port N, or stop what uses it (`nb2prod stop`)")
 
     # -- the model and its data -------------------------------------------------------------------
-    from nb2prod.package.evaluate import check_features, describe_model, holdout_metrics, jsonable, predict_frame
+    from nb2prod.package.evaluate import (
+        check_features,
+        describe_model,
+        holdout_metrics,
+        jsonable,
+        predict_frame,
+        settle_score_method,
+    )
 
-    info = describe_model(model)
+    info = describe_model(model, request.target)
     columns = [str(c) for c in getattr(model, "feature_names_in_", [])] or None
     frame = as_frame(request.data, columns=columns, what="training data")
     warnings: list[str] = []
@@ -218,6 +240,13 @@ def deploy_model(
             fix="name columns of --data (keep the attribute in the frame even if the model drops it)",
         )
     check_features(model, frame)
+    settle_score_method(model, frame, info)
+    if request.threshold is not None and (info.task != "binary" or info.score_method != "predict_proba"):
+        raise UsageError(
+            f"--threshold applies to binary classifiers with predict_proba; {type(model).__name__} is {info.task}"
+            + ("" if info.task != "binary" else f" scored by {info.score_method or 'nothing'}"),
+            fix="drop --threshold: the decision is then the model's own predict()",
+        )
     schema = infer_schema(frame)
     if fallback["strategy"] == "baseline" and target is None:
         fallback = {**fallback, "strategy": "none"}
@@ -256,7 +285,9 @@ def deploy_model(
                 live_info = describe_model(live_model)
                 live_cols = [f["name"] for f in live_record.schema.get("features", [])]
                 if all(c in holdout_frame.columns for c in live_cols) and live_info.task == info.task:
-                    live_metrics = holdout_metrics(live_model, holdout_frame[live_cols], y_test, live_info, float(live_record.extra.get("threshold", 0.5)))
+                    live_threshold = live_record.extra.get("threshold")
+                    live_threshold = None if live_info.score_method != "predict_proba" else live_threshold
+                    live_metrics = holdout_metrics(live_model, holdout_frame[live_cols], y_test, live_info, live_threshold)
                     live_metrics["evaluated_on"] = "this holdout"  # type: ignore[assignment]
             except (Nb2prodError, OSError, ValueError, TypeError):
                 warnings.append(f"live version {live_id} could not be re-evaluated on this holdout; compared with its recorded metrics")
@@ -289,8 +320,17 @@ def deploy_model(
             checks=checks, warnings=warnings, changes=changes, live_id=live_id, lint=lint, say=say, started=started,
             jsonable=jsonable, predict_frame=predict_frame, version_suffix=version_suffix,
         )
-    except BaseException:
+    except BaseException as exc:
+        for job in undo.jobs:  # the build writes its log until it is stopped
+            job.cancel()
+        kept = undo.keep_logs()
         undo.run()
+        if isinstance(exc, Nb2prodError):
+            for old, new in kept.items():  # the error must not send the user to a file that is gone
+                exc.message = exc.message.replace(old, str(new))
+                exc.fix = exc.fix.replace(old, str(new)) if exc.fix else exc.fix
+            if str(folder) in str(exc):
+                exc.fix = ((exc.fix or "") + f" (the deployment folder {folder} was removed)").strip()
         raise
 
 
@@ -326,11 +366,12 @@ def _write_and_finish(
     from nb2prod.adapters.bento import bentoml_version, start_build
     from nb2prod.package.artifact import save_baseline, save_model
     from nb2prod.package.environment import checked_wheels, pin_environment, wheel_distribution
-    from nb2prod.package.evaluate import calibration_map
+    from nb2prod.package.evaluate import calibration_map, residual_interval
     from nb2prod.package.fingerprint import code_fingerprint, data_files_in, file_sha256, frame_sha256
     from nb2prod.package.notebook_context import read_context, resolve_notebook
     from nb2prod.package.proof import compare_predictions, frame_from_rows, sample_rows, start_proof
     from nb2prod.package.render import render_deployment, service_class_name
+    from nb2prod.runtime.spec import IntervalSpec, write_spec
 
     say("capturing the model and its notebook code")
     saved = save_model(model, folder, namespace=request.namespace, history=request.history)
@@ -342,12 +383,18 @@ def _write_and_finish(
             raise UsageError("--fallback previous needs a live version to fall back to", fix="use --fallback baseline for a first deploy")
         fallback = {**fallback, "previous_version": live_id}
 
+    # the task as deployment.json declares it: every later process scores through this same spec
+    interval = None
+    if info.task == "regression" and holdout_frame is not None and request.holdout is not None:
+        interval = residual_interval(model, holdout_frame[list(frame.columns)], request.holdout[1])
+    task = info.task_spec(request.threshold, None if interval is None else IntervalSpec.parse(interval, folder))
+
     # sample rows: what the kernel predicts is what every later process must predict
     source = holdout_frame[list(frame.columns)] if holdout_frame is not None else frame
     chosen = source.sample(n=request.sample_size, random_state=0) if len(source) > request.sample_size else source
     rows = sample_rows(chosen, request.sample_size)
-    kernel = predict_frame(model, frame_from_rows(rows, schema), info, request.threshold)
-    direct = predict_frame(model, chosen, info, request.threshold)
+    kernel = predict_frame(model, frame_from_rows(rows, schema), task)
+    direct = predict_frame(model, chosen, task)
     if compare_predictions(
         {"predictions": direct.decisions, "scores": direct.scores}, {"predictions": kernel.decisions, "scores": kernel.scores}
     )["mismatched"]:
@@ -358,11 +405,8 @@ def _write_and_finish(
     config = {
         "name": name,
         "version_id": version_id,
-        "task": info.task,
-        "classes": info.classes,
-        "positive_class": info.positive_class,
+        **task.to_dict(),  # task, classes, positive_class, threshold, score, interval
         "favorable": info.positive_class if request.favorable is None else request.favorable,
-        "threshold": request.threshold,
         "features": schema,
         "protected": protected,
         "guardrails": {"max_violations": 0},
@@ -379,7 +423,7 @@ def _write_and_finish(
         "calibration": None if holdout_frame is None or request.holdout is None
         else calibration_map(model, holdout_frame[list(frame.columns)], request.holdout[1], info, request.threshold),
     }
-    (folder / "deployment.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    write_spec(folder, config)  # validated by the parser the service, proof, rebuild and monitor read it with
     # the proof needs only model/, sample.json and deployment.json: start it now, beside the rest of the work
     say("proving the saved model in a fresh process")
     proof_job = start_proof(folder)
@@ -463,12 +507,13 @@ def _write_and_finish(
         extra={
             "task": info.task,
             "threshold": request.threshold,
+            "score": info.score_method,
             "protected": protected,
             "favorable": info.positive_class if request.favorable is None else request.favorable,
             "target": str(getattr(request.target, "name", "") or "") or None,
             "notebook": str(notebook) if notebook else None,
             "variables": dict(request.variables),
-            "classes": info.classes,
+            "classes": info.classes or None,
             "model_class": info.kind,
             "captured": saved.captured.definitions,
             "gate": checks,

@@ -12,6 +12,8 @@ from nb2prod.errors import InvalidInputError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from nb2prod.runtime.spec import TaskSpec
+
 __all__ = [
     "HIGHER_IS_BETTER",
     "ModelInfo",
@@ -22,6 +24,8 @@ __all__ = [
     "holdout_metrics",
     "jsonable",
     "predict_frame",
+    "residual_interval",
+    "settle_score_method",
 ]
 
 # Direction of each metric nb2prod computes: True = higher is better.
@@ -50,10 +54,22 @@ def jsonable(value: Any) -> Any:
 
 @dataclass(slots=True)
 class ModelInfo:
+    """What ``describe_model`` found: the task, the classes and where a classifier's score comes from."""
+
     task: str  # "binary" | "multiclass" | "regression"
     classes: list[Any] = field(default_factory=list)
     positive_class: Any = None
     kind: str = ""
+    score_method: str | None = "predict_proba"  # predict_proba | decision_function | None; None for a regression
+
+    def task_spec(self, threshold: float | None = None, interval: Any = None) -> TaskSpec:
+        from nb2prod.runtime.spec import Task, TaskSpec
+
+        task = Task(self.task)
+        if task is Task.REGRESSION:
+            return TaskSpec(task=task, interval=interval)
+        return TaskSpec(task=task, classes=tuple(self.classes), positive_class=self.positive_class,
+                        threshold=threshold, score_method=self.score_method)
 
 
 def _is_fitted_sklearn(model: Any) -> bool | None:
@@ -74,8 +90,41 @@ def _is_fitted_sklearn(model: Any) -> bool | None:
     return True
 
 
-def describe_model(model: Any) -> ModelInfo:
-    """Refuse what is not a fitted model; say whether it classifies (binary/multiclass) or regresses."""
+def _estimator_type(model: Any) -> str | None:
+    """``classifier`` / ``regressor`` as scikit-learn sees it (tags, then ``_estimator_type``); None if it cannot say."""
+    import warnings
+
+    try:
+        from sklearn.base import is_classifier, is_regressor
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if is_classifier(model):
+                return "classifier"
+            if is_regressor(model):
+                return "regressor"
+    except Exception:  # not a scikit-learn estimator (no tags): fall back to the duck-typed attribute
+        pass
+    kind = getattr(model, "_estimator_type", None)
+    return kind if kind in ("classifier", "regressor") else None
+
+
+def _score_method(model: Any) -> str | None:
+    for method in ("predict_proba", "decision_function"):
+        try:
+            if callable(getattr(model, method, None)):
+                return method
+        except Exception:  # an available_if check that raises: the method is not there
+            continue
+    return None
+
+
+def describe_model(model: Any, target: Any = None) -> ModelInfo:
+    """Refuse what is not a fitted model; say whether it classifies (binary/multiclass) or regresses.
+
+    The estimator decides (scikit-learn's ``is_classifier``/``is_regressor``, ``_estimator_type``,
+    else ``classes_``); ``target`` (``type_of_target``) refuses multi-output targets up front.
+    """
     kind = f"{type(model).__module__}.{type(model).__qualname__}"
     if isinstance(model, type):
         raise InvalidInputError(f"{model.__name__} is a class, not a fitted model", fix="pass the fitted instance, e.g. model.fit(X, y)")
@@ -89,15 +138,36 @@ def describe_model(model: Any) -> ModelInfo:
             f"{type(model).__name__} is not fitted",
             fix="call .fit(X_train, y_train) on it before deploying",
         )
+    if target is not None:
+        import numpy as np
+        from sklearn.utils.multiclass import type_of_target
+
+        try:
+            target_type = type_of_target(np.asarray(target))
+        except ValueError:
+            target_type = "unknown"
+        if target_type.endswith("multioutput") or target_type == "multilabel-indicator":
+            raise InvalidInputError(
+                f"the target is {target_type} (several outputs per row): nb2prod deploys single-output models only",
+                fix="deploy one model per output, or pass a one-dimensional target",
+            )
+    estimator_type = _estimator_type(model)
     classes = getattr(model, "classes_", None)
-    if classes is not None and callable(getattr(model, "predict_proba", None)):
-        values = [jsonable(c) for c in list(classes)]
-        if len(values) == 2:
-            return ModelInfo(task="binary", classes=values, positive_class=values[1], kind=kind)
-        return ModelInfo(task="multiclass", classes=values, kind=kind)
-    if classes is not None:
-        return ModelInfo(task="multiclass", classes=[jsonable(c) for c in list(classes)], kind=kind)
-    return ModelInfo(task="regression", kind=kind)
+    if estimator_type == "regressor" or (estimator_type is None and classes is None):
+        return ModelInfo(task="regression", kind=kind, score_method=None)
+    if classes is None:
+        raise InvalidInputError(
+            f"{type(model).__name__} is a classifier without classes_",
+            fix="fit it (model.fit(X_train, y_train)) or deploy the fitted estimator that has classes_",
+        )
+    values = [jsonable(c) for c in list(classes)]
+    if len(values) < 2:
+        raise InvalidInputError(f"{type(model).__name__} was trained on one class only ({values!r})",
+                                fix="train on data with at least two classes")
+    score = _score_method(model)
+    if len(values) == 2:
+        return ModelInfo(task="binary", classes=values, positive_class=values[1], kind=kind, score_method=score)
+    return ModelInfo(task="multiclass", classes=values, kind=kind, score_method=score)
 
 
 def check_features(model: Any, frame: pd.DataFrame) -> None:
@@ -123,6 +193,25 @@ def check_features(model: Any, frame: pd.DataFrame) -> None:
         ) from exc
 
 
+def settle_score_method(model: Any, frame: pd.DataFrame, info: ModelInfo) -> None:
+    """Keep the first score method that really works on a few training rows (``predict_proba``, then
+    ``decision_function``), else none: some estimators expose a method that raises when called."""
+    if info.task == "regression":
+        info.score_method = None
+        return
+    from nb2prod.runtime.predictor import Predictor
+
+    head = frame.head(5)
+    for method in ("predict_proba", "decision_function"):
+        try:
+            Predictor(model, info.task_spec(), score_method=method).predict_frame(head)
+        except Exception:
+            continue
+        info.score_method = method
+        return
+    info.score_method = None
+
+
 @dataclass(slots=True)
 class Predictions:
     """Decisions (labels or values), positive-class scores (binary) and class probabilities."""
@@ -132,26 +221,21 @@ class Predictions:
     probabilities: list[list[float]] | None = None
 
 
-def predict_frame(model: Any, frame: pd.DataFrame, info: ModelInfo, threshold: float = 0.5) -> Predictions:
-    import numpy as np
+def predict_frame(model: Any, frame: pd.DataFrame, info: ModelInfo | TaskSpec, threshold: float | None = None) -> Predictions:
+    """Decisions and scores through the service's own scoring path (:class:`nb2prod.runtime.predictor.Predictor`)."""
+    from nb2prod.runtime.predictor import Predictor
 
-    if info.task == "regression":
-        values = np.asarray(model.predict(frame), dtype=float).ravel()
-        return Predictions(decisions=[jsonable(v) for v in values], scores=[jsonable(v) for v in values])
-    proba = np.asarray(model.predict_proba(frame), dtype=float)
-    if info.task == "binary":
-        scores = proba[:, 1]
-        decisions = [info.classes[1] if s >= threshold else info.classes[0] for s in scores]
-        return Predictions(decisions=decisions, scores=[jsonable(s) for s in scores], probabilities=proba.tolist())
-    best = proba.argmax(axis=1)
-    return Predictions(
-        decisions=[info.classes[i] for i in best],
-        scores=[jsonable(proba[r, i]) for r, i in enumerate(best)],
-        probabilities=proba.tolist(),
-    )
+    task = info.task_spec(threshold) if isinstance(info, ModelInfo) else info
+    out = Predictor(model, task).predict_frame(frame)
+    probabilities = None
+    if out.score_source == "predict_proba" and task.classes:
+        keys = [str(c) for c in task.classes]
+        probabilities = [[p[k] for k in keys] for p in out.probabilities if p is not None]
+    return Predictions(decisions=[jsonable(d) for d in out.decisions], scores=[jsonable(s) for s in out.scores],
+                       probabilities=probabilities)
 
 
-def holdout_metrics(model: Any, frame: pd.DataFrame, target: Any, info: ModelInfo, threshold: float = 0.5) -> dict[str, float]:
+def holdout_metrics(model: Any, frame: pd.DataFrame, target: Any, info: ModelInfo, threshold: float | None = None) -> dict[str, float]:
     """Holdout metrics: binary roc_auc/accuracy/f1/log_loss, multiclass accuracy/f1_macro, regression rmse/mae/r2."""
     import numpy as np
     from sklearn import metrics as m
@@ -166,7 +250,7 @@ def holdout_metrics(model: Any, frame: pd.DataFrame, target: Any, info: ModelInf
     except Exception as exc:
         raise InvalidInputError(
             f"the model cannot predict on the holdout data: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300],
-            fix="pass a holdout frame with the training columns",
+            fix="pass the holdout frame and target the notebook evaluates on (e.g. --holdout X_test y_test), with the training columns",
         ) from exc
     out: dict[str, float] = {}
     if info.task == "regression":
@@ -175,22 +259,24 @@ def holdout_metrics(model: Any, frame: pd.DataFrame, target: Any, info: ModelInf
         out["mae"] = float(m.mean_absolute_error(y, values))
         out["r2"] = float(m.r2_score(y, values))
     elif info.task == "binary":
-        scores = np.asarray(predicted.scores, dtype=float)
         decisions = np.asarray(predicted.decisions, dtype=object)
         positive = y == info.positive_class
-        if 0 < positive.sum() < len(y):
+        if info.score_method is not None and 0 < positive.sum() < len(y):
+            scores = np.asarray(predicted.scores, dtype=float)
             out["roc_auc"] = float(m.roc_auc_score(positive, scores))
-            out["log_loss"] = float(m.log_loss(positive, np.clip(scores, 1e-15, 1 - 1e-15)))
+            if info.score_method == "predict_proba":  # a margin is not a probability: no log loss
+                out["log_loss"] = float(m.log_loss(positive, np.clip(scores, 1e-15, 1 - 1e-15), labels=[False, True]))
         out["accuracy"] = float(np.mean(decisions == y))
         out["f1"] = float(m.f1_score(positive, decisions == info.positive_class, zero_division=0))
     else:
         decisions = np.asarray(predicted.decisions, dtype=object)
         out["accuracy"] = float(np.mean(decisions == y))
         out["f1_macro"] = float(m.f1_score(y.astype(str), decisions.astype(str), average="macro", zero_division=0))
+        out["balanced_accuracy"] = float(m.balanced_accuracy_score(y.astype(str), decisions.astype(str)))
     return {k: round(v, 6) for k, v in out.items()}
 
 
-def calibration_map(model: Any, frame: pd.DataFrame, target: Any, info: ModelInfo, threshold: float = 0.5) -> dict[str, Any] | None:
+def calibration_map(model: Any, frame: pd.DataFrame, target: Any, info: ModelInfo, threshold: float | None = None) -> dict[str, Any] | None:
     """Isotonic map from the model's holdout scores to the observed rate of the positive class.
 
     Binary models only. Monitoring uses it to estimate accuracy from scores alone while labels have
@@ -200,7 +286,7 @@ def calibration_map(model: Any, frame: pd.DataFrame, target: Any, info: ModelInf
     import numpy as np
     from sklearn.isotonic import IsotonicRegression
 
-    if info.task != "binary":
+    if info.task != "binary" or info.score_method is None:
         return None
     y = np.asarray(target).ravel()
     positive = (y == info.positive_class).astype(float)
@@ -213,3 +299,24 @@ def calibration_map(model: Any, frame: pd.DataFrame, target: Any, info: ModelInf
         keep = np.unique(np.linspace(0, len(xs) - 1, 400).round().astype(int))
         xs, ys = xs[keep], ys[keep]
     return {"scores": [round(float(v), 6) for v in xs], "rates": [round(float(v), 6) for v in ys], "n": len(y)}
+
+
+def residual_interval(model: Any, frame: pd.DataFrame, target: Any, level: float = 0.9) -> dict[str, Any] | None:
+    """A regression's answer interval: the holdout residuals' central ``level`` quantiles (``value + low`` … ``value + high``).
+
+    Empirical (split-conformal style) and marginal: about ``level`` of rows like the holdout fall
+    inside. None with fewer than 20 holdout rows.
+    """
+    import numpy as np
+
+    y = np.asarray(target, dtype=float).ravel()
+    if len(y) < 20:
+        return None
+    predicted = np.asarray(model.predict(frame), dtype=float).ravel()
+    residuals = y - predicted
+    residuals = residuals[np.isfinite(residuals)]
+    if len(residuals) < 20:
+        return None
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(residuals, [tail, 1.0 - tail])
+    return {"low": round(float(low), 9), "high": round(float(high), 9), "level": level, "n": len(residuals)}

@@ -2,7 +2,9 @@
 
 A copy of the notebook gets one cell at the end that calls the same core API as ``%deploy``
 inside the executed kernel (where the notebook's classes and variables live) and writes the
-result, or the error, to a JSON file that this process reads back.
+result, or the error, to a JSON file that this process reads back. The kernel runs in the
+notebook's own folder (as ``nb2prod run`` does), so relative data paths work; the notebook itself
+is linted, not the copy.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 import nb2prod.errors as errors
 from nb2prod.errors import ExecutionError, Nb2prodError, UsageError
-from nb2prod.models import DeployResult
+from nb2prod.models import DeployResult, Severity
 from nb2prod.settings import Settings
 from nb2prod.store import Store
 
@@ -48,6 +50,7 @@ def deploy_notebook(
     options: Mapping[str, Any] | None = None,
     timeout_s: float | None = None,
     progress: bool = False,
+    fail_on: Severity | None = Severity.ERROR,
 ) -> DeployResult:
     """Execute ``notebook`` with ``parameters`` and deploy ``model_var`` from its kernel."""
     from nb2prod.adapters.notebooks import NotebookNode, read_notebook, write_notebook
@@ -95,6 +98,14 @@ def deploy_notebook(
         f"        _nb2prod_out = _nb2prod_ws.deploy({model_var}, {call}).to_dict()\n"
         "except _Nb2prodError as _nb2prod_exc:\n"
         "    _nb2prod_out = {'failed': True, **_nb2prod_exc.to_dict()}\n"
+        "except NameError as _nb2prod_exc:  # a variable the deploy names is not defined by the notebook\n"
+        f"    if getattr(_nb2prod_exc, 'name', None) not in {sorted(set(names))!r}:\n"
+        "        raise\n"
+        "    _nb2prod_out = {'failed': True, 'error': 'usage', 'message': f'the notebook defines no variable {_nb2prod_exc.name!r}',\n"
+        "                    'fix': 'name the notebook variables with --model, --data, --target and --holdout'}\n"
+        "except Exception as _nb2prod_exc:  # reported as one line, not as a traceback in this injected cell\n"
+        "    _nb2prod_out = {'failed': True, 'error': 'internal', 'message': f'deploy failed: {type(_nb2prod_exc).__name__}: {_nb2prod_exc}'[:400],\n"
+        "                    'fix': 'run %deploy in the notebook to see the traceback, and report it if it is an nb2prod bug'}\n"
         f"open({str(out)!r}, 'w').write(_nb2prod_json.dumps(_nb2prod_out))\n"
     )
     nb.cells.append(
@@ -106,7 +117,8 @@ def deploy_notebook(
     copy = work / source.name
     write_notebook(nb, copy)
     try:
-        run = run_notebook(settings, store, copy, dict(parameters or {}), progress=progress, timeout_s=timeout_s)
+        run = run_notebook(settings, store, source, dict(parameters or {}), progress=progress, timeout_s=timeout_s,
+                           fail_on=fail_on, execute=copy)
         if not out.is_file():
             raise ExecutionError(f"{source.name}: the deploy cell did not run", fix=f"open {run.output}")
         data = json.loads(out.read_text(encoding="utf-8"))

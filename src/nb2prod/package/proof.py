@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nb2prod.errors import InvalidInputError
+from nb2prod.runtime.predictor import jsonable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,10 +30,34 @@ SCORE_ATOL = 1e-9
 SCORE_RTOL = 1e-7
 
 
+def _plain(value: Any) -> Any:
+    """One cell as JSON holds it, losslessly: numpy → Python, NaN/NaT/NA → None, datetimes → ISO."""
+    import pandas as pd
+
+    try:
+        missing = value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or array in a cell: not a scalar missing value
+        missing = False
+    if missing:
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    item = getattr(value, "item", None)
+    value = item() if callable(item) else value
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def sample_rows(frame: pd.DataFrame, n: int = 200, seed: int = 0) -> list[dict[str, Any]]:
-    """Up to ``n`` rows as JSON-ready dicts (NaN → null, numpy → Python, datetimes → ISO)."""
+    """Up to ``n`` rows as JSON-ready dicts (NaN → null, numpy → Python, datetimes → ISO).
+
+    Floats keep every digit (``to_json`` would round them to 10): the rows are the very values the
+    kernel predicted, and a client sending them gets the same answers.
+    """
     chosen = frame.sample(n=min(n, len(frame)), random_state=seed) if len(frame) > n else frame
-    return list(json.loads(chosen.to_json(orient="records", date_format="iso")))
+    columns = [str(c) for c in chosen.columns]
+    return [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in chosen.itertuples(index=False, name=None)]
 
 
 def frame_from_rows(rows: Sequence[dict[str, Any]], features: Sequence[dict[str, Any]]) -> pd.DataFrame:
@@ -152,19 +177,21 @@ def _proof_main() -> None:  # runs in the fresh child process
     try:
         from nb2prod.errors import Nb2prodError
         from nb2prod.package.artifact import load_model
-        from nb2prod.package.evaluate import ModelInfo, predict_frame
+        from nb2prod.runtime.loading import load_sample
+        from nb2prod.runtime.predictor import Predictor
+        from nb2prod.runtime.spec import load_spec
 
-        config = json.loads((folder / "deployment.json").read_text(encoding="utf-8"))
-        sample = json.loads((folder / "sample.json").read_text(encoding="utf-8"))
-        try:
+        try:  # the service's own path: its spec parser, loader, row → frame rebuild and scoring
+            spec = load_spec(folder)
+            sample = load_sample(spec.path(spec.sample_file))
             model = load_model(folder)
         except Nb2prodError as exc:
             print("NB2PROD_PROOF " + json.dumps({"error": exc.message, "fix": exc.fix}), flush=True)
             return
-        info = ModelInfo(task=config["task"], classes=config.get("classes") or [], positive_class=config.get("positive_class"))
-        frame = frame_from_rows(sample["rows"], config["features"])
-        result = predict_frame(model, frame, info, float(config.get("threshold", 0.5)))
-        answer = {"predictions": result.decisions, "scores": result.scores, "seconds": round(time.perf_counter() - started, 3)}
+        frame = frame_from_rows(sample["rows"], spec.raw["features"])
+        result = Predictor(model, spec).predict_frame(frame)
+        answer = {"predictions": [jsonable(d) for d in result.decisions], "scores": [jsonable(v) for v in result.scores],
+                  "seconds": round(time.perf_counter() - started, 3)}
     except Exception as exc:  # report any failure as one line to the parent
         answer = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
     print("NB2PROD_PROOF " + json.dumps(answer), flush=True)

@@ -39,17 +39,18 @@ def export_rebuilt(
     """Run inside the re-executed notebook: save ``model`` and its answers on the recorded sample rows."""
     from nb2prod.package.artifact import save_model
     from nb2prod.package.environment import pin_environment
-    from nb2prod.package.evaluate import ModelInfo, predict_frame
+    from nb2prod.package.evaluate import predict_frame
     from nb2prod.package.fingerprint import frame_sha256, text_sha256
     from nb2prod.package.proof import frame_from_rows
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    config = json.loads((Path(deployment) / "deployment.json").read_text(encoding="utf-8"))
-    sample = json.loads((Path(deployment) / "sample.json").read_text(encoding="utf-8"))
+    from nb2prod.runtime.spec import load_spec
+
+    spec = load_spec(deployment)
+    sample = json.loads(spec.path(spec.sample_file).read_text(encoding="utf-8"))
     saved = save_model(model, out, history=history)
-    info = ModelInfo(task=config["task"], classes=config.get("classes") or [], positive_class=config.get("positive_class"))
-    answer = predict_frame(model, frame_from_rows(sample["rows"], config["features"]), info, float(config.get("threshold", 0.5)))
+    answer = predict_frame(model, frame_from_rows(sample["rows"], spec.raw["features"]), spec.task_spec)
     result: dict[str, Any] = {
         "model_sha256": saved.sha256,
         "predictions": answer.decisions,

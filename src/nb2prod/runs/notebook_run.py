@@ -49,6 +49,7 @@ def run_notebook(
     progress: bool = True,
     timeout_s: float | None = None,
     fail_on: Severity | None = Severity.ERROR,
+    execute: Path | None = None,
 ) -> RunRecord:
     """Execute ``notebook`` with ``parameters`` into ``<home>/runs/<stem>/<run_id>/``.
 
@@ -56,7 +57,9 @@ def run_notebook(
     a kernel starts (``fail_on=None`` never stops). The kernel runs in the notebook's own folder,
     so its relative data paths work; when the notebook declares an ``output_dir`` parameter and
     the caller does not set it, it points at ``<run folder>/outputs`` so each run's outputs stay
-    apart. The run is journalled (parameters, fingerprints of the
+    apart. ``execute`` is a prepared copy of the notebook to run instead (``nb2prod deploy`` adds
+    its deploy cell): the notebook itself is still what is linted and journalled, and its folder is
+    where the kernel runs. The run is journalled (parameters, fingerprints of the
     notebook and of the data files it reads, lint summary) as ``running`` first and then
     ``succeeded``/``failed``/``refused``; a failure is re-raised after it is recorded.
     """
@@ -96,7 +99,7 @@ def run_notebook(
         raise GateRefusedError(message, fix=f"fix them (`nb2prod lint {source}`) or run with --lint-fail-on never",
                                evidence={"findings": [f.to_dict() for f in blocking]})
     try:
-        execute_notebook(source, output, params, cwd=source.parent, progress=progress, timeout_s=timeout_s)
+        execute_notebook(execute or source, output, params, cwd=source.parent, progress=progress, timeout_s=timeout_s)
     except Nb2prodError as exc:
         store.runs.update(run_id, status="failed", duration_s=time.time() - started, error=str(exc))
         raise

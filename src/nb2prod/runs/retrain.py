@@ -187,7 +187,7 @@ def retrain(
 
     variables = dict(record.extra.get("variables") or {})
     holdout = (variables["holdout_data"], variables["holdout_target"]) if {"holdout_data", "holdout_target"} <= set(variables) else None
-    options: dict[str, Any] = {"shadow": 100.0, "threshold": float(record.extra.get("threshold", 0.5))}
+    options: dict[str, Any] = {"shadow": 100.0, "threshold": record.extra.get("threshold")}
     if record.extra.get("protected"):
         options["protected"] = list(record.extra["protected"])
     if record.extra.get("favorable") is not None:

@@ -2,7 +2,8 @@
 
 Strategies (chosen at ``%deploy``): ``baseline`` (a simple model trained at deploy time,
 ``model/baseline.pkl``), ``previous_version`` (the model of an earlier version of the same
-deployment, from its sibling folder) and ``constant`` (a fixed decision). If the declared
+deployment, from its sibling folder), ``constant`` (a fixed decision) and ``none`` (no stand-in:
+the answer carries ``prediction: null``, flagged as a fallback with its reason). If the declared
 strategy itself fails, the constant answers (``fallback.constant``, else the first class / 0.0),
 so a request always gets an answer, flagged as a fallback.
 """
@@ -31,7 +32,7 @@ class Fallback:
         self._predictor = predictor
         self._task = spec.task
         constant = spec.fallback_constant
-        if constant is None:
+        if constant is None and strategy != "none":
             constant = spec.classes[0] if spec.classes else 0.0
         self.constant = constant
 
@@ -58,17 +59,22 @@ def build_fallback(spec: DeploymentSpec) -> Fallback:
     strategy = spec.fallback_strategy
     if strategy == "constant":
         return Fallback(spec, None, strategy="constant", detail=f"constant {spec.fallback_constant!r}")
+    if strategy == "none":
+        return Fallback(spec, None, strategy="none", detail="none declared: prediction null when the model cannot answer")
     try:
         if strategy == "baseline":
             model = load_model(spec.folder, which="baseline")
-            return Fallback(spec, Predictor(model, spec, label="baseline model"), strategy="baseline", detail=spec.baseline_file)
+            # the baseline (a Dummy estimator) scores with predict_proba whatever the live model uses
+            method = None if spec.task == "regression" else "predict_proba"
+            predictor = Predictor(model, spec, label="baseline model", score_method=method)
+            return Fallback(spec, predictor, strategy="baseline", detail=spec.baseline_file)
         previous = spec.previous_version
         if not previous:
             raise ValueError("fallback.previous_version is not set")
         folder = spec.folder.parent / previous
-        load_spec(folder)  # a real deployment folder of this deployment
+        previous_spec = load_spec(folder)  # a real deployment folder of this deployment
         model = load_model(folder)
-        predictor = Predictor(model, spec, label=f"previous version {previous}")
+        predictor = Predictor(model, spec, label=f"previous version {previous}", score_method=previous_spec.score_method)
         return Fallback(spec, predictor, strategy="previous_version", detail=previous)
     except Exception as exc:
         log.warning("fallback %s unavailable (%s); the constant answers instead", strategy, exc)

@@ -84,6 +84,8 @@ class _Answer:
     error: str | None = None
     explanation: dict[str, float] | None = None
     transformed: tuple[Any, int] | None = None  # (final-estimator input of its batch, row index)
+    score_source: str | None = None  # predict_proba | decision_function | predict | None
+    interval: list[float] | None = None  # regression: [low, high]
 
 
 class GuardedRuntime:
@@ -427,6 +429,8 @@ class GuardedRuntime:
             reason=reason,
             violations=violations,
             error=error,
+            score_source=outputs.score_source if outputs.scores[i] is not None else None,
+            interval=None if fallback or outputs.intervals is None else outputs.intervals[i],  # the live model's residuals
         )
 
     def _confidence(self, answer: _Answer) -> str:
@@ -435,8 +439,11 @@ class GuardedRuntime:
         if answer.violations:
             return "out_of_range"
         margin = self.spec.uncertainty_margin
-        if self.spec.task == "binary" and answer.score is not None:
-            return "low" if abs(answer.score - self.spec.threshold) < margin else "high"
+        if self.spec.task == "binary" and answer.score is not None and answer.score_source == "decision_function":
+            return "low" if abs(answer.score) < margin else "high"  # the boundary of a margin is 0
+        if self.spec.task == "binary" and answer.score is not None and answer.score_source == "predict_proba":
+            boundary = 0.5 if self.spec.threshold is None else self.spec.threshold
+            return "low" if abs(answer.score - boundary) < margin else "high"
         if self.spec.task == "multiclass" and answer.probabilities:
             top = sorted(answer.probabilities.values(), reverse=True)
             return "low" if len(top) > 1 and top[0] - top[1] < margin else "high"
@@ -454,7 +461,7 @@ class GuardedRuntime:
             route = None if job.routes is None else job.routes[i]
             version_id = spec.version_id if route is None else route.version_id
             confidence = self._confidence(answer)
-            probability = answer.score if spec.task != "regression" else None
+            probability = answer.score if answer.score_source == "predict_proba" else None
             predictions.append(
                 Prediction(
                     request_id=request_id,
@@ -468,6 +475,9 @@ class GuardedRuntime:
                     violations=answer.violations,
                     latency_ms=latency_ms,
                     explanation=answer.explanation,
+                    score=answer.score,
+                    score_source=answer.score_source,
+                    interval=answer.interval,
                 )
             )
             record: dict[str, Any] = {

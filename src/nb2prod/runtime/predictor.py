@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from nb2prod.errors import InvalidInputError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from nb2prod.runtime.spec import DeploymentSpec
+    from nb2prod.runtime.spec import DeploymentSpec, TaskSpec
 
 __all__ = ["Outputs", "Predictor", "error_text", "jsonable", "make_frame"]
 
@@ -55,31 +55,51 @@ def _pipeline_split(model: Any, method: str) -> tuple[Any, Any] | None:
 
 @dataclass(frozen=True, slots=True)
 class Outputs:
-    """Per-row results of one batch: decision, score (positive-class probability or value), probabilities."""
+    """Per-row results of one batch: decision, score, class probabilities (and for a regression, intervals).
+
+    ``score_source`` names where the scores come from: ``predict_proba``, ``decision_function``,
+    ``predict`` (a regression's value) or None (no score: a classifier with neither method, a constant).
+    """
 
     decisions: list[Any]
     scores: list[float | None]
     probabilities: list[dict[str, float] | None]
     transformed: Any = None  # a Pipeline's final-estimator input for these rows (reused by explanations)
+    score_source: str | None = None
+    intervals: list[list[float] | None] | None = None
 
 
 class Predictor:
-    """A fitted model plus the task semantics of its deployment (classes, threshold)."""
+    """The one scoring path: a fitted model plus its task (``TaskSpec``) → decisions, scores, probabilities.
 
-    def __init__(self, model: Any, spec: DeploymentSpec, *, label: str = "model") -> None:
+    The decision is always ``model.predict`` (a binary ``threshold`` on ``predict_proba`` is the one
+    declared exception); the score comes from ``predict_proba``, else ``decision_function``. The
+    deploy-time proof, the service, the fallback and the holdout evaluation all score through here.
+    ``spec`` is a :class:`~nb2prod.runtime.spec.DeploymentSpec` or a bare ``TaskSpec``;
+    ``score_method`` overrides the spec's for a model that scores otherwise (a baseline, a previous version).
+    """
+
+    def __init__(self, model: Any, spec: DeploymentSpec | TaskSpec, *, label: str = "model",
+                 score_method: str | Literal["spec"] | None = "spec") -> None:
         self.model = model
         self.label = label
         self.task = spec.task
         self.threshold = spec.threshold
-        self.columns = spec.feature_names
+        self.interval = spec.interval
+        self.columns: tuple[str, ...] = tuple(getattr(spec, "feature_names", ()))
         self.classes: tuple[Any, ...] = tuple(spec.classes or ())
         self.positive_class = spec.positive_class
+        self.score_method = spec.score_method if score_method == "spec" else score_method
+        if not callable(getattr(model, "predict", None)):
+            raise InvalidInputError(f"the {label} has no predict method", fix="deploy a fitted estimator")
+        self._model_index: dict[str, int] = {}
         self._proba_index: list[int] = []
+        self._flip = False
         if self.task != "regression":
-            if not hasattr(model, "predict_proba"):
+            if self.score_method is not None and not callable(getattr(model, self.score_method, None)):
                 raise InvalidInputError(
-                    f"the {label} has no predict_proba, which a {self.task} deployment needs",
-                    fix="deploy a classifier with predict_proba, or declare task 'regression'",
+                    f"the {label} has no {self.score_method}, which this deployment scores with",
+                    fix="re-deploy so deployment.json's score method is one the model has",
                 )
             model_classes = [jsonable(c) for c in getattr(model, "classes_", self.classes)]
             missing = [c for c in self.classes if c not in model_classes]
@@ -89,9 +109,12 @@ class Predictor:
                     fix="re-deploy so deployment.json's classes match the model's classes_",
                 )
             self._proba_index = [model_classes.index(c) for c in self.classes]
+            self._model_index = {_key(c): i for i, c in enumerate(model_classes)}
+            self._flip = self.task == "binary" and len(model_classes) == 2 and model_classes[0] == self.positive_class
+        self._decision_index = {_key(c): i for i, c in enumerate(self.classes)}
         self._positive = self.classes.index(self.positive_class) if self.task == "binary" else -1
         self._class_keys = [str(c) for c in self.classes]
-        self._split = _pipeline_split(model, "predict" if self.task == "regression" else "predict_proba")
+        self._split = _pipeline_split(model, "predict")
 
     def predict_frame(self, frame: pd.DataFrame) -> Outputs:
         """Predict every row of ``frame``; raises whatever the model raises, or ValueError on bad output."""
@@ -101,15 +124,36 @@ class Predictor:
         transformed: Any = None
         estimator: Any = self.model
         data: Any = frame
-        if self._split is not None:  # exactly what Pipeline.predict_proba does, keeping the final input
+        if self._split is not None:  # exactly what Pipeline.predict does, keeping the final input
             prefix, estimator = self._split
             data = transformed = prefix.transform(frame)
+        raw = np.asarray(estimator.predict(data))
+        if raw.ndim > 1 and raw.shape[1:] == (1,) * (raw.ndim - 1):
+            raw = raw.reshape(-1)
+        if raw.ndim != 1 or raw.shape[0] != n:
+            raise ValueError(f"{self.label} returned predictions of shape {raw.shape} for {n} rows")
         if self.task == "regression":
-            values = np.asarray(estimator.predict(data), dtype=float).reshape(-1)
-            if values.shape[0] != n or not np.all(np.isfinite(values)):
-                raise ValueError(f"{self.label} returned {values.shape[0]} values (non-finite or wrong count) for {n} rows")
+            values = raw.astype(float)
+            if not np.all(np.isfinite(values)):
+                raise ValueError(f"{self.label} returned non-finite values for {n} rows")
             listed = values.tolist()
-            return Outputs(decisions=listed, scores=list(listed), probabilities=[None] * n, transformed=transformed)
+            intervals: list[list[float] | None] | None = None if self.interval is None else [self.interval.around(v) for v in listed]
+            return Outputs(decisions=listed, scores=list(listed), probabilities=[None] * n, transformed=transformed,
+                           score_source="predict", intervals=intervals)
+        decisions = [jsonable(v) for v in raw.tolist()]
+        unknown = [d for d in decisions if _key(d) not in self._decision_index]
+        if unknown:
+            raise ValueError(f"{self.label} predicted {unknown[0]!r}, not one of the classes {list(self.classes)!r}")
+        if self.score_method == "predict_proba":
+            return self._from_proba(estimator, data, decisions, transformed)
+        if self.score_method == "decision_function":
+            return self._from_margin(estimator, data, decisions, transformed)
+        return Outputs(decisions=decisions, scores=[None] * n, probabilities=[None] * n, transformed=transformed)
+
+    def _from_proba(self, estimator: Any, data: Any, decisions: list[Any], transformed: Any) -> Outputs:
+        import numpy as np
+
+        n = len(decisions)
         proba = np.asarray(estimator.predict_proba(data), dtype=float)
         if proba.ndim != 2 or proba.shape[0] != n or not np.all(np.isfinite(proba)):
             raise ValueError(f"{self.label} returned probabilities of shape {proba.shape} (or non-finite) for {n} rows")
@@ -117,15 +161,38 @@ class Predictor:
         keys = self._class_keys
         probabilities = [dict(zip(keys, row, strict=True)) for row in proba.tolist()]
         if self.task == "binary":
-            positive = proba[:, self._positive]
-            other = self.classes[1 - self._positive]
-            scores = positive.tolist()
-            decisions = [self.positive_class if p >= self.threshold else other for p in scores]
-            return Outputs(decisions=decisions, scores=scores, probabilities=probabilities, transformed=transformed)  # type: ignore[arg-type]
-        best = proba.argmax(axis=1)
-        decisions = [self.classes[i] for i in best.tolist()]
-        scores = proba.max(axis=1).tolist()
-        return Outputs(decisions=decisions, scores=scores, probabilities=probabilities, transformed=transformed)  # type: ignore[arg-type]
+            scores = proba[:, self._positive].tolist()
+            if self.threshold is not None:  # the declared decision rule replaces model.predict
+                other = self.classes[1 - self._positive]
+                decisions = [self.positive_class if p >= self.threshold else other for p in scores]
+        else:
+            index = [self._decision_index[_key(d)] for d in decisions]
+            scores = proba[np.arange(n), index].tolist()
+        return Outputs(decisions=decisions, scores=scores, probabilities=probabilities,  # type: ignore[arg-type]
+                       transformed=transformed, score_source="predict_proba")
+
+    def _from_margin(self, estimator: Any, data: Any, decisions: list[Any], transformed: Any) -> Outputs:
+        import numpy as np
+
+        n = len(decisions)
+        margin = np.asarray(estimator.decision_function(data), dtype=float)
+        if margin.ndim == 2 and margin.shape[1] == 1:
+            margin = margin.reshape(-1)
+        width = len(self._model_index)
+        if margin.shape[0] != n or (margin.ndim == 2 and margin.shape[1] != width) or not np.all(np.isfinite(margin)):
+            raise ValueError(f"{self.label} returned decision values of shape {margin.shape} (or non-finite) for {n} rows")
+        if margin.ndim == 1:  # binary: the margin of model.classes_[1]
+            scores = (-margin if self._flip else margin).tolist()
+        else:
+            index = [self._model_index[_key(d)] for d in decisions]
+            scores = margin[np.arange(n), index].tolist()
+        return Outputs(decisions=decisions, scores=scores, probabilities=[None] * n,
+                       transformed=transformed, score_source="decision_function")
 
     def predict_rows(self, rows: Sequence[dict[str, Any]]) -> Outputs:
         return self.predict_frame(make_frame(rows, self.columns))
+
+
+def _key(value: Any) -> str:
+    """Lookup key of a class label: ``1``, ``1.0`` and ``True`` stay apart, numpy scalars equal Python ones."""
+    return f"{type(value).__name__}:{value!r}" if not isinstance(value, int | float) or isinstance(value, bool) else f"num:{float(value)!r}"

@@ -6,6 +6,7 @@ when the file is missing or malformed (see docs/design.md, "Deployment folder co
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 import os
@@ -16,7 +17,18 @@ from typing import Any
 
 from nb2prod.errors import InvalidInputError, NotFoundError
 
-__all__ = ["DTYPES", "DeploymentSpec", "FeatureSpec", "load_spec"]
+__all__ = [
+    "DTYPES",
+    "SCORE_METHODS",
+    "STRATEGIES",
+    "DeploymentSpec",
+    "FeatureSpec",
+    "IntervalSpec",
+    "Task",
+    "TaskSpec",
+    "load_spec",
+    "write_spec",
+]
 
 #: accepted spellings of a feature dtype → the runtime's canonical dtype
 DTYPES: dict[str, str] = {
@@ -27,8 +39,26 @@ DTYPES: dict[str, str] = {
     "str": "str", "string": "str", "object": "str", "text": "str", "datetime": "str",
 }  # fmt: skip
 
-TASKS = ("binary", "multiclass", "regression")
-STRATEGIES = ("baseline", "constant", "previous_version")
+
+
+class Task(enum.StrEnum):
+    """What the model predicts; equal to its string (``spec.task == "regression"``)."""
+
+    BINARY = "binary"
+    MULTICLASS = "multiclass"
+    REGRESSION = "regression"
+
+    @property
+    def is_classification(self) -> bool:
+        return self is not Task.REGRESSION
+
+
+TASKS = tuple(t.value for t in Task)
+#: where a classifier's score comes from; the decision is always ``model.predict`` (unless a threshold is set)
+SCORE_METHODS = ("predict_proba", "decision_function")
+#: fallback strategies as the runtime names them; ``previous`` (what %deploy writes) means ``previous_version``
+STRATEGIES = ("baseline", "constant", "previous_version", "none")
+_STRATEGY_ALIASES = {"previous": "previous_version"}
 EXPLAIN_METHODS = ("auto", "tree", "linear", "occlusion", "none")
 
 
@@ -85,17 +115,121 @@ class FeatureSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class IntervalSpec:
+    """A regression answer's interval: ``value + low`` to ``value + high`` (holdout residual quantiles)."""
+
+    low: float
+    high: float
+    level: float = 0.9
+    n: int = 0
+
+    def around(self, value: float) -> list[float]:
+        return [value + self.low, value + self.high]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"low": self.low, "high": self.high, "level": self.level, "n": self.n}
+
+    @classmethod
+    def parse(cls, raw: Any, folder: Path) -> IntervalSpec | None:
+        if raw is None:
+            return None
+        if not isinstance(raw, Mapping):
+            raise _bad("interval", "must be an object {low, high, level, n}", folder)
+        low, high = raw.get("low"), raw.get("high")
+        for key, value in (("low", low), ("high", high)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise _bad(f"interval.{key}", f"must be a finite number, got {value!r}", folder)
+        if low > high:  # type: ignore[operator]
+            raise _bad("interval", f"low {low!r} is above high {high!r}", folder)
+        level = _number(raw, "level", 0.9, folder, low=0.0, high=1.0)
+        n = raw.get("n", 0)
+        return cls(low=float(low), high=float(high), level=level, n=int(n) if isinstance(n, int) else 0)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """What a model's raw outputs mean: the task, the classes, and where decision and score come from.
+
+    The decision is ``model.predict`` — unless ``threshold`` is set (binary, ``predict_proba``
+    scores only), then it is ``P(positive) >= threshold``. The score is the positive-class
+    probability (binary) or the decision's probability (multiclass) with ``predict_proba``, the
+    margin with ``decision_function``, the predicted value for a regression, and absent when the
+    classifier has neither (``score_method`` None).
+    """
+
+    task: Task
+    classes: tuple[Any, ...] | None = None
+    positive_class: Any = None
+    threshold: float | None = None
+    score_method: str | None = None
+    interval: IntervalSpec | None = None
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], folder: Path) -> TaskSpec:
+        """The task fields of a ``deployment.json`` (``task``, ``classes``, ``positive_class``, ``threshold``, ``score``, ``interval``)."""
+        try:
+            task = Task(raw.get("task", "binary"))
+        except ValueError:
+            raise _bad("task", f"{raw.get('task')!r} is not one of {', '.join(TASKS)}", folder) from None
+        classes = raw.get("classes")
+        if task is Task.REGRESSION:
+            if classes not in (None, []):
+                raise _bad("classes", f"must be absent for a regression task, got {classes!r}", folder)
+            for key in ("threshold", "positive_class"):
+                if raw.get(key) is not None:
+                    raise _bad(key, "does not apply to a regression task (leave it out)", folder)
+            if raw.get("score") not in (None, "predict"):
+                raise _bad("score", f"must be absent for a regression task, got {raw.get('score')!r}", folder)
+            return cls(task=task, interval=IntervalSpec.parse(raw.get("interval"), folder))
+        if not isinstance(classes, list) or not classes:
+            raise _bad("classes", f"must be a non-empty list for a {task} task, got {classes!r}", folder)
+        if len(set(map(repr, classes))) != len(classes):
+            raise _bad("classes", f"has duplicates: {classes!r}", folder)
+        positive = raw.get("positive_class")
+        if task is Task.BINARY:
+            if len(classes) != 2:
+                raise _bad("classes", f"must have two entries for a binary task, got {classes!r}", folder)
+            if positive is None:
+                positive = classes[-1]
+            if positive not in classes:
+                raise _bad("positive_class", f"{positive!r} is not one of {classes!r}", folder)
+        # folders written before the score method was recorded scored with predict_proba
+        score = raw.get("score", "predict_proba")
+        if score is not None and score not in SCORE_METHODS:
+            raise _bad("score", f"{score!r} is not one of {', '.join(SCORE_METHODS)} (or null: no score)", folder)
+        threshold = None if raw.get("threshold") is None else _number(raw, "threshold", 0.5, folder, low=0.0, high=1.0)
+        if threshold is not None and (task is not Task.BINARY or score != "predict_proba"):
+            raise _bad("threshold", f"applies to a binary task scored by predict_proba only (this one: {task}, score {score})", folder)
+        if raw.get("interval") is not None:
+            raise _bad("interval", "applies to a regression task only", folder)
+        return cls(task=task, classes=tuple(classes), positive_class=positive, threshold=threshold, score_method=score)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The same fields as ``deployment.json`` holds them (what :meth:`parse` reads back)."""
+        return {
+            "task": self.task.value,
+            "classes": None if self.classes is None else list(self.classes),
+            "positive_class": self.positive_class,
+            "threshold": self.threshold,
+            "score": self.score_method,
+            "interval": None if self.interval is None else self.interval.to_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class DeploymentSpec:
     """A deployment folder's runtime configuration (``deployment.json``), validated."""
 
     folder: Path
     name: str
     version_id: str
-    task: str
+    task: Task
     features: tuple[FeatureSpec, ...]
     classes: tuple[Any, ...] | None = None
     positive_class: Any = None
-    threshold: float = 0.5
+    threshold: float | None = None  # None: the decision is model.predict
+    score_method: str | None = None  # predict_proba | decision_function | None (regression, or no score)
+    interval: IntervalSpec | None = None  # regression: holdout residual quantiles
     protected: tuple[str, ...] = ()
     max_violations: int = 0
     fallback_strategy: str = "constant"
@@ -122,6 +256,11 @@ class DeploymentSpec:
     def feature_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.features)
 
+    @property
+    def task_spec(self) -> TaskSpec:
+        return TaskSpec(task=Task(self.task), classes=self.classes, positive_class=self.positive_class,
+                        threshold=self.threshold, score_method=self.score_method, interval=self.interval)
+
     def resolved_store_url(self, env: Mapping[str, str] | None = None) -> str:
         """``NB2PROD_STORE_URL`` from the environment first, else ``store_url``, else SQLite in the folder."""
         env = os.environ if env is None else env
@@ -135,9 +274,7 @@ class DeploymentSpec:
         for key in ("name", "version_id"):
             if not isinstance(raw.get(key), str) or not raw[key]:
                 raise _bad(key, "must be a non-empty string", folder)
-        task = raw.get("task", "binary")
-        if task not in TASKS:
-            raise _bad("task", f"{task!r} is not one of {', '.join(TASKS)}", folder)
+        scoring = TaskSpec.parse(raw, folder)
         features_raw = raw.get("features")
         if not isinstance(features_raw, list) or not features_raw:
             raise _bad("features", "must be a non-empty list of {name, dtype, ...}", folder)
@@ -145,24 +282,13 @@ class DeploymentSpec:
         names = [f.name for f in features]
         if len(set(names)) != len(names):
             raise _bad("features", "has duplicate names", folder)
-        classes = raw.get("classes")
-        if classes is not None and (not isinstance(classes, list) or not classes):
-            raise _bad("classes", "must be a non-empty list", folder)
-        if task != "regression" and classes is None:
-            raise _bad("classes", f"is required for a {task} task", folder)
-        positive = raw.get("positive_class")
-        if task == "binary":
-            if len(classes) != 2:  # type: ignore[arg-type]
-                raise _bad("classes", f"must have two entries for a binary task, got {classes!r}", folder)
-            if positive is None:
-                positive = classes[-1]  # type: ignore[index]
-            if positive not in classes:  # type: ignore[operator]
-                raise _bad("positive_class", f"{positive!r} is not one of {classes!r}", folder)
         guardrails = raw.get("guardrails") or {}
         fallback = raw.get("fallback") or {}
-        strategy = fallback.get("strategy", "constant")
+        strategy = _STRATEGY_ALIASES.get(fallback.get("strategy", "constant"), fallback.get("strategy", "constant"))
         if strategy not in STRATEGIES:
             raise _bad("fallback.strategy", f"{strategy!r} is not one of {', '.join(STRATEGIES)}", folder)
+        if strategy == "previous_version" and not fallback.get("previous_version"):
+            raise _bad("fallback.previous_version", "must name the version to fall back to", folder)
         explain = raw.get("explain") or {}
         method = explain.get("method", "auto") or "none"
         if method not in EXPLAIN_METHODS:
@@ -177,11 +303,13 @@ class DeploymentSpec:
             folder=folder,
             name=raw["name"],
             version_id=raw["version_id"],
-            task=task,
+            task=scoring.task,
             features=features,
-            classes=None if classes is None else tuple(classes),
-            positive_class=positive,
-            threshold=_number(raw, "threshold", 0.5, folder, low=0.0, high=1.0),
+            classes=scoring.classes,
+            positive_class=scoring.positive_class,
+            threshold=scoring.threshold,
+            score_method=scoring.score_method,
+            interval=scoring.interval,
             protected=tuple(raw.get("protected") or ()),
             max_violations=max_violations,
             fallback_strategy=strategy,
@@ -219,3 +347,16 @@ def load_spec(folder: str | Path) -> DeploymentSpec:
     if not isinstance(raw, dict):
         raise InvalidInputError(f"{path} must hold a JSON object", fix="re-run %deploy to regenerate it")
     return DeploymentSpec.parse(raw, folder)
+
+
+def write_spec(folder: str | Path, raw: Mapping[str, Any]) -> DeploymentSpec:
+    """Validate ``raw`` as the runtime will read it, then write ``<folder>/deployment.json``.
+
+    The writer (``%deploy``) goes through the same parser as every reader, so a value it writes
+    can never be refused by the service, the proof, ``rebuild`` or monitoring.
+    """
+    folder = Path(folder).expanduser().resolve()
+    spec = DeploymentSpec.parse(raw, folder)
+    text = json.dumps(dict(raw), indent=2, allow_nan=False)
+    (folder / "deployment.json").write_text(text, encoding="utf-8")
+    return spec
