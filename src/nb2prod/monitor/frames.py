@@ -39,13 +39,14 @@ class AuditFrame:
     inputs: pd.DataFrame
     since: float | None = None
     until: float | None = None
+    skipped: int = 0  # stored rows whose inputs could not be decoded safely (left out, reported)
 
     def __len__(self) -> int:
         return len(self.meta)
 
     def select(self, mask: np.ndarray) -> AuditFrame:
         return AuditFrame(
-            self.meta[mask].reset_index(drop=True), self.inputs[mask].reset_index(drop=True), self.since, self.until
+            self.meta[mask].reset_index(drop=True), self.inputs[mask].reset_index(drop=True), self.since, self.until, self.skipped
         )
 
     def between(self, start: float, end: float, *, closed: bool = False) -> AuditFrame:
@@ -152,6 +153,25 @@ def _bulk_json(texts: list[Any]) -> list[Any]:
     return [_decode(v) for v in texts]
 
 
+# Same bound as the service's input schema (kept literal here: monitor must not import runtime).
+_MAX_MAGNITUDE = 2**53
+
+
+def _safe_value(value: Any) -> bool:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return True
+    if isinstance(value, int):
+        return -_MAX_MAGNITUDE <= value <= _MAX_MAGNITUDE
+    if isinstance(value, float):
+        return value == value and -_MAX_MAGNITUDE <= value <= _MAX_MAGNITUDE
+    return False
+
+
+def _safe_inputs(value: Any) -> bool:
+    """Whether a stored inputs row can be analysed (a row written before the service bounded its input is not)."""
+    return isinstance(value, dict) and all(_safe_value(v) for v in value.values())
+
+
 def _window_filter(query: Any, name: str, since: float | None, until: float | None, version_id: str | None) -> Any:
     p = t.predictions
     query = query.where(p.c.name == name)
@@ -203,10 +223,15 @@ def load_audit_frame(
             o = t.overrides
             oq = sa.select(o.c.request_id).join(p, p.c.request_id == o.c.request_id)
             overridden = {r.request_id for r in conn.execute(_window_filter(oq, name, since, until, version_id))}
+    inputs = _bulk_json([r[-1] if r[-1] is not None else "{}" for r in rows])
+    keep = [_safe_inputs(v) for v in inputs]
+    skipped = keep.count(False)
+    if skipped:
+        rows = [r for r, ok in zip(rows, keep, strict=True) if ok]
+        inputs = [v for v, ok in zip(inputs, keep, strict=True) if ok]
     columns: dict[str, list[Any]] = {c: [r[i] for r in rows] for i, c in enumerate(_META)}
     for c in ("output", "violations"):
         columns[c] = _bulk_json([v if v is not None else "null" for v in columns[c]])
-    inputs = _bulk_json([r[-1] if r[-1] is not None else "{}" for r in rows])
     meta = pd.DataFrame({c: pd.Series(v, dtype=object) if c == "output" else v for c, v in columns.items()})
     meta["ts"] = meta["ts"].astype(float)
     meta["score"] = pd.to_numeric(meta["score"], errors="coerce")
@@ -220,7 +245,7 @@ def load_audit_frame(
     meta["has_label"] = np.fromiter((r in labels for r in rid), dtype=bool, count=len(rid))
     meta["overridden"] = np.fromiter((r in overridden for r in rid), dtype=bool, count=len(rid))
     frame = pd.DataFrame.from_records(inputs) if inputs else pd.DataFrame()
-    return AuditFrame(meta=meta, inputs=frame, since=since, until=until)
+    return AuditFrame(meta=meta, inputs=frame, since=since, until=until, skipped=skipped)
 
 
 def require_rows(frame: AuditFrame, name: str, window: str) -> None:

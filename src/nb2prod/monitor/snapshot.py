@@ -119,6 +119,10 @@ def monitor_snapshot(
     if since is None and len(frame):
         frame.since = float(frame.meta["ts"].min())
     notes: list[str] = []
+    if frame.skipped:
+        notes.append(
+            f"{frame.skipped} stored prediction(s) skipped: their inputs are not finite numbers within ±2**53 (written before the service bounded its input)"
+        )
     drift = None
     timeline_values: tuple[MetricWindow, ...] = ()
     if len(frame) >= 1:

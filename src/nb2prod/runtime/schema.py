@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from nb2prod.runtime.spec import DeploymentSpec, FeatureSpec
 
 __all__ = [
+    "MAX_MAGNITUDE",
     "REQUEST_ID_PATTERN",
     "NonEmptyText",
     "Outcome",
@@ -35,6 +36,10 @@ __all__ = [
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
 RequestId = Annotated[str, Field(pattern=REQUEST_ID_PATTERN, description="a prediction's request id")]
 MAX_TEXT = 256
+# The hard bound on a numeric feature's magnitude: every integer up to it is exact as a float64,
+# so a stored value can always be decoded, compared and summed by monitoring (a 401-digit integer
+# would raise OverflowError there and break every later drift report).
+MAX_MAGNITUDE = 2**53
 
 
 def _integral(value: Any) -> Any:
@@ -43,8 +48,8 @@ def _integral(value: Any) -> Any:
     return value
 
 
-Int = Annotated[int, BeforeValidator(_integral), Strict()]
-Float = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+Int = Annotated[int, BeforeValidator(_integral), Strict(), Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
+Float = Annotated[float, Strict(), Field(allow_inf_nan=False, ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
 Bool = Annotated[bool, Strict()]
 Text = Annotated[str, Strict(), Field(max_length=MAX_TEXT)]
 NonEmptyText = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_TEXT)]
