@@ -13,6 +13,7 @@ from jupyter_server.utils import url_path_join
 
 from nb2prod.api import Workspace
 from nb2prod.server.base import BaseHandler
+from nb2prod.server.dashboard import DashboardHandler
 from nb2prod.server.deployments import DeploymentHandler, DeploymentsHandler, TrafficHandler
 from nb2prod.server.lint import LintHandler
 from nb2prod.server.monitoring import AlertsHandler, DriftSeriesHandler, MonitorHandler, ShadowHandler
@@ -42,6 +43,7 @@ def routes() -> list[tuple[str, type[BaseHandler]]]:
         (f"deployments/{_NAME}/monitor", MonitorHandler),
         (f"deployments/{_NAME}/drift", DriftSeriesHandler),
         (f"deployments/{_NAME}/shadow", ShadowHandler),
+        (f"deployments/{_NAME}/dashboard", DashboardHandler),
         ("alerts", AlertsHandler),
     ]
 
