@@ -12,7 +12,8 @@ def test_monitor_widget_renders_every_section(seeded):
     try:
         report = widget.last_report
         assert report is not None and report.n == 1200
-        assert "credit" in widget.header.value and "drift 6/14" in widget.header.value
+        assert "credit" in widget.header.value and "(6/14 features)" in widget.header.value
+        assert 'data-commandlinker-command="nb2prod:open-dashboard"' in widget.header.value
         assert widget.sections["drift"].value.count("<svg") == 2
         assert "validation" in widget.sections["performance"].value and "<polygon" in widget.sections["performance"].value
         assert "four-fifths" in widget.sections["fairness"].value

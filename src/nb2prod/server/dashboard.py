@@ -13,6 +13,7 @@ from typing import Any
 import tornado.web
 
 from nb2prod.errors import Nb2prodError, NotFoundError, UsageError
+from nb2prod.judgement import judge
 from nb2prod.monitor.windows import parse_window
 from nb2prod.server.base import BaseHandler
 
@@ -78,6 +79,7 @@ def dashboard(workspace: Any, name: str, *, window: str = "1d", version: str | N
         "traffic": status.traffic.to_dict(),
         "versions": _version_rows(status, by_version),
         "monitor": report.to_dict(),
+        "judgements": {k: j.to_dict() for k, j in judge(report).items()},
         "drift_series": series,
         "shadow": shadow,
         "alerts": alerts,

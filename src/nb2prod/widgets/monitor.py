@@ -7,6 +7,7 @@ Charts are inline SVG inside ``ipywidgets.HTML`` — no lab extension needed. Sh
 from __future__ import annotations
 
 import html
+import json
 import threading
 import time
 from typing import Any
@@ -14,17 +15,33 @@ from typing import Any
 import ipywidgets as w
 
 from nb2prod.errors import Nb2prodError
+from nb2prod.judgement import Judgement, judge
 from nb2prod.models import MonitorReport
 from nb2prod.widgets.charts import band_chart, bar_chart
 
 __all__ = ["MonitorWidget", "render_sections"]
 
-_BADGE = '<span style="background:{bg};color:#fff;border-radius:3px;padding:1px 6px;margin-right:6px">{text}</span>'
+_BADGE = '<span style="background:{bg};color:#fff;border-radius:3px;padding:1px 6px;margin-right:6px" title="{title}">{text}</span>'
+# The same colour per state in the widget, the dashboard tiles and the side panels.
+STATE_COLOURS = {"ok": "#2e7d32", "warn": "#b26a00", "firing": "#d0021b", "insufficient": "#777777"}
+_LABELS = {"drift": "drift", "live": "live", "estimated": "estimated", "fairness": "four-fifths", "errors": "errors", "fallback": "fallback"}
 
 
-def _badge(text: str, bad: bool | None) -> str:
-    colour = "#999" if bad is None else ("#d0021b" if bad else "#2e7d32")
-    return _BADGE.format(bg=colour, text=html.escape(text))
+def _badge(j: Judgement) -> str:
+    text = f"{_LABELS[j.metric]} {j.value}" if j.state != "insufficient" else f"{_LABELS[j.metric]}: {j.value}"
+    return _BADGE.format(bg=STATE_COLOURS[j.state], text=html.escape(text), title=html.escape(f"{j.state}: {j.reason}"))
+
+
+def _verdict(j: Judgement) -> str:
+    word = {"ok": "ok", "warn": "worth a look", "firing": "degraded", "insufficient": j.value}[j.state]
+    return f'<b style="color:{STATE_COLOURS[j.state]}">{html.escape(word)}</b> <span style="color:#777">({html.escape(j.reason)})</span>'
+
+
+def _dashboard_link(report: MonitorReport) -> str:
+    """A link JupyterLab's command linker turns into "open the nb2prod dashboard" (inert outside JupyterLab)."""
+    args = json.dumps({"name": report.name, "version": report.version_id, "window": report.window})
+    return (f' <a href="#" class="nb2prod-open-dashboard" data-commandlinker-command="nb2prod:open-dashboard" '
+            f'data-commandlinker-args="{html.escape(args)}">open the full dashboard</a>')
 
 
 def _mid(start: float, end: float) -> float:
@@ -34,24 +51,14 @@ def _mid(start: float, end: float) -> float:
 def render_sections(report: MonitorReport) -> dict[str, str]:
     """HTML for the header and each tab of the widget (pure: testable without a kernel)."""
     d, c, f, o = report.drift, report.concept, report.fairness, report.operations
-    badges = [
-        _badge(f"drift {len(d.drifted)}/{len(d.features)}" if d else "drift n/a", d.detected if d else None),
-        _badge(f"{c.metric} {c.verdict}" if c else "no labels", c.degraded if c and c.verdict in {"ok", "degraded"} else None),
-    ]
-    if f is not None:
-        verdicts = {a.verdict for a in f.attributes}
-        badges.append(
-            _badge(
-                "four-fifths " + ("fails" if "adverse_impact" in verdicts else "ok" if verdicts == {"ok"} else "n/a"),
-                True if "adverse_impact" in verdicts else (False if verdicts == {"ok"} else None),
-            )
-        )
-    badges.append(_badge(f"errors {o.overall.error_rate:.1%}", o.overall.error_rate > 0.05))
+    judged = judge(report)
+    badges = [_badge(j) for j in judged.values()]
     header = (
         f'<div style="font:13px sans-serif"><b>{html.escape(report.name)}</b> '
         f"<code>{html.escape(report.version_id or '')}</code> — window {html.escape(report.window)}, "
         f"{report.n} predictions, refreshed {time.strftime('%H:%M:%S')} ({report.elapsed_ms:.0f} ms)<br>"
         + "".join(badges)
+        + _dashboard_link(report)
         + "".join(f'<div style="color:#777">{html.escape(n)}</div>' for n in report.notes)
         + "</div>"
     )
@@ -76,7 +83,7 @@ def render_sections(report: MonitorReport) -> dict[str, str]:
         perf_html += (
             f'<div style="font:12px sans-serif">live {c.metric} {c.live:.3f} '
             f"[{c.live_low:.3f}, {c.live_high:.3f}] on {c.n_labelled} labels vs validation "
-            f"{c.validation if c.validation is None else round(c.validation, 3)} — <b>{c.verdict}</b>; "
+            f"{c.validation if c.validation is None else round(c.validation, 3)} — {_verdict(judged['live'])}; "
             f"concept score {c.score if c.score is None else round(c.score, 4)}; "
             f"ADWIN changes {len(c.detections)}</div>"
         )
@@ -91,7 +98,7 @@ def render_sections(report: MonitorReport) -> dict[str, str]:
         )
         perf_html += (
             f'<div style="font:12px sans-serif">estimated accuracy {e.estimated:.3f} [{e.low:.3f}, {e.high:.3f}] '
-            f"on {e.n} answers vs validation {e.validation if e.validation is None else round(e.validation, 3)} — <b>{e.verdict}</b></div>"
+            f"on {e.n} answers vs validation {e.validation if e.validation is None else round(e.validation, 3)} — {_verdict(judged['estimated'])}</div>"
         )
     elif e is not None:
         perf_html += f'<div style="font:12px sans-serif">estimated accuracy: {e.verdict.replace("_", " ")} ({e.n} scored answers)</div>'
