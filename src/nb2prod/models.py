@@ -197,6 +197,7 @@ class AuditEvent(Record):
     explanation: dict[str, float] | None = None
     confidence: str | None = None
     error: str | None = None
+    client_request_id: str | None = None  # the id the caller sent, kept beside the service's own key
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -699,6 +700,7 @@ class Prediction(Record):
     score: float | None = None
     score_source: str | None = None
     interval: list[float] | None = None
+    client_request_id: str | None = None  # the caller's own id, echoed; ``request_id`` is the service's key
 
 
 # -- panels (issue 8) --------------------------------------------------------------------------

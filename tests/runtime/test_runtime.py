@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from runtime_folder import build_deployment, sample_rows
 
-from nb2prod.errors import ConflictError, InvalidInputError, NotFoundError
+from nb2prod.errors import InvalidInputError, NotFoundError
 from nb2prod.runtime import GuardedRuntime
 from nb2prod.runtime.loading import load_model
 from nb2prod.runtime.predictor import Predictor
@@ -220,25 +220,28 @@ def test_canary_mismatch_keeps_the_model_out(load: Any, credit_folder: Path, tmp
 
 def test_feedback_and_override_join_the_audit_row(runtime: GuardedRuntime, credit_folder: Path, store_url: str) -> None:
     [a, b] = runtime.predict(sample_rows(credit_folder)[:2], request_ids=["app-1", "app-2"])
-    assert b.request_id == "app-2"
-    assert a.request_id == "app-1"
-    runtime.feedback("app-1", label="1", outcome=-2500.0, source="collections")
-    runtime.override("app-2", decision=1, operator="ann@bank", reason="known fraud pattern")
+    assert (a.client_request_id, b.client_request_id) == ("app-1", "app-2")
+    assert len({a.request_id, b.request_id} - {"app-1", "app-2"}) == 2  # the key is the service's own
+    runtime.feedback(a.request_id, label="1", outcome=-2500.0, source="collections")
+    runtime.override(b.request_id, decision=1, operator="ann@bank", reason="known fraud pattern")
     with pytest.raises(NotFoundError):
         runtime.feedback("nobody", label=1)
+    with pytest.raises(NotFoundError):
+        runtime.feedback("app-1", label=1)  # a caller's own id is not an address
     with pytest.raises(InvalidInputError, match="not one of the classes"):
-        runtime.feedback("app-1", label=7)
+        runtime.feedback(a.request_id, label=7)
     with pytest.raises(InvalidInputError, match="label or an outcome"):
-        runtime.feedback("app-1")
+        runtime.feedback(a.request_id)
     with pytest.raises(InvalidInputError, match="operator and a reason"):
-        runtime.override("app-1", decision=0, operator=" ", reason="x")
-    with pytest.raises(ConflictError):
-        runtime.predict(sample_rows(credit_folder)[:1], request_ids=["app-1"])
+        runtime.override(a.request_id, decision=0, operator=" ", reason="x")
+    [again] = runtime.predict(sample_rows(credit_folder)[:1], request_ids=["app-1"])  # a reused id is answered
+    assert runtime.writer.flush(10)
     with Store.open(store_url) as store:
         [fb] = store.audit.feedback(name="credit")
         [ov] = store.audit.overrides(name="credit")
-    assert (fb.request_id, fb.label, fb.outcome, fb.source) == ("app-1", 1, -2500.0, "collections")
-    assert (ov.request_id, ov.decision, ov.operator, ov.reason) == ("app-2", 1, "ann@bank", "known fraud pattern")
+        assert [e.request_id for e in store.audit.by_client_id("app-1")] == [a.request_id, again.request_id]
+    assert (fb.request_id, fb.label, fb.outcome, fb.source) == (a.request_id, 1, -2500.0, "collections")
+    assert (ov.request_id, ov.decision, ov.operator, ov.reason) == (b.request_id, 1, "ann@bank", "known fraud pattern")
 
 
 def test_concurrent_callers_are_batched_and_all_audited(runtime: GuardedRuntime, credit_folder: Path, store_url: str) -> None:

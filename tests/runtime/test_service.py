@@ -34,7 +34,8 @@ def test_predict_batch_and_explain(served: Served) -> None:
     reply = post(served, "/predict", {"features": rows[0], "explain": True, "request_id": "http-1"})
     assert reply.status_code == 200, reply.text
     body = reply.json()
-    assert body["request_id"] == "http-1" and body["version_id"] == "credit-v1" and body["fallback"] is False
+    assert body["client_request_id"] == "http-1" and body["request_id"] != "http-1"
+    assert body["version_id"] == "credit-v1" and body["fallback"] is False
     sample = json.loads((served.folder / "sample.json").read_text())
     # The model's own score for this row, saved at deploy time, not merely any number in [0, 1].
     assert body["probability"] == pytest.approx(sample["scores"][0], abs=1e-9) and body["confidence"] in {"high", "low"}

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nb2prod.errors import ConflictError, InvalidInputError, Nb2prodError, NotFoundError, StoreError
+from nb2prod.errors import InvalidInputError, Nb2prodError, NotFoundError, StoreError
 from nb2prod.models import Feedback, Override, Prediction
 from nb2prod.runtime.audit_writer import AuditWriter, StoreHandle
 from nb2prod.runtime.explain import Explainer, as_dense, build_explainer
@@ -69,6 +69,7 @@ class _Job:
     probe: bool = False
     claimed: bool = False
     routes: list[Route] | None = None  # None: every row goes to this service's own (live) version
+    client_ids: list[str | None] | None = None  # the ids the caller sent, stored beside ours
 
 
 @dataclass
@@ -334,23 +335,21 @@ class GuardedRuntime:
             raise StoreError("the service is shutting down", fix="retry against another replica")
         if keys is not None and len(keys) != len(rows):
             raise InvalidInputError(f"{len(keys)} keys for {len(rows)} rows", fix="send one key per row, or none")
-        if request_ids is None:
-            ids = [uuid.uuid4().hex for _ in rows]
-        else:
-            ids = list(request_ids)
-            if len(ids) != len(rows):
-                raise InvalidInputError(f"{len(ids)} request ids for {len(rows)} rows", fix="send one request id per row")
-            with self._recent_lock:
-                taken = [i for i in ids if i in self._recent]
-            if taken or len(set(ids)) != len(ids):
-                raise ConflictError(f"request id {(taken or ids)[0]!r} was already used", fix="send a new request id, or none")
+        # The audit key is always ours (unguessable); a caller's own id is stored beside it, never
+        # unique, so a reused or pre-occupied id can neither be refused nor drop an answered row.
+        ids = [uuid.uuid4().hex for _ in rows]
+        client_ids: list[str | None] | None = None
+        if request_ids is not None:
+            client_ids = list(request_ids)
+            if len(client_ids) != len(rows):
+                raise InvalidInputError(f"{len(client_ids)} request ids for {len(rows)} rows", fix="send one request id per row")
         with self._recent_lock:
             for i in ids:
                 self._recent[i] = None
             while len(self._recent) > RECENT_IDS:
                 self._recent.popitem(last=False)
         return _Job(rows=rows, request_ids=ids, explain=explain, t0=time.perf_counter(), ts=time.time(),
-                    routes=self._routes(len(rows), keys))
+                    routes=self._routes(len(rows), keys), client_ids=client_ids)
 
     def _routes(self, n: int, keys: Sequence[str | None] | None) -> list[Route] | None:
         """Each row's arm under the current traffic (None: no routing, this version answers all)."""
@@ -460,6 +459,7 @@ class GuardedRuntime:
         for i, (request_id, row, answer) in enumerate(zip(job.request_ids, job.rows, answers, strict=True)):
             route = None if job.routes is None else job.routes[i]
             version_id = spec.version_id if route is None else route.version_id
+            client_id = None if job.client_ids is None else job.client_ids[i]
             confidence = self._confidence(answer)
             probability = answer.score if answer.score_source == "predict_proba" else None
             predictions.append(
@@ -478,10 +478,12 @@ class GuardedRuntime:
                     score=answer.score,
                     score_source=answer.score_source,
                     interval=answer.interval,
+                    client_request_id=client_id,
                 )
             )
             record: dict[str, Any] = {
                 "request_id": request_id,
+                "client_request_id": client_id,
                 "name": spec.name,
                 "version_id": version_id,
                 "ts": job.ts,

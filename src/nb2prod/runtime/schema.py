@@ -152,7 +152,8 @@ def build_schema(spec: DeploymentSpec) -> ServiceSchema:
     label_type: Any = Any
     prediction = create_model(
         "Prediction",
-        request_id=(str, ...),
+        request_id=(str, Field(description="the service's id for this answer: send it with /feedback and /override")),
+        client_request_id=(str | None, Field(default=None, description="the request_id the caller sent, echoed (stored beside, not unique)")),
         version_id=(str, ...),
         prediction=(label_type, Field(description="the decision (class label) or the predicted value")),
         probability=(float | None, Field(default=None, description="positive-class probability (binary) or the decision's (multiclass), from predict_proba")),

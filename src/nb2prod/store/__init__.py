@@ -27,10 +27,35 @@ def _create_tables(engine: Engine, attempts: int = 50) -> None:
     for attempt in range(attempts):
         try:
             metadata.create_all(engine)
+            _add_nullable_columns(engine)
             return
         except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError) as exc:
-            if "already exists" not in str(exc) or attempt == attempts - 1:
+            if not ("already exists" in str(exc) or "duplicate column" in str(exc)) or attempt == attempts - 1:
                 raise
+
+
+def _add_nullable_columns(engine: Engine) -> None:
+    """Add nullable columns a newer release declares to tables an older release created.
+
+    ``create_all`` never alters an existing table; a store written before a column existed would
+    otherwise refuse every insert naming it. Only nullable columns are added (no backfill needed).
+    """
+    inspector = sa.inspect(engine)
+    existing_tables = set(inspector.get_table_names())
+    for table in metadata.sorted_tables:
+        if table.name not in existing_tables:
+            continue
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        missing = [c for c in table.columns if c.name not in present and c.nullable]
+        if not missing:
+            continue
+        with engine.begin() as conn:
+            for column in missing:
+                kind = column.type.compile(dialect=engine.dialect)
+                conn.execute(sa.text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+            for index in table.indexes:
+                if any(c.name in {m.name for m in missing} for c in index.columns):
+                    index.create(conn, checkfirst=True)
 
 
 class Store:

@@ -32,7 +32,12 @@ class AuditLog:
         return table.insert()
 
     def write(self, events: Sequence[AuditEvent]) -> int:
-        """Insert predictions; a request id already stored is skipped, so replays are safe."""
+        """Insert predictions; a request id already stored is skipped, so replays are safe.
+
+        The key is the id the service generated for that answer (a caller's own id is only stored
+        in ``client_request_id``), so a conflict here is a replay of the same row, never a
+        different prediction that happens to reuse an id.
+        """
         if not events:
             return 0
         rows = [e.to_dict() for e in events]
@@ -57,6 +62,14 @@ class AuditLog:
         if row is None:
             raise NotFoundError(f"no prediction with request id {request_id!r}", fix="use the request_id a prediction returned")
         return AuditEvent.from_dict(dict(row._mapping))
+
+    def by_client_id(self, client_request_id: str, *, name: str | None = None) -> list[AuditEvent]:
+        """Every prediction a caller sent with its own id ``client_request_id`` (ids are not unique), oldest first."""
+        query = sa.select(t.predictions).where(t.predictions.c.client_request_id == client_request_id)
+        if name is not None:
+            query = query.where(t.predictions.c.name == name)
+        with self._engine.connect() as conn:
+            return [AuditEvent.from_dict(dict(r._mapping)) for r in conn.execute(query.order_by(t.predictions.c.ts))]
 
     def exists(self, request_id: str) -> bool:
         with self._engine.connect() as conn:
