@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -26,7 +27,10 @@ def test_manifest_lists_files_read_with_size_and_sha(tmp_path: Path) -> None:
     path = _data_project(tmp_path)
     files = data_manifest(path)
     assert [f.path for f in files] == ["data/train.csv", "data/lookup.json"]
-    assert files[0].size == 8 and len(files[0].sha256) == 64
+    for f in files:  # the recorded digest is sha256 of the file's bytes as they are on disk
+        data = (tmp_path / f.path).read_bytes()
+        assert f.size == len(data) and f.sha256 == hashlib.sha256(data).hexdigest()
+    assert files[0].size == 8
 
 
 def test_unrecorded_then_recorded_then_changed(tmp_path: Path) -> None:
