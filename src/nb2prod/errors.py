@@ -15,6 +15,7 @@ __all__ = [
     "Nb2prodError",
     "NotFoundError",
     "NotebookError",
+    "OverloadedError",
     "ServiceError",
     "StoreError",
     "UsageError",
@@ -89,6 +90,21 @@ class StoreError(Nb2prodError):
     http_status = 503
     exit_code = 7
     code = "store"
+
+
+class OverloadedError(Nb2prodError):
+    """A service sheds a request it cannot answer in time (queue too long); retry after ``retry_after_s``."""
+
+    http_status = 503
+    exit_code = 11
+    code = "overloaded"
+
+    def __init__(self, message: str, *, fix: str | None = None, retry_after_s: float = 1.0) -> None:
+        super().__init__(message, fix=fix)
+        self.retry_after_s = retry_after_s
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "retry_after_s": self.retry_after_s}
 
 
 class GateRefusedError(Nb2prodError):
