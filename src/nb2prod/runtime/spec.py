@@ -242,6 +242,7 @@ class DeploymentSpec:
     health_window: int = 200
     uncertainty_margin: float = 0.1
     max_batch: int = 64
+    max_queue_ms: float = 1000.0  # a request queued longer than this is shed (HTTP 503), not answered late
     max_rows: int = 1000
     max_body_bytes: int = 2 * 1024 * 1024
     workers: int = 1
@@ -322,6 +323,7 @@ class DeploymentSpec:
             health_window=int(_number(health, "window", 200, folder, low=1, high=1_000_000)),
             uncertainty_margin=_number(uncertainty, "margin", 0.1, folder, low=0.0, high=1.0),
             max_batch=int(_number(serving, "max_batch", 64, folder, low=1, high=100_000)),
+            max_queue_ms=_number(serving, "max_queue_ms", 1000.0, folder, low=1.0, high=600_000.0),
             max_rows=int(_number(serving, "max_rows", 1000, folder, low=1, high=1_000_000)),
             max_body_bytes=int(_number(serving, "max_body_bytes", 2 * 1024 * 1024, folder, low=1024, high=1 << 31)),
             workers=int(_number(serving, "workers", 1, folder, low=1, high=256)),
