@@ -34,6 +34,9 @@ def port_free(host: str, port: int) -> bool:
         if probe.connect_ex((host, port)) == 0:
             return False
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the server will: after a kill -9 the old connections sit in TIME_WAIT for a minute,
+        # which a plain bind reports as "in use" although the server can bind the port right away.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
