@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from nb2prod.store import Store
 
-__all__ = ["AuditFrame", "DeploymentContext", "deployment_context", "load_audit_frame", "matches", "require_rows", "value_key"]
+__all__ = ["AuditFrame", "DeploymentContext", "deployment_context", "load_audit_frame", "matches", "require_rows", "safe_inputs", "value_key"]
 
 _META = ("request_id", "version_id", "ts", "output", "score", "latency_ms", "fallback", "violations", "arm", "error")
 
@@ -167,7 +167,7 @@ def _safe_value(value: Any) -> bool:
     return False
 
 
-def _safe_inputs(value: Any) -> bool:
+def safe_inputs(value: Any) -> bool:
     """Whether a stored inputs row can be analysed (a row written before the service bounded its input is not)."""
     return isinstance(value, dict) and all(_safe_value(v) for v in value.values())
 
@@ -224,7 +224,7 @@ def load_audit_frame(
             oq = sa.select(o.c.request_id).join(p, p.c.request_id == o.c.request_id)
             overridden = {r.request_id for r in conn.execute(_window_filter(oq, name, since, until, version_id))}
     inputs = _bulk_json([r[-1] if r[-1] is not None else "{}" for r in rows])
-    keep = [_safe_inputs(v) for v in inputs]
+    keep = [safe_inputs(v) for v in inputs]
     skipped = keep.count(False)
     if skipped:
         rows = [r for r, ok in zip(rows, keep, strict=True) if ok]

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from nb2prod.errors import NotFoundError
 from nb2prod.models import AuditEvent, Feedback, Override
 from nb2prod.store import tables as t
+from nb2prod.store.profiles import ProfileStore
 
 __all__ = ["AuditLog"]
 
@@ -20,8 +21,10 @@ __all__ = ["AuditLog"]
 class AuditLog:
     """Writes predictions in batches (idempotent on request id) and reads them back by window."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, profiles: bool = True) -> None:
         self._engine = engine
+        self.profiles = ProfileStore(engine)
+        self.profiling = profiles  # fold rows into monitoring profiles as they are written
 
     def _insert_ignore(self, table: sa.Table) -> Any:
         dialect = self._engine.dialect.name
@@ -42,19 +45,32 @@ class AuditLog:
             return 0
         rows = [e.to_dict() for e in events]
         with self._engine.begin() as conn:
-            conn.execute(self._insert_ignore(t.predictions), rows)
+            if not self.profiling:
+                conn.execute(self._insert_ignore(t.predictions), rows)
+                return len(rows)
+            # Only rows this statement really inserted are profiled: a replayed row is not counted twice.
+            inserted = conn.execute(self._insert_ignore(t.predictions).returning(t.predictions.c.request_id), rows)
+            new = {r[0] for r in inserted}
+            self.profiles.fold_predictions(conn, [r for r in rows if r["request_id"] in new])
         return len(rows)
 
     def add_feedback(self, items: Iterable[Feedback]) -> int:
         rows = [{**f.to_dict(), "ts": f.ts or time.time()} for f in items]
         if rows:
             with self._engine.begin() as conn:
-                conn.execute(t.feedback.insert(), rows)
+                if not self.profiling:
+                    conn.execute(t.feedback.insert(), rows)
+                    return len(rows)
+                # Insert first (SQLite takes its write lock here), then fold against the labels stored before.
+                new = {r[0] for r in conn.execute(t.feedback.insert().returning(t.feedback.c.id), rows)}
+                self.profiles.fold_feedback(conn, rows, exclude_ids=new)
         return len(rows)
 
     def add_override(self, item: Override) -> None:
         with self._engine.begin() as conn:
             conn.execute(t.overrides.insert().values(**{**item.to_dict(), "ts": item.ts or time.time()}))
+            if self.profiling:
+                self.profiles.fold_override(conn, item.request_id)
 
     def get(self, request_id: str) -> AuditEvent:
         with self._engine.connect() as conn:

@@ -1,0 +1,296 @@
+"""Profile rows: folded inside the transaction that writes predictions or feedback, read back by window.
+
+Each process writes its own profile row per (deployment, version, arm, minute bucket) — its
+*writer id* — so replicas never contend for a row and readers merge what they find. Labels,
+outcomes and overrides arrive later and fold into the label profile of their prediction's bucket.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from nb2prod.store import tables as t
+
+if TYPE_CHECKING:
+    from nb2prod.monitor.profile import LabelProfile, Profile
+
+__all__ = ["BucketProfile", "ProfileStore", "writer_id"]
+
+_PREDICTION_COLUMNS = ("request_id", "name", "version_id", "arm", "ts", "inputs", "output", "score")
+
+
+def writer_id() -> str:
+    """This process's profile writer id (host and pid: one row per process and bucket)."""
+    return f"{socket.gethostname()[:100]}:{os.getpid()}"
+
+
+@dataclasses.dataclass
+class BucketProfile:
+    """The merged profile of one bucket of one version and arm (all writers added up)."""
+
+    version_id: str
+    arm: str
+    bucket: int
+    profile: Profile
+    labels: LabelProfile | None = None
+
+
+def _insert_ignore(conn: Connection, table: sa.Table) -> Any:
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return table.insert()
+
+
+def _key_where(table: sa.Table, key: Mapping[str, Any]) -> list[Any]:
+    return [table.c[k] == v for k, v in key.items()]
+
+
+class ProfileStore:
+    """Folds rows into profile rows (within the caller's transaction) and reads them back."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    # -- folding, inside the caller's transaction -----------------------------------------------------
+    def fold_predictions(self, conn: Connection, rows: Sequence[Mapping[str, Any]], *, writer: str | None = None) -> None:
+        """Fold newly inserted prediction rows into this writer's bucket profiles (and any labels already stored)."""
+        from nb2prod.monitor.profile import Profile, bucket_of
+
+        if not rows:
+            return
+        writer = writer or writer_id()
+        groups: dict[tuple[str, str, str, int], list[Mapping[str, Any]]] = {}
+        for row in rows:
+            key = (row["name"], row["version_id"], row.get("arm") or "live", bucket_of(float(row["ts"])))
+            groups.setdefault(key, []).append(row)
+        p = t.profiles
+        for (name, version_id, arm, bucket), part in groups.items():
+            key = {"name": name, "version_id": version_id, "arm": arm, "bucket": bucket, "writer": writer}
+            conn.execute(_insert_ignore(conn, p).values(**key, n=0, data=Profile().dumps()))
+            stored = conn.execute(sa.select(p.c.data).where(*_key_where(p, key)).with_for_update()).scalar_one()
+            profile = Profile.loads(stored)
+            profile.fold(part)
+            conn.execute(p.update().where(*_key_where(p, key)).values(n=profile.n + profile.skipped, data=profile.dumps()))
+        ids = [r["request_id"] for r in rows]
+        feedback = self._feedback_rows(conn, ids)
+        overridden = self._overridden(conn, ids)
+        if feedback or overridden:
+            by_id = {r["request_id"]: r for r in rows}
+            self._fold_late(conn, by_id, feedback=feedback, new_overrides=overridden)
+
+    def fold_feedback(self, conn: Connection, items: Sequence[Mapping[str, Any]], *, exclude_ids: set[int]) -> None:
+        """Fold just-inserted feedback rows (ids ``exclude_ids``) into their predictions' label profiles.
+
+        A newer label for the same prediction replaces the older one's contribution exactly.
+        """
+        ids = list(dict.fromkeys(f["request_id"] for f in items))
+        predictions = self._predictions(conn, ids)
+        if not predictions:
+            return
+        previous = [f for f in self._feedback_rows(conn, list(predictions)) if f["id"] not in exclude_ids]
+        self._fold_late(conn, predictions, feedback=[f for f in items if f["request_id"] in predictions], previous=previous)
+
+    def fold_override(self, conn: Connection, request_id: str) -> None:
+        """Count an override once per prediction (call right after inserting it)."""
+        predictions = self._predictions(conn, [request_id])
+        o = t.overrides
+        count = conn.execute(sa.select(sa.func.count()).where(o.c.request_id == request_id)).scalar_one()
+        if predictions and count == 1:
+            self._fold_late(conn, predictions, feedback=[], new_overrides={request_id})
+
+    def _fold_late(
+        self,
+        conn: Connection,
+        predictions: Mapping[str, Mapping[str, Any]],
+        *,
+        feedback: Sequence[Mapping[str, Any]],
+        previous: Sequence[Mapping[str, Any]] = (),
+        new_overrides: Iterable[str] = (),
+    ) -> None:
+        from nb2prod.monitor.profile import LabelProfile, bucket_of, fold_label
+
+        state: dict[str, tuple[Any, Any]] = {}
+        for f in previous:  # the label and outcome in force before this batch (latest non-null of each)
+            label, outcome = state.get(f["request_id"], (None, None))
+            state[f["request_id"]] = (f["label"] if f["label"] is not None else label, f["outcome"] if f["outcome"] is not None else outcome)
+        before = dict(state)
+        for f in feedback:
+            label, outcome = state.get(f["request_id"], (None, None))
+            state[f["request_id"]] = (f["label"] if f.get("label") is not None else label,
+                                      f["outcome"] if f.get("outcome") is not None else outcome)
+        touched: dict[tuple[str, str, str, int], LabelProfile] = {}
+
+        def target(row: Mapping[str, Any]) -> LabelProfile:
+            key = (row["name"], row["version_id"], row.get("arm") or "live", bucket_of(float(row["ts"])))
+            if key not in touched:
+                touched[key] = LabelProfile()
+            return touched[key]
+
+        for rid in {f["request_id"] for f in feedback}:
+            row = predictions[rid]
+            if rid in before:
+                fold_label(target(row), row, *before[rid], sign=-1)
+            fold_label(target(row), row, *state[rid])
+        for rid in new_overrides:
+            target(predictions[rid]).overridden += 1
+        lp = t.label_profiles
+        for (name, version_id, arm, bucket), delta in touched.items():
+            key = {"name": name, "version_id": version_id, "arm": arm, "bucket": bucket}
+            conn.execute(_insert_ignore(conn, lp).values(**key, data=LabelProfile().dumps()))
+            stored = conn.execute(sa.select(lp.c.data).where(*_key_where(lp, key)).with_for_update()).scalar_one()
+            merged = LabelProfile.loads(stored).merge(delta)
+            conn.execute(lp.update().where(*_key_where(lp, key)).values(data=merged.dumps()))
+
+    @staticmethod
+    def _predictions(conn: Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        p = t.predictions
+        out: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 500):
+            query = sa.select(*(p.c[c] for c in _PREDICTION_COLUMNS)).where(p.c.request_id.in_(ids[start : start + 500]))
+            out.update({r.request_id: dict(r._mapping) for r in conn.execute(query)})
+        return out
+
+    @staticmethod
+    def _feedback_rows(conn: Connection, ids: Sequence[str]) -> list[dict[str, Any]]:
+        f = t.feedback
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(ids), 500):
+            query = sa.select(f.c.id, f.c.request_id, f.c.label, f.c.outcome).where(f.c.request_id.in_(ids[start : start + 500]))
+            out.extend(dict(r._mapping) for r in conn.execute(query.order_by(f.c.id)))
+        return out
+
+    @staticmethod
+    def _overridden(conn: Connection, ids: Sequence[str]) -> set[str]:
+        o = t.overrides
+        out: set[str] = set()
+        for start in range(0, len(ids), 500):
+            out.update(r[0] for r in conn.execute(sa.select(o.c.request_id).where(o.c.request_id.in_(ids[start : start + 500]))))
+        return out
+
+    # -- reading ------------------------------------------------------------------------------
+    def buckets(
+        self, name: str, *, since: float | None = None, until: float | None = None, version_id: str | None = None,
+        with_labels: bool = True,
+    ) -> list[BucketProfile]:
+        """Merged bucket profiles of ``name`` whose bucket starts in ``[since rounded down to a bucket, until)``, oldest first."""
+        from nb2prod.monitor.profile import LabelProfile, Profile, bucket_of
+
+        def window(table: sa.Table, query: Any) -> Any:
+            query = query.where(table.c.name == name)
+            if since is not None:
+                query = query.where(table.c.bucket >= bucket_of(since))
+            if until is not None:
+                query = query.where(table.c.bucket < until)
+            if version_id is not None:
+                query = query.where(table.c.version_id == version_id)
+            return query
+
+        p, lp = t.profiles, t.label_profiles
+        merged: dict[tuple[str, str, int], BucketProfile] = {}
+        with self._engine.connect() as conn:
+            for r in conn.execute(window(p, sa.select(p.c.version_id, p.c.arm, p.c.bucket, p.c.data))):
+                key = (r.version_id, r.arm, int(r.bucket))
+                profile = Profile.loads(r.data)
+                if key in merged:
+                    merged[key].profile.merge(profile)
+                else:
+                    merged[key] = BucketProfile(version_id=r.version_id, arm=r.arm, bucket=int(r.bucket), profile=profile)
+            if with_labels:
+                for r in conn.execute(window(lp, sa.select(lp.c.version_id, lp.c.arm, lp.c.bucket, lp.c.data))):
+                    key = (r.version_id, r.arm, int(r.bucket))
+                    if key in merged:
+                        merged[key].labels = LabelProfile.loads(r.data)
+        return sorted(merged.values(), key=lambda b: (b.bucket, b.version_id, b.arm))
+
+    def version_counts(self, name: str, *, since: float | None = None, until: float | None = None) -> dict[str, int]:
+        """Rows per version in the window (from the profile rows' counts, no decoding)."""
+        from nb2prod.monitor.profile import bucket_of
+
+        p = t.profiles
+        query = sa.select(p.c.version_id, sa.func.sum(p.c.n)).where(p.c.name == name).group_by(p.c.version_id)
+        if since is not None:
+            query = query.where(p.c.bucket >= bucket_of(since))
+        if until is not None:
+            query = query.where(p.c.bucket < until)
+        with self._engine.connect() as conn:
+            return {r[0]: int(r[1] or 0) for r in conn.execute(query)}
+
+    def storage(self, name: str | None = None) -> dict[str, float]:
+        """Profile rows, total bytes and bytes per bucket (per deployment, version and arm, writers added)."""
+        p = t.profiles
+        query = sa.select(sa.func.count(), sa.func.sum(sa.func.length(p.c.data)))
+        buckets = sa.select(sa.func.count()).select_from(
+            sa.select(p.c.name, p.c.version_id, p.c.arm, p.c.bucket).distinct().subquery()
+        )
+        if name is not None:
+            query = query.where(p.c.name == name)
+            buckets = sa.select(sa.func.count()).select_from(
+                sa.select(p.c.name, p.c.version_id, p.c.arm, p.c.bucket).where(p.c.name == name).distinct().subquery()
+            )
+        with self._engine.connect() as conn:
+            rows, size = conn.execute(query).one()
+            n_buckets = int(conn.execute(buckets).scalar_one())
+        size = int(size or 0)
+        return {"rows": int(rows), "bytes": size, "buckets": n_buckets, "bytes_per_bucket": size / n_buckets if n_buckets else 0.0}
+
+    # -- backfill and retention -----------------------------------------------------------------------
+    def rebuild(self, name: str, *, since: float | None = None, chunk: int = 5000) -> int:
+        """Recompute ``name``'s profiles from its audit rows (from ``since``'s bucket on); returns rows folded."""
+        import json
+
+        from nb2prod.monitor.profile import bucket_of
+
+        p = t.predictions
+        start = bucket_of(since) if since is not None else None
+        writer = "rebuild"
+        folded = 0
+        with self._engine.begin() as conn:
+            for table in (t.profiles, t.label_profiles):
+                query = table.delete().where(table.c.name == name)
+                if start is not None:
+                    query = query.where(table.c.bucket >= start)
+                conn.execute(query)
+            columns = [p.c[c] for c in _PREDICTION_COLUMNS if c != "inputs"] + [
+                sa.type_coerce(p.c.inputs, sa.Text).label("inputs"),
+                p.c.latency_ms, p.c.fallback, sa.type_coerce(p.c.violations, sa.Text).label("violations"), p.c.error,
+                p.c.confidence, p.c.shadow_version, sa.type_coerce(p.c.shadow_output, sa.Text).label("shadow_output"),
+                p.c.shadow_score, p.c.shadow_error, sa.type_coerce(p.c.output, sa.Text).label("output_text"),
+            ]
+            query = sa.select(*columns).where(p.c.name == name).order_by(p.c.ts)
+            if start is not None:
+                query = query.where(p.c.ts >= start)
+            result = conn.execute(query)
+            while batch := result.fetchmany(chunk):
+                rows = []
+                for r in batch:
+                    row = dict(r._mapping)
+                    for column in ("inputs", "violations", "shadow_output"):
+                        text = row[column]
+                        row[column] = json.loads(text) if isinstance(text, str) else text
+                    text = row.pop("output_text")
+                    row["output"] = json.loads(text) if isinstance(text, str) else text
+                    rows.append(row)
+                self.fold_predictions(conn, rows, writer=writer)
+                folded += len(rows)
+        return folded
+
+    def delete_audit_before(self, cutoff: float, *, name: str | None = None) -> int:
+        """Delete audit rows (and their feedback and overrides) older than ``cutoff``; profiles stay."""
+        p = t.predictions
+        where = [p.c.ts < cutoff] + ([p.c.name == name] if name is not None else [])
+        old = sa.select(p.c.request_id).where(*where)
+        with self._engine.begin() as conn:
+            for table in (t.feedback, t.overrides):
+                conn.execute(table.delete().where(table.c.request_id.in_(old)))
+            return int(conn.execute(p.delete().where(*where)).rowcount or 0)
