@@ -549,6 +549,8 @@ class MonitorReport(Record):
     checks: tuple[AlertCheck, ...] = ()
     elapsed_ms: float = 0.0
     notes: tuple[str, ...] = ()
+    versions: dict[str, int] = dataclasses.field(default_factory=dict)  # rows per version in the window
+    source: str = "rows"  # "profiles" (merged per-minute profiles) or "rows" (the exact audit-row path)
 
 
 # -- deploy (issue 4) --------------------------------------------------------------------------
