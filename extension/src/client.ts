@@ -4,6 +4,7 @@
  */
 import type {
   IAlertEvent,
+  IDashboard,
   IDeploymentStatus,
   IDriftSeries,
   IErrorBody,
@@ -135,6 +136,11 @@ export class Nb2prodClient {
   /** Live vs shadow (or `candidate`) on the same requests; `window` like `1h`, `1d`, or undefined for since the shadow started. */
   async shadow(name: string, window?: string, candidate?: string): Promise<IShadowComparison> {
     return this.request<IShadowComparison>(endpoint(`deployments/${seg(name)}/shadow`, { window, candidate }));
+  }
+
+  /** One dashboard refresh of `version` (default: the live one) over `window`; the server picks the bucket width. */
+  async dashboard(name: string, window = '1d', version?: string): Promise<IDashboard> {
+    return this.request<IDashboard>(endpoint(`deployments/${seg(name)}/dashboard`, { window, version: version || undefined }));
   }
 
   async alerts(name?: string, limit = 50): Promise<IAlertEvent[]> {

@@ -18,15 +18,16 @@ import {
   trafficSlices,
   when
 } from './deploymentsModel';
-import { el } from './dom';
-import { errorText, RefreshingPanel } from './refreshingPanel';
+import { shortId } from './dashboardModel';
+import { el, idNode } from './dom';
+import { dashboardButton, DashboardOpener, errorText, RefreshingPanel } from './refreshingPanel';
 import { IDeploymentStatus, IRegistryEvent, IVersionStatus, PanelIDs } from './tokens';
 
 export class DeploymentsPanel extends RefreshingPanel {
   private readonly listNode = el('div', { className: 'jp-nb2prod-deployments' });
   private deployments: IDeploymentStatus[] = [];
 
-  constructor(client: Nb2prodClient) {
+  constructor(client: Nb2prodClient, private readonly openDashboard?: DashboardOpener) {
     super(client, { id: PanelIDs.deployments, className: 'jp-nb2prod-deployments-panel', title: 'Deployments', refreshTitle: 'Reload from the registry' });
     this.node.append(this.listNode);
   }
@@ -58,7 +59,14 @@ export class DeploymentsPanel extends RefreshingPanel {
     return el(
       'section',
       { className: 'jp-nb2prod-deployment', dataset: { name: status.name } },
-      el('div', { className: 'jp-nb2prod-deployment-head' }, el('h3', {}, status.name), retrainBadge(status), rollbackButton),
+      el(
+        'div',
+        { className: 'jp-nb2prod-deployment-head' },
+        el('h3', {}, status.name),
+        retrainBadge(status),
+        dashboardButton(this.openDashboard, () => [status.name, undefined, undefined]),
+        rollbackButton
+      ),
       el(
         'div',
         { className: 'jp-nb2prod-traffic', title: 'Traffic split' },
@@ -105,7 +113,7 @@ export class DeploymentsPanel extends RefreshingPanel {
         version.traffic_percent > 0 ? el('span', { className: 'jp-nb2prod-percent' }, `${version.traffic_percent.toFixed(0)}%`) : null
       ),
       el('div', { className: 'jp-nb2prod-metrics' }, metricsLine(version) || 'no holdout metrics'),
-      buttons.length ? el('div', { className: 'jp-nb2prod-actions' }, ...buttons) : null,
+      el('div', { className: 'jp-nb2prod-actions' }, ...buttons, dashboardButton(this.openDashboard, () => [status.name, r.version_id, undefined])),
       el(
         'details',
         { className: 'jp-nb2prod-record' },
@@ -116,7 +124,7 @@ export class DeploymentsPanel extends RefreshingPanel {
           ...row('created', r.created_at),
           ...row('data', fingerprint(r.data_fingerprint)),
           ...row('code', fingerprint(r.code_fingerprint)),
-          ...row('model', r.model_hash.slice(0, 16)),
+          ...row('model', r.model_hash),
           ...row('env', `python ${String(env['python'] ?? '?')}${Array.isArray(packages) ? `, ${packages.length} pinned packages` : packages && typeof packages === 'object' ? `, ${Object.keys(packages).length} pinned packages` : ''}`),
           ...row('bento', r.bento_tag ?? '—'),
           ...row('parent', r.parent ? shortVersion(r.parent, status.name) : '—')
@@ -225,8 +233,25 @@ export class DeploymentsPanel extends RefreshingPanel {
   }
 }
 
+/** A record row: long hashes shortened (full value on hover, copied whole), every other value in full, wrapping. */
 function row(term: string, value: string): HTMLElement[] {
-  return [el('dt', {}, term), el('dd', {}, value)];
+  const lines = value.split('\n');
+  return [el('dt', {}, term), el('dd', {}, ...lines.flatMap((line, i) => [i ? el('br') : null, ...valueNodes(line)]))];
+}
+
+const HASH = /\b[0-9a-f]{24,}\b/g;
+
+function valueNodes(text: string): (Node | string)[] {
+  const out: (Node | string)[] = [];
+  let last = 0;
+  HASH.lastIndex = 0;
+  for (let match = HASH.exec(text); match; match = HASH.exec(text)) {
+    out.push(text.slice(last, match.index));
+    out.push(idNode(match[0], shortId(match[0], 16)));
+    last = match.index + match[0].length;
+  }
+  out.push(text.slice(last));
+  return out.filter(part => part !== '');
 }
 
 function fingerprint(value: Record<string, unknown>): string {
@@ -234,10 +259,7 @@ function fingerprint(value: Record<string, unknown>): string {
   if (!entries.length) {
     return '—';
   }
-  return entries
-    .slice(0, 3)
-    .map(([k, v]) => `${k}: ${typeof v === 'string' ? v.slice(0, 16) : JSON.stringify(v).slice(0, 40)}`)
-    .join(', ');
+  return entries.map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('\n');
 }
 
 /** "expired" (past the retrain policy's max age) or "retrain due" (a triggering alert fired), with the reasons as tooltip. */

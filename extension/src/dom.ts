@@ -20,3 +20,14 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   }
   return node;
 }
+
+/** A long id shown as `shown`; the full id on hover, and copied whole on click or on copy. */
+export function idNode(full: string, shown: string): HTMLElement {
+  const node = el('code', { className: 'jp-nb2prod-id', title: `${full} (click to copy)`, dataset: { full } }, shown);
+  node.oncopy = (event: ClipboardEvent) => {
+    event.clipboardData?.setData('text/plain', full);
+    event.preventDefault();
+  };
+  node.onclick = () => void navigator.clipboard?.writeText(full).catch(() => undefined);
+  return node;
+}

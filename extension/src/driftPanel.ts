@@ -9,7 +9,7 @@ import { conceptSpec, datasetDriftSpec, estimatedSpec, featureDriftSpec, fairnes
 import { ApiError, Nb2prodClient } from './client';
 import { when } from './deploymentsModel';
 import { el } from './dom';
-import { DeploymentWindowPanel } from './refreshingPanel';
+import { DashboardOpener, DeploymentWindowPanel } from './refreshingPanel';
 import { IAlertEvent, IDriftSeries, IMonitorReport, PanelIDs } from './tokens';
 
 const WINDOWS: [string, string][] = ['15m', '1h', '6h', '1d', '7d', 'all'].map(w => [w, w]);
@@ -26,8 +26,8 @@ export class DriftPanel extends DeploymentWindowPanel {
     fairness: new Chart('jp-nb2prod-chart-fairness')
   };
 
-  constructor(client: Nb2prodClient) {
-    super(client, { id: PanelIDs.drift, className: 'jp-nb2prod-drift', title: 'Drift & fairness', live: true }, WINDOWS, '1d');
+  constructor(client: Nb2prodClient, openDashboard?: DashboardOpener) {
+    super(client, { id: PanelIDs.drift, className: 'jp-nb2prod-drift', title: 'Drift & fairness', live: true }, WINDOWS, '1d', openDashboard);
     this.node.append(
       this.statsNode,
       this.charts.features.node,

@@ -3,18 +3,19 @@
  * server extension's REST API (`nb2prod/api/...`).
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
+import { DashboardPanel } from './dashboardPanel';
 import { DeploymentsPanel } from './deploymentsPanel';
 import { DriftPanel } from './driftPanel';
 import { LintPanel } from './lintPanel';
 import { createClient } from './request';
 import { ShadowPanel } from './shadowPanel';
-import { CommandIDs } from './tokens';
+import { CommandIDs, PanelIDs } from './tokens';
 
 const icon = (name: string, path: string): LabIcon =>
   new LabIcon({
@@ -35,16 +36,31 @@ const plugin: JupyterFrontEndPlugin<void> = {
   optional: [ICommandPalette, ISettingRegistry],
   activate: (app: JupyterFrontEnd, tracker: INotebookTracker, palette: ICommandPalette | null, settings: ISettingRegistry | null) => {
     const client = createClient();
+    let dashboard: MainAreaWidget<DashboardPanel> | null = null;
+    /** Opens (or brings forward) the one dashboard tab, showing `name`/`version`/`window` when given. */
+    const openDashboard = (name?: string, version?: string, window?: string): void => {
+      if (!dashboard || dashboard.isDisposed) {
+        const content = new DashboardPanel(client, `${PanelIDs.dashboard}-content`);
+        dashboard = new MainAreaWidget({ content });
+        dashboard.id = PanelIDs.dashboard;
+        dashboard.title.label = 'nb2prod dashboard';
+        dashboard.title.icon = driftIcon;
+        dashboard.title.closable = true;
+        app.shell.add(dashboard, 'main');
+      }
+      app.shell.activateById(dashboard.id);
+      void dashboard.content.show(name, version, window);
+    };
     const lint = new LintPanel(client, tracker, app.shell);
     lint.title.icon = lintIcon;
     lint.title.caption = 'nb2prod: notebook lint';
-    const deployments = new DeploymentsPanel(client);
+    const deployments = new DeploymentsPanel(client, openDashboard);
     deployments.title.icon = deployIcon;
     deployments.title.caption = 'nb2prod: deployments';
-    const drift = new DriftPanel(client);
+    const drift = new DriftPanel(client, openDashboard);
     drift.title.icon = driftIcon;
     drift.title.caption = 'nb2prod: drift and fairness';
-    const shadow = new ShadowPanel(client);
+    const shadow = new ShadowPanel(client, openDashboard);
     shadow.title.icon = shadowIcon;
     shadow.title.caption = 'nb2prod: shadow comparison';
     if (settings) {
@@ -71,12 +87,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.openDeployments, { label: 'nb2prod: Show Deployments', execute: opener(deployments) });
     app.commands.addCommand(CommandIDs.openDrift, { label: 'nb2prod: Show Drift & Fairness', execute: opener(drift) });
     app.commands.addCommand(CommandIDs.openShadow, { label: 'nb2prod: Show Shadow Comparison', execute: opener(shadow) });
+    app.commands.addCommand(CommandIDs.openDashboard, {
+      label: 'nb2prod: Open Monitoring Dashboard',
+      caption: 'Full-width monitoring of one deployment version: drift, performance, fairness, operations, shadow, alerts',
+      execute: args => openDashboard(args['name'] as string | undefined, args['version'] as string | undefined, args['window'] as string | undefined)
+    });
     app.commands.addCommand(CommandIDs.lintCurrent, {
       label: 'nb2prod: Lint Current Notebook',
       isEnabled: () => tracker.currentWidget !== null,
       execute: () => lint.lint(false)
     });
-    for (const command of [CommandIDs.openLint, CommandIDs.openDeployments, CommandIDs.openDrift, CommandIDs.openShadow, CommandIDs.lintCurrent]) {
+    for (const command of [CommandIDs.openDashboard, CommandIDs.openLint, CommandIDs.openDeployments, CommandIDs.openDrift, CommandIDs.openShadow, CommandIDs.lintCurrent]) {
       palette?.addItem({ command, category: 'nb2prod' });
     }
   }

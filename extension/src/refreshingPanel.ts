@@ -22,6 +22,19 @@ export interface IRefreshingPanelOptions {
   live?: boolean;
 }
 
+/** Opens the full-width monitoring dashboard on a deployment (and version, window). */
+export type DashboardOpener = (name?: string, version?: string, window?: string) => void;
+
+/** A "Dashboard" button that opens the full-width dashboard on what `target()` names. */
+export function dashboardButton(open: DashboardOpener | undefined, target: () => [string | undefined, string | undefined, string | undefined]): HTMLButtonElement | null {
+  if (!open) {
+    return null;
+  }
+  const button = el('button', { className: 'jp-mod-styled jp-nb2prod-button jp-nb2prod-open-dashboard', title: 'Open the full-width monitoring dashboard' }, 'Dashboard');
+  button.onclick = () => open(...target());
+  return button;
+}
+
 /** One line for the panels: the API's message and fix, or the error's text. */
 export function errorText(error: unknown): string {
   return error instanceof ApiError ? error.display : String(error);
@@ -160,13 +173,14 @@ export abstract class DeploymentWindowPanel extends RefreshingPanel {
   protected readonly windowSelect = el('select', { className: 'jp-nb2prod-select', title: 'Window' });
 
   /** `windows`: [value, label] pairs; `initial`: the value selected at first. */
-  constructor(client: Nb2prodClient, options: IRefreshingPanelOptions, windows: [string, string][], initial: string) {
+  constructor(client: Nb2prodClient, options: IRefreshingPanelOptions, windows: [string, string][], initial: string, openDashboard?: DashboardOpener) {
     super(client, options);
     for (const [value, label] of windows) {
       this.windowSelect.append(el('option', { value, selected: value === initial }, label));
     }
     this.select.onchange = () => void this.refresh();
     this.windowSelect.onchange = () => void this.refresh();
-    this.setControls(this.select, this.windowSelect);
+    const button = dashboardButton(openDashboard, () => [this.select.value || undefined, undefined, this.windowSelect.value === 'all' ? undefined : this.windowSelect.value]);
+    this.setControls(this.select, this.windowSelect, ...(button ? [button] : []));
   }
 }

@@ -50,7 +50,7 @@ function byDecision(a: string, b: string): number {
 
 /** `empty` when no request was compared in the window (nothing to draw), else `ready`. */
 export function shadowState(c: IShadowComparison): ShadowState {
-  return c.overall.n === 0 && c.candidate_errors === 0 ? 'empty' : 'ready';
+  return c.overall.n === 0 && c.candidate_errors === 0 && !(c.candidate_timeouts ?? 0) ? 'empty' : 'ready';
 }
 
 /** `93.5% [91.2%, 95.1%]` */
@@ -109,7 +109,8 @@ export function segmentRows(c: IShadowComparison): ISegmentRow[] {
  */
 export function shadowStats(c: IShadowComparison, minAgreement: number | null = null): IShadowStat[] {
   const o = c.overall;
-  const shadowed = o.n + c.candidate_errors;
+  const timeouts = c.candidate_timeouts ?? 0;
+  const shadowed = c.shadowed ?? o.n + c.candidate_errors + timeouts;
   const stats: IShadowStat[] = [
     {
       key: 'agreement',
@@ -132,7 +133,22 @@ export function shadowStats(c: IShadowComparison, minAgreement: number | null = 
       key: 'errors',
       label: 'candidate errors',
       value: shadowed ? `${c.candidate_errors} (${pct(c.candidate_errors / shadowed)})` : '0',
-      flag: c.candidate_errors > 0
+      flag: c.candidate_errors > 0,
+      title: 'the candidate raised or crashed (late answers are counted apart, as timeouts)'
+    },
+    {
+      key: 'timeouts',
+      label: 'shadow timeouts',
+      value: shadowed ? `${timeouts} (${pct(timeouts / shadowed)})` : '0',
+      flag: false,
+      title: 'answers that missed the shadow deadline: not compared, not errors'
+    },
+    {
+      key: 'completeness',
+      label: 'compared / shadowed',
+      value: shadowed ? `${o.n} / ${shadowed} (${pct(c.completeness ?? o.n / shadowed)})` : '—',
+      flag: shadowed > 0 && o.n / shadowed < 0.95,
+      title: 'share of shadowed requests that produced a comparison'
     }
   ];
   const l = c.labelled;

@@ -8,7 +8,7 @@ import { Chart, themeColors } from './charts';
 import { Nb2prodClient } from './client';
 import { gateReasons, gateVerdict, latestGate, shortVersion, when } from './deploymentsModel';
 import { el } from './dom';
-import { DeploymentWindowPanel } from './refreshingPanel';
+import { DashboardOpener, DeploymentWindowPanel } from './refreshingPanel';
 import { labelledSummary, segmentRows, shadowState, shadowStats } from './shadowModel';
 import { agreementSpec, flipMatrixSpec, scoreDistributionSpec, segmentAgreementSpec } from './shadowSpecs';
 import { IDeploymentStatus, IRegistryEvent, IShadowComparison, PanelIDs } from './tokens';
@@ -43,8 +43,8 @@ export class ShadowPanel extends DeploymentWindowPanel {
     segments: new Chart('jp-nb2prod-chart-segments')
   };
 
-  constructor(client: Nb2prodClient) {
-    super(client, { id: PanelIDs.shadow, className: 'jp-nb2prod-shadow', title: 'Shadow comparison', live: true }, WINDOWS, 'all');
+  constructor(client: Nb2prodClient, openDashboard?: DashboardOpener) {
+    super(client, { id: PanelIDs.shadow, className: 'jp-nb2prod-shadow', title: 'Shadow comparison', live: true }, WINDOWS, 'all', openDashboard);
     this.bodyNode = el(
       'div',
       { className: 'jp-nb2prod-shadow-body' },

@@ -333,6 +333,51 @@ export interface IShadowComparison {
   candidate_errors: number;
   since: number | null;
   until: number | null;
+  /** Shadow answers that missed their deadline: not compared, not counted as errors. */
+  candidate_timeouts?: number;
+  /** Rows the candidate was asked to shadow (compared + errors + timeouts). */
+  shadowed?: number;
+  /** Share of shadowed rows that produced a comparison. */
+  completeness?: number | null;
+}
+
+/** `judgement.Judgement`: one state per metric, shared by every view. */
+export type JudgementState = 'ok' | 'warn' | 'firing' | 'insufficient';
+
+export interface IJudgement {
+  metric: string;
+  state: JudgementState;
+  value: string;
+  n: number;
+  reason: string;
+}
+
+/** One version of the deployment in the dashboard's window. */
+export interface IDashboardVersion {
+  version_id: string;
+  state: VersionState;
+  traffic_percent: number;
+  created_at: string;
+  /** Predictions this version answered in the window. */
+  n: number;
+}
+
+/** `GET deployments/NAME/dashboard`: one refresh of the monitoring dashboard, for one version. */
+export interface IDashboard {
+  name: string;
+  version_id: string;
+  state: VersionState;
+  window: string;
+  points: number;
+  traffic: ITraffic;
+  versions: IDashboardVersion[];
+  monitor: IMonitorReport;
+  judgements: Record<string, IJudgement>;
+  drift_series: IDriftResult[];
+  shadow: IShadowComparison | null;
+  alerts: IAlertEvent[];
+  notes: string[];
+  server_ms: number;
 }
 
 /** Verdicts of `models.GateDecision` (recorded as `evidence.verdict` of a `gate` event). */
@@ -364,6 +409,7 @@ export namespace CommandIDs {
   export const openDrift = 'nb2prod:open-drift';
   export const openShadow = 'nb2prod:open-shadow';
   export const lintCurrent = 'nb2prod:lint-current';
+  export const openDashboard = 'nb2prod:open-dashboard';
 }
 
 /** Widget ids (also used by the browser tests). */
@@ -372,4 +418,5 @@ export namespace PanelIDs {
   export const deployments = 'nb2prod-deployments-panel';
   export const drift = 'nb2prod-drift-panel';
   export const shadow = 'nb2prod-shadow-panel';
+  export const dashboard = 'nb2prod-dashboard';
 }

@@ -23,7 +23,8 @@ __all__ = ["MonitorWidget", "render_sections"]
 
 _BADGE = '<span style="background:{bg};color:#fff;border-radius:3px;padding:1px 6px;margin-right:6px" title="{title}">{text}</span>'
 # The same colour per state in the widget, the dashboard tiles and the side panels.
-STATE_COLOURS = {"ok": "#2e7d32", "warn": "#b26a00", "firing": "#d0021b", "insufficient": "#777777"}
+STATE_COLOURS = {"ok": "var(--jp-success-color1, #388e3c)", "warn": "var(--jp-warn-color1, #f57c00)",
+                 "firing": "var(--jp-error-color1, #d32f2f)", "insufficient": "var(--jp-ui-font-color3, #757575)"}
 _LABELS = {"drift": "drift", "live": "live", "estimated": "estimated", "fairness": "four-fifths", "errors": "errors", "fallback": "fallback"}
 
 
