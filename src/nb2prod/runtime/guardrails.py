@@ -1,8 +1,12 @@
 """Guardrails: flag request values outside what the model saw in training.
 
 A violation is not a client mistake (the request is well-formed) but a reason to distrust the
-model: values outside the training range, unseen categories, or a null where training had none.
-More violations than ``guardrails.max_violations`` → the answer comes from the fallback.
+model: a value outside the feature's guarded range (training range plus a margin), an unseen
+category, or a null where training had none. Each feature's ``guard`` (see
+:class:`~nb2prod.runtime.spec.GuardSpec`) says what a violation does: ``warn`` answers with the
+model and flags the row; ``fallback`` — or a value the model cannot take (``rejects``) — makes the
+violation *blocking*. More blocking violations than ``guardrails.max_violations`` → the answer
+comes from the fallback. Features the model does not use (``used: false``) only check ``rejects``.
 """
 
 from __future__ import annotations
@@ -13,34 +17,60 @@ from typing import Any
 
 from nb2prod.runtime.spec import FeatureSpec
 
-__all__ = ["Guardrails"]
-
-Check = Callable[[Any], str | None]
+__all__ = ["Guardrails", "Violation"]
 
 
-def _range_check(feature: FeatureSpec) -> Check:
-    low = -math.inf if feature.min is None else feature.min
-    high = math.inf if feature.max is None else feature.max
+class Violation(str):
+    """One violation as the response and the audit log show it (``"<feature>: <what>"``).
 
-    def check(value: Any) -> str | None:
+    A plain ``str`` to every reader; ``blocking`` says whether it sends the row to the fallback.
+    """
+
+    blocking: bool
+
+    def __new__(cls, text: str, *, blocking: bool) -> Violation:
+        self = super().__new__(cls, text)
+        self.blocking = blocking
+        return self
+
+
+Check = Callable[[Any], Violation | None]
+
+
+def _range_check(feature: FeatureSpec) -> Check | None:
+    guard = feature.guard
+    if not guard.used or (guard.low is None and guard.high is None):
+        return None
+    low = -math.inf if guard.low is None else guard.low
+    high = math.inf if guard.high is None else guard.high
+    blocking = guard.policy == "fallback"
+    # the message names the training range; the guarded range around it may be wider
+    shown_low = guard.low if feature.min is None else feature.min
+    shown_high = guard.high if feature.max is None else feature.max
+
+    def check(value: Any) -> Violation | None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return None
         if value < low:
-            return f"{feature.name}: {value!r} below training min {feature.min:g}"
+            return Violation(f"{feature.name}: {value!r} below training min {shown_low:g}", blocking=blocking)
         if value > high:
-            return f"{feature.name}: {value!r} above training max {feature.max:g}"
+            return Violation(f"{feature.name}: {value!r} above training max {shown_high:g}", blocking=blocking)
         return None
 
     return check
 
 
-def _category_check(feature: FeatureSpec) -> Check:
+def _category_check(feature: FeatureSpec) -> Check | None:
+    guard = feature.guard
+    blocking = guard.policy == "fallback" or "unseen" in guard.rejects
+    if not guard.used and "unseen" not in guard.rejects:
+        return None
     seen = frozenset(feature.categories or ())
 
-    def check(value: Any) -> str | None:
+    def check(value: Any) -> Violation | None:
         if value in seen:
             return None
-        return f"{feature.name}: {value!r} not seen in training"
+        return Violation(f"{feature.name}: {value!r} not seen in training", blocking=blocking)
 
     return check
 
@@ -49,30 +79,39 @@ class Guardrails:
     """Per-feature checks compiled once from the deployment's ``features``."""
 
     def __init__(self, features: Sequence[FeatureSpec]) -> None:
-        checks: list[tuple[str, bool, Check | None]] = []
+        checks: list[tuple[str, Violation | None, Check | None]] = []
         for feature in features:
-            check: Check | None = None
-            if feature.categories is not None:
-                check = _category_check(feature)
-            elif feature.min is not None or feature.max is not None:
-                check = _range_check(feature)
-            checks.append((feature.name, feature.nullable, check))
+            guard = feature.guard
+            check = _category_check(feature) if feature.categories is not None else _range_check(feature)
+            missing: Violation | None = None
+            if not feature.nullable and (guard.used or "missing" in guard.rejects):
+                blocking = guard.policy == "fallback" or "missing" in guard.rejects
+                missing = Violation(f"{feature.name}: missing value", blocking=blocking)
+            checks.append((feature.name, missing, check))
         self._checks = tuple(checks)
 
-    def check(self, row: Mapping[str, Any]) -> list[str]:
+    def check(self, row: Mapping[str, Any]) -> list[Violation]:
         """The violations of one validated row, each ``"<feature>: <what>"``."""
-        found: list[str] = []
-        for name, nullable, check in self._checks:
+        found: list[Violation] = []
+        for name, missing, check in self._checks:
             value = row.get(name)
             if value is None:
-                if not nullable:
-                    found.append(f"{name}: missing value")
+                if missing is not None:
+                    found.append(missing)
                 continue
             if check is not None:
                 problem = check(value)
                 if problem is not None:
                     found.append(problem)
         return found
+
+    @staticmethod
+    def blocking(violations: Sequence[str]) -> int:
+        """How many of ``violations`` send a row to the fallback (compare with ``max_violations``).
+
+        Plain strings (not from :meth:`check`) count as blocking.
+        """
+        return sum(1 for v in violations if getattr(v, "blocking", True))
 
     @staticmethod
     def feature_of(violation: str) -> str:

@@ -19,10 +19,12 @@ from nb2prod.errors import InvalidInputError, NotFoundError
 
 __all__ = [
     "DTYPES",
+    "GUARD_POLICIES",
     "SCORE_METHODS",
     "STRATEGIES",
     "DeploymentSpec",
     "FeatureSpec",
+    "GuardSpec",
     "IntervalSpec",
     "Task",
     "TaskSpec",
@@ -78,9 +80,58 @@ def _number(raw: Mapping[str, Any], key: str, default: float, folder: Path, *, l
     return float(value)
 
 
+GUARD_POLICIES = ("warn", "fallback")
+GUARD_REJECTS = ("missing", "unseen")
+
+
+@dataclass(frozen=True, slots=True)
+class GuardSpec:
+    """How one feature's guardrail judges a value (``features[i].guard`` in ``deployment.json``).
+
+    ``low``/``high``: the accepted range (the training range plus a margin); ``used``: False when
+    the model's answers do not depend on the feature (then only ``rejects`` applies); ``policy``:
+    ``warn`` answers with the model and flags the row, ``fallback`` answers from the fallback;
+    ``rejects``: violation kinds the model cannot take (``missing``, ``unseen``), always sent to
+    the fallback. A folder without ``guard`` (written before these existed) guards the training
+    range exactly with policy ``fallback``.
+    """
+
+    low: float | None = None
+    high: float | None = None
+    used: bool = True
+    policy: str = "fallback"
+    rejects: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"low": self.low, "high": self.high, "used": self.used, "policy": self.policy, "rejects": list(self.rejects)}
+
+    @classmethod
+    def parse(cls, raw: Any, where: str, folder: Path, *, low: float | None, high: float | None) -> GuardSpec:
+        if raw is None:
+            return cls(low=low, high=high)
+        if not isinstance(raw, Mapping):
+            raise _bad(where, "must be an object {low, high, used, policy, rejects}", folder)
+        bounds: dict[str, float | None] = {}
+        for key in ("low", "high"):
+            bound = raw.get(key)
+            if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int | float) or math.isnan(bound)):
+                raise _bad(f"{where}.{key}", f"must be a number, got {bound!r}", folder)
+            bounds[key] = None if bound is None else float(bound)
+        policy = raw.get("policy", "warn")
+        if policy not in GUARD_POLICIES:
+            raise _bad(f"{where}.policy", f"{policy!r} is not one of {', '.join(GUARD_POLICIES)}", folder)
+        rejects = raw.get("rejects") or []
+        if not isinstance(rejects, list | tuple) or any(r not in GUARD_REJECTS for r in rejects):
+            raise _bad(f"{where}.rejects", f"must be a list of {', '.join(GUARD_REJECTS)}, got {rejects!r}", folder)
+        used = raw.get("used", True)
+        if not isinstance(used, bool):
+            raise _bad(f"{where}.used", f"must be true or false, got {used!r}", folder)
+        return cls(low=bounds["low"], high=bounds["high"], used=used, policy=policy, rejects=tuple(rejects))
+
+
 @dataclass(frozen=True, slots=True)
 class FeatureSpec:
-    """One input column: canonical dtype, nullability and its training range or categories."""
+    """One input column: canonical dtype, nullability, its training range or categories, and its guardrail."""
 
     name: str
     dtype: str
@@ -88,6 +139,7 @@ class FeatureSpec:
     min: float | None = None
     max: float | None = None
     categories: tuple[Any, ...] | None = None
+    guard: GuardSpec = field(default_factory=GuardSpec)
 
     @classmethod
     def parse(cls, raw: Any, folder: Path, index: int) -> FeatureSpec:
@@ -104,13 +156,16 @@ class FeatureSpec:
         categories = raw.get("categories")
         if categories is not None and not isinstance(categories, list | tuple):
             raise _bad(f"{where}.categories", "must be a list", folder)
+        low = None if low is None else float(low)
+        high = None if high is None else float(high)
         return cls(
             name=raw["name"],
             dtype=dtype,
             nullable=bool(raw.get("nullable", False)),
-            min=None if low is None else float(low),
-            max=None if high is None else float(high),
+            min=low,
+            max=high,
             categories=None if categories is None else tuple(categories),
+            guard=GuardSpec.parse(raw.get("guard"), f"{where}.guard", folder, low=low, high=high),
         )
 
 

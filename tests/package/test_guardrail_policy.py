@@ -1,0 +1,124 @@
+"""Guardrails inferred at deploy time: margin from the training data, used features only, warn/fallback policy.
+
+Measured on scikit-learn's bundled data sets: with the default settings at most 0.5 % of genuine
+test-set rows are flagged, none is sent to the fallback, and a value the model cannot take is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import datasets
+from sklearn.compose import make_column_transformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.feature_selection import SelectKBest, f_classif
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+
+from nb2prod.errors import UsageError
+from nb2prod.package.evaluate import describe_model
+from nb2prod.package.guard_policy import guard_features, parse_policies
+from nb2prod.package.proof import sample_rows
+from nb2prod.package.schema import infer_schema
+from nb2prod.runtime.guardrails import Guardrails
+from nb2prod.runtime.spec import FeatureSpec
+
+FOLDER = Path("/tmp")
+
+
+def _rails(model: Any, x_train: pd.DataFrame, y_train: Any, policies: dict[str, str] | None = None) -> tuple[Guardrails, list[dict[str, Any]]]:
+    task = describe_model(model, y_train).task_spec()
+    features = guard_features(model, x_train, infer_schema(x_train), task, policies)
+    return Guardrails([FeatureSpec.parse(f, FOLDER, i) for i, f in enumerate(features)]), features
+
+
+def _cases() -> list[tuple[str, Any, Any]]:
+    return [
+        ("digits", datasets.load_digits(as_frame=True), make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))),
+        ("wine", datasets.load_wine(as_frame=True), make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))),
+        ("diabetes", datasets.load_diabetes(as_frame=True), Ridge()),
+        ("breast_cancer", datasets.load_breast_cancer(as_frame=True), RandomForestClassifier(n_estimators=30, random_state=0)),
+        ("breast_cancer-kbest", datasets.load_breast_cancer(as_frame=True),
+         make_pipeline(StandardScaler(), SelectKBest(f_classif, k=5), LogisticRegression(max_iter=3000))),
+    ]
+
+
+@pytest.mark.parametrize(("name", "bunch", "model"), _cases(), ids=[c[0] for c in _cases()])
+def test_genuine_test_rows_are_rarely_flagged_and_never_sent_to_the_fallback(name: str, bunch: Any, model: Any) -> None:
+    x_train, x_test, y_train, _ = train_test_split(bunch.data, bunch.target, test_size=0.25, random_state=0)
+    model.fit(x_train, y_train)
+    rails, _ = _rails(model, x_train, y_train)
+    found = [rails.check(row) for row in sample_rows(x_test, len(x_test))]
+    flagged = sum(1 for v in found if v)
+    assert flagged <= 0.005 * len(x_test), (name, flagged, [v for v in found if v][:3])
+    assert all(Guardrails.blocking(v) == 0 for v in found)
+    # the same data far outside the training range is still caught
+    wild = sample_rows(x_test.head(1) * 1000 + 1000, 1)[0]
+    assert rails.check(wild)
+
+
+def test_features_the_model_ignores_cannot_trip_a_guardrail() -> None:
+    bunch = datasets.load_breast_cancer(as_frame=True)
+    model = make_pipeline(StandardScaler(), SelectKBest(f_classif, k=5), LogisticRegression(max_iter=3000)).fit(bunch.data, bunch.target)
+    rails, features = _rails(model, bunch.data, bunch.target)
+    kept = set(bunch.data.columns[model[1].get_support()])
+    assert {f["name"] for f in features if f["guard"]["used"]} == kept
+    row = sample_rows(bunch.data.head(1), 1)[0]
+    ignored = next(c for c in bunch.data.columns if c not in kept)
+    used = next(iter(kept))
+    assert rails.check({**row, ignored: 1e9}) == []
+    [violation] = rails.check({**row, used: 1e9})
+    assert violation.startswith(f"{used}: 1000000000.0 above training max") and not violation.blocking
+
+
+def test_policy_fallback_makes_a_feature_blocking_and_is_parsed_with_one_line_errors() -> None:
+    bunch = datasets.load_wine(as_frame=True)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000)).fit(bunch.data, bunch.target)
+    names = list(bunch.data.columns)
+    assert parse_policies("fallback", names) == dict.fromkeys(names, "fallback")
+    assert parse_policies("alcohol=fallback, proline=warn", names) == {"alcohol": "fallback", "proline": "warn"}
+    for bad, words in (("nope=fallback", "not a training column"), ("alcohol=block", "not one of warn, fallback"),
+                       ("alcohol=warn,proline", "FEATURE=POLICY")):
+        with pytest.raises(UsageError, match=words):
+            parse_policies(bad, names)
+    rails, _ = _rails(model, bunch.data, bunch.target, parse_policies("alcohol=fallback", names))
+    row = sample_rows(bunch.data.head(1), 1)[0]
+    assert Guardrails.blocking(rails.check({**row, "alcohol": 1e6})) == 1
+    assert Guardrails.blocking(rails.check({**row, "proline": 1e6})) == 0 and rails.check({**row, "proline": 1e6})
+
+
+def test_values_the_model_cannot_take_fall_back_and_values_it_can_only_warn() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=300), "colour": rng.choice(["red", "green", "blue"], size=300)})
+    target = (frame["x"] + (frame["colour"] == "red") > 0.5).astype(int)
+    strict = make_pipeline(make_column_transformer((OneHotEncoder(handle_unknown="error"), ["colour"]), remainder="passthrough"),
+                           LogisticRegression()).fit(frame, target)
+    rails, features = _rails(strict, frame, target)
+    assert [f["guard"]["rejects"] for f in features] == [["missing"], ["missing", "unseen"]]
+    row = {"x": 0.1, "colour": "red"}
+    assert Guardrails.blocking(rails.check({**row, "colour": "purple"})) == 1
+    assert Guardrails.blocking(rails.check({**row, "x": None})) == 1
+    assert Guardrails.blocking(rails.check({**row, "x": 100.0})) == 0 and rails.check({**row, "x": 100.0})
+
+    numeric = frame[["x"]].assign(y=rng.normal(size=300))
+    native_nan = DecisionTreeClassifier(max_depth=3, random_state=0).fit(numeric, target)  # takes NaN natively
+    rails, features = _rails(native_nan, numeric, target)
+    assert [f["guard"]["rejects"] for f in features] == [[], []]
+    [missing] = rails.check({"x": None, "y": 0.0})
+    assert missing == "x: missing value" and not missing.blocking
+
+
+def test_a_folder_without_guard_settings_keeps_the_exact_range_and_falls_back() -> None:
+    spec = FeatureSpec.parse({"name": "age", "dtype": "int", "min": 21, "max": 75}, FOLDER, 0)
+    assert (spec.guard.low, spec.guard.high, spec.guard.policy) == (21.0, 75.0, "fallback")
+    [violation] = Guardrails([spec]).check({"age": 76})
+    assert violation == "age: 76 above training max 75" and violation.blocking
+    with pytest.raises(Exception, match=r"features\[0\].guard.policy"):
+        FeatureSpec.parse({"name": "age", "dtype": "int", "guard": {"policy": "ignore"}}, FOLDER, 0)
