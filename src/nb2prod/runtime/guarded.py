@@ -606,7 +606,7 @@ class GuardedRuntime:
         """
         violations = [self.guardrails.check(row) for row in rows]
         answers: list[_Answer | None] = [None] * len(rows)
-        to_model = [i for i, v in enumerate(violations) if len(v) <= self.spec.max_violations]
+        to_model = [i for i, v in enumerate(violations) if self.guardrails.blocking(v) <= self.spec.max_violations]
         failed: dict[int, str] = {}
         own = self.spec.version_id
         groups: dict[str, list[int]] = {}
@@ -633,7 +633,7 @@ class GuardedRuntime:
                 if i in failed:
                     reason, error = f"model_error: {failed[i]}", failed[i]
                 else:
-                    reason = f"guardrails: {len(violations[i])} violation(s), more than {self.spec.max_violations} allowed"
+                    reason = f"guardrails: {self.guardrails.blocking(violations[i])} violation(s), more than {self.spec.max_violations} allowed"
                     error = None
                 answers[i] = self._answer_from(outputs, k, fallback=True, reason=reason, violations=violations[i], error=error)
         return [a for a in answers if a is not None]
