@@ -1,15 +1,18 @@
 """Pure-ASGI guard the generated service mounts: 413 for oversized bodies, 415 for non-JSON bodies,
-401 for a feedback or override without the service token (when one is set)."""
+401 for a feedback or override without the service token (when one is set), and BentoML's
+request-validation 400s made readable (one line naming each bad field, structured detail kept)."""
 
 from __future__ import annotations
 
 import contextlib
 import hmac
 import json
+import logging
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-__all__ = ["TOKEN_PROTECTED", "RequestGuard"]
+__all__ = ["TOKEN_PROTECTED", "RequestGuard", "quiet_validation_tracebacks", "readable_validation_error"]
 
 # The endpoints that change what the audit log says happened: labels feed concept drift, fairness and
 # retraining; an override replaces the model's decision.
@@ -37,6 +40,7 @@ class RequestGuard:
         self.app = app
         self.max_bytes = max_bytes
         self.expected = f"Bearer {token}".encode() if token else None
+        quiet_validation_tracebacks()  # the middleware is built in each worker, after BentoML set up logging
 
     def _body(self, size: int | None) -> bytes:
         shown = f"{size} bytes" if size is not None else "the request body"
@@ -82,6 +86,8 @@ class RequestGuard:
         seen = 0
         started = False
         refused = False
+        held: Message | None = None  # a 400's start, held until its body is rewritten
+        chunks: list[bytes] = []
 
         async def limited_receive() -> Message:
             nonlocal seen, refused
@@ -94,11 +100,24 @@ class RequestGuard:
             return message
 
         async def tracking_send(message: Message) -> None:
-            nonlocal started
+            nonlocal started, held
             if refused:
                 return
             if message["type"] == "http.response.start":
                 started = True
+                if message.get("status") == 400:
+                    held = message
+                    return
+            if held is not None and message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                body = readable_validation_error(b"".join(chunks))
+                headers = [(k, v) for k, v in held.get("headers", ()) if k.lower() != b"content-length"]
+                headers.append((b"content-length", str(len(body)).encode()))
+                await send({**held, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
             await send(message)
 
         with contextlib.suppress(_TooLarge):
@@ -128,3 +147,66 @@ def _unauthorized(path: str) -> bytes:
             "fix": "send the header Authorization: Bearer <token>, the token being the service's NB2PROD_SERVICE_TOKEN",
         }
     ).encode()
+
+
+# BentoML answers a body that fails its input model with {"error": "N validation error(s) for X", "detail": [...]}.
+_PYDANTIC_TITLE = re.compile(r"^\d+ validation errors? for ")
+_PLAIN = {
+    "extra_forbidden": "unknown field (not part of this endpoint; check the spelling)",
+    "missing": "required",
+}
+
+
+def _where(loc: Any) -> str:
+    return ".".join(str(p) for p in loc) if isinstance(loc, list | tuple) and loc else "body"
+
+
+def readable_validation_error(body: bytes, *, limit: int = 5) -> bytes:
+    """Rewrite BentoML's validation 400 as ``{"error", "message", "fix", "detail"}``; any other 400 is kept as is.
+
+    ``message`` is one line naming each bad field and what it expects
+    (``features.age: Input should be a valid integer; explain: Input should be a valid boolean``);
+    ``detail`` keeps pydantic's structured list (``loc``, ``msg``, ``type``) for programs.
+    """
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body
+    if not (isinstance(parsed, dict) and isinstance(parsed.get("detail"), list) and _PYDANTIC_TITLE.match(str(parsed.get("error", "")))):
+        return body
+    detail = [d for d in parsed["detail"] if isinstance(d, dict)]
+    parts = [f"{_where(d.get('loc'))}: {_PLAIN.get(str(d.get('type')), str(d.get('msg', 'invalid')))}" for d in detail[:limit]]
+    more = len(detail) - limit
+    message = "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+    return json.dumps(
+        {
+            "error": "invalid_input",
+            "message": message or "the request body does not match the endpoint's schema",
+            "fix": "send the fields the service's OpenAPI document (/docs.json) describes, with those types",
+            "detail": detail,
+        }
+    ).encode()
+
+
+class _OneLineValidationErrors(logging.Filter):
+    """BentoML logs a full traceback (~2 KB) for every request that fails validation: keep one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and type(exc).__name__ == "ValidationError":
+            path = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.msg, record.args = "400 invalid request body on %s (%s error(s))", (path, getattr(exc, "error_count", lambda: "?")())
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+_FILTER = _OneLineValidationErrors()
+
+
+def quiet_validation_tracebacks() -> None:
+    """Install the one-line filter on BentoML's HTTP app logger (idempotent)."""
+    logger = logging.getLogger("bentoml._internal.server.http_app")
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)

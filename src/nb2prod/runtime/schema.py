@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, TypeAdapter, ValidationError, create_model
 
 from nb2prod.errors import InvalidInputError
+from nb2prod.limits import ACTOR_LENGTH, REQUEST_ID_LENGTH, TEXT_LENGTH
 
 if TYPE_CHECKING:
     from nb2prod.runtime.spec import DeploymentSpec, FeatureSpec
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_MAGNITUDE",
     "REQUEST_ID_PATTERN",
+    "Actor",
     "NonEmptyText",
     "Outcome",
     "RequestId",
@@ -33,9 +35,9 @@ __all__ = [
     "validation_message",
 ]
 
-REQUEST_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
+REQUEST_ID_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_.:\-]{{0,{REQUEST_ID_LENGTH - 1}}}$"
 RequestId = Annotated[str, Field(pattern=REQUEST_ID_PATTERN, description="a prediction's request id")]
-MAX_TEXT = 256
+MAX_TEXT = TEXT_LENGTH
 # The hard bound on a numeric feature's magnitude: every integer up to it is exact as a float64,
 # so a stored value can always be decoded, compared and summed by monitoring (a 401-digit integer
 # would raise OverflowError there and break every later drift report).
@@ -51,8 +53,10 @@ def _integral(value: Any) -> Any:
 Int = Annotated[int, BeforeValidator(_integral), Strict(), Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
 Float = Annotated[float, Strict(), Field(allow_inf_nan=False, ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
 Bool = Annotated[bool, Strict()]
+Flag = Annotated[bool, Strict(), Field(description="true or false (a JSON boolean, not a string)")]
 Text = Annotated[str, Strict(), Field(max_length=MAX_TEXT)]
 NonEmptyText = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_TEXT)]
+Actor = Annotated[str, Strict(), Field(min_length=1, max_length=ACTOR_LENGTH)]
 Outcome = Annotated[float, Strict(), Field(allow_inf_nan=False, description="a business outcome (e.g. loss amount)")]
 RequestKey = Annotated[
     str,
@@ -115,6 +119,12 @@ class ServiceSchema:
     feedback: type[BaseModel]
     override: type[BaseModel]
     _rows_adapter: TypeAdapter[Any]
+    # Whole request bodies, strict: an unknown top-level field, ``explain: "yes"`` or ``label: true``
+    # for an integer class is a 400 naming the field, never a silent default or coercion.
+    predict_body: type[BaseModel] | None = None
+    batch_body: type[BaseModel] | None = None
+    feedback_body: type[BaseModel] | None = None
+    override_body: type[BaseModel] | None = None
 
     def validate_rows(self, rows: Any) -> list[dict[str, Any]]:
         """Validate in-process input (a list of dicts); raise :class:`InvalidInputError` naming the fields."""
@@ -175,8 +185,11 @@ def build_schema(spec: DeploymentSpec) -> ServiceSchema:
     )
     if spec.task == "regression" or not spec.classes:
         label: Any = Annotated[float, Strict(), Field(allow_inf_nan=False, description="the observed value")]
-    else:
+    elif any(isinstance(c, bool) for c in spec.classes):
         label = Annotated[Literal[tuple(spec.classes)], Field(description="one of the model's classes")]
+    else:  # true == 1 in Python: without this a JSON boolean would silently become class 1
+        label = Annotated[Literal[tuple(spec.classes)], BeforeValidator(_not_a_boolean), Field(description="one of the model's classes")]
+    bodies = _bodies(model_name, features, rows, label)
     return ServiceSchema(
         features=features,
         rows=rows,
@@ -186,4 +199,52 @@ def build_schema(spec: DeploymentSpec) -> ServiceSchema:
         feedback=feedback,
         override=override,
         _rows_adapter=TypeAdapter(rows),
+        **bodies,
     )
+
+
+def _not_a_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"a boolean is not a class label; send the class itself (e.g. {int(value)})")
+    return value
+
+
+def _bodies(model_name: str, features: type[BaseModel], rows: Any, label: Any) -> dict[str, type[BaseModel]]:
+    """The four endpoints' request bodies (field names are the endpoint methods' parameter names)."""
+    client_id = Annotated[
+        str, Strict(), Field(pattern=REQUEST_ID_PATTERN, description="your own id for this request: echoed and stored beside the service's request_id")
+    ]
+    answer_id = Annotated[str, Strict(), Field(pattern=REQUEST_ID_PATTERN, description="the request_id a prediction returned")]
+    return {
+        "predict_body": create_model(
+            f"{model_name}PredictRequest",
+            __base__=_Strict,
+            features=(features, Field(description="one row: the model's input columns")),
+            explain=(Flag, False),
+            request_id=(client_id | None, None),
+            key=(RequestKey | None, None),
+        ),
+        "batch_body": create_model(
+            f"{model_name}BatchRequest",
+            __base__=_Strict,
+            rows=(rows, Field(description="the rows to predict, each audited under its own request id")),
+            explain=(Flag, False),
+            keys=(list[RequestKey] | None, Field(default=None, description="one routing key per row")),
+        ),
+        "feedback_body": create_model(
+            f"{model_name}FeedbackRequest",
+            __base__=_Strict,
+            request_id=(answer_id, ...),
+            label=(label | None, None),
+            outcome=(Outcome | None, None),
+            source=(Actor | None, Field(default=None, description="who or what reports it")),
+        ),
+        "override_body": create_model(
+            f"{model_name}OverrideRequest",
+            __base__=_Strict,
+            request_id=(answer_id, ...),
+            decision=(label, ...),
+            operator=(Actor, Field(description="who decides")),
+            reason=(NonEmptyText, Field(description="why")),
+        ),
+    }
