@@ -334,6 +334,14 @@ def test_served_service_routes_by_key_and_shadows_over_http(env: dict[str, Any],
             arms.setdefault(key, set()).add(reply.json()["version_id"])
         assert all(len(seen) == 1 for seen in arms.values())  # sticky per key
         assert {v for seen in arms.values() for v in seen} <= {"credit-v1", "credit-v3"}
+        # 300 distinct keys in one bounded request: the canary's share holds over HTTP (binomial, 4 sigma)
+        n = 200
+        keyed = httpx.post(f"{service.url}/predict_batch", json={"rows": rows[100 : 100 + n], "keys": [f"k{i}" for i in range(n)]},
+                           timeout=60)
+        assert keyed.status_code == 200, keyed.text
+        on_canary = [p["request_id"] for p in keyed.json()["predictions"] if p["version_id"] == "credit-v3"]
+        bound = 4 * math.sqrt(n * 0.3 * 0.7)
+        assert abs(len(on_canary) - 0.3 * n) < bound, len(on_canary)
         batch = httpx.post(f"{service.url}/predict_batch", json={"rows": rows[:3], "keys": ["a", "b"]}, timeout=30)
         assert batch.status_code in (400, 422) and "keys" in batch.text  # a clear client error, never a 500
         ok = httpx.post(f"{service.url}/predict_batch", json={"rows": rows[:3], "keys": ["a", "b", "c"]}, timeout=30)
@@ -347,4 +355,5 @@ def test_served_service_routes_by_key_and_shadows_over_http(env: dict[str, Any],
     stored = _stored(env["url"])
     live_rows = [r for r in stored.values() if r.arm == "live"]
     assert live_rows and all(r.shadow_version == "credit-v2" and r.shadow_output is not None for r in live_rows)
+    assert {rid for rid, r in stored.items() if r.arm == "canary"} >= set(on_canary)
     assert all(r.shadow_version == "credit-v1" for r in stored.values() if r.arm == "canary")
