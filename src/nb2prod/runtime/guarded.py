@@ -1,11 +1,16 @@
 """GuardedRuntime: the code inside every generated service, around the live model.
 
 Request path (async, or sync in-process): a request becomes a *job* on a queue; one model thread
-takes every job waiting (micro-batching: one DataFrame, one model call, one fsync for all of
-them), checks guardrails, predicts, answers failing rows from the declared fallback, appends the
-audit rows to the fsync'd spool and only then resolves the jobs. A job not answered within
-``timeout_ms`` is claimed by its caller and answered from the fallback instead (also spooled
-first). The audit writer thread copies the spool into the store off the request path.
+takes every job waiting, up to ``serving.max_batch`` rows (adaptive micro-batching: the deeper
+the queue, the larger the batch — one DataFrame, one model call, one guardrail pass, one fsync,
+one metrics update and one wake-up of the event loop for all of them), predicts, answers failing
+rows from the declared fallback, builds each answer's JSON, appends the audit rows to the fsync'd
+spool and only then resolves the jobs. ``timeout_ms`` bounds the model's *compute* for a job
+(from the moment the model thread takes it); a job still queued after ``serving.max_queue_ms``
+is shed (:class:`OverloadedError`, HTTP 503 with Retry-After, counted) rather than answered late
+or from the fallback. The fallback answers for what it is for: an unhealthy or failing model,
+guardrail violations, a model timeout. The audit writer thread copies the spool into the store
+off the request path.
 
 Rollout (issue 6): a :class:`TrafficWatcher` keeps the deployment's traffic from the store
 current; each row is routed (sticky per request ``key``) to the live, canary or control version
@@ -18,6 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import dataclasses
+import json
 import logging
 import math
 import os
@@ -25,14 +33,13 @@ import queue
 import random
 import threading
 import time
-import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nb2prod.errors import InvalidInputError, Nb2prodError, NotFoundError, StoreError
+from nb2prod.errors import InvalidInputError, Nb2prodError, NotFoundError, OverloadedError, StoreError
 from nb2prod.models import Feedback, Override, Prediction
 from nb2prod.runtime.audit_writer import AuditWriter, StoreHandle
 from nb2prod.runtime.explain import Explainer, as_dense, build_explainer
@@ -42,6 +49,7 @@ from nb2prod.runtime.health import Health
 from nb2prod.runtime.loading import limit_math_threads, load_model, load_sample
 from nb2prod.runtime.metrics import RuntimeMetrics
 from nb2prod.runtime.predictor import Outputs, Predictor, error_text, jsonable
+from nb2prod.runtime.request_ids import RequestIds
 from nb2prod.runtime.schema import ServiceSchema, build_schema
 from nb2prod.runtime.shadow import ShadowJob, ShadowRunner, shadow_deadline_ms
 from nb2prod.runtime.spec import DeploymentSpec, load_spec
@@ -65,11 +73,83 @@ class _Job:
     explain: bool
     t0: float
     ts: float
-    future: concurrent.futures.Future[list[Prediction]] = field(default_factory=concurrent.futures.Future)
+    future: concurrent.futures.Future[Any] | None = None  # a blocking caller's future
     probe: bool = False
     claimed: bool = False
     routes: list[Route] | None = None  # None: every row goes to this service's own (live) version
+    started: float | None = None  # perf_counter when the model thread took it: the compute timeout runs from here
+    waiter: asyncio.Future[Any] | None = None  # an async caller's future (resolved per batch on its loop)
+    json: str | None = None  # "one" / "many": the caller wants the response body (bytes), built with the batch
     client_ids: list[str | None] | None = None  # the ids the caller sent, stored beside ours
+
+
+@dataclass
+class _Tally:
+    """What one micro-batch adds to the metrics, flushed with one update per series."""
+
+    model: int = 0
+    fallback: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    features: Counter[str] = field(default_factory=Counter)
+    arms: Counter[str] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+
+    def flush(self, metrics: RuntimeMetrics) -> None:
+        metrics.observe_latencies(self.latencies)
+        metrics.answers(self.model, self.fallback, self.reasons, self.features)
+        if self.latencies:
+            metrics.audit_rows.inc(len(self.latencies))
+        for arm, n in self.arms.items():
+            metrics.routed(arm, n)
+
+
+_PREDICTION_FIELDS = tuple(f.name for f in dataclasses.fields(Prediction))
+
+
+def _plain(value: Any) -> Any:
+    """JSON for a numpy scalar or array that reached an answer (explanations may hold them)."""
+    item = getattr(value, "item", None)
+    if callable(item):
+        return item()
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _body(predictions: list[Prediction], shape: str) -> bytes:
+    """The response body: one prediction (``"one"``) or ``{"predictions": [...]}``; same keys as ``Prediction.to_dict``."""
+    items = [{name: getattr(p, name) for name in _PREDICTION_FIELDS} for p in predictions]
+    value: Any = items[0] if shape == "one" else {"predictions": items}
+    return json.dumps(value, separators=(",", ":"), allow_nan=False, default=_plain).encode("utf-8")
+
+
+def _resolve(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for waiter, value, exc in items:
+        if waiter.done():
+            continue
+        if exc is None:
+            waiter.set_result(value)
+        else:
+            waiter.set_exception(exc)
+
+
+def _settle(outcomes: list[tuple[_Job, Any, BaseException | None]]) -> None:
+    """Resolve jobs: blocking callers' futures directly, async callers' with one wake-up per event loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
+    for job, value, exc in outcomes:
+        if job.future is not None:
+            if job.future.done():
+                continue
+            if exc is None:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(exc)
+        elif job.waiter is not None:
+            by_loop.setdefault(job.waiter.get_loop(), []).append((job.waiter, value, exc))
+    for loop, items in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits on these any more
+            loop.call_soon_threadsafe(_resolve, items)
 
 
 @dataclass
@@ -118,13 +198,19 @@ class GuardedRuntime:
         self.health = Health(window=spec.health_window, max_error_rate=spec.max_error_rate)
         self.metrics = RuntimeMetrics(spec.name, spec.version_id)
         self._sample = sample or {"rows": [], "predictions": []}
-        self._timeout_s = spec.timeout_ms / 1000.0
+        self._timeout_s = spec.timeout_ms / 1.0
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._claim_lock = threading.Lock()
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._recent_lock = threading.Lock()
         self._worker: threading.Thread | None = None
-        self._fallback_pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="nb2prod-fallback")
+        self.limit_threads = True  # one BLAS/OpenMP thread in every thread that calls a model (load() may turn it off)
+        self._fallback_pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=2, thread_name_prefix="nb2prod-fallback", initializer=self._thread_init
+        )
+        self._queue_budget_s = spec.max_queue_ms / 1000.0
+        self._ids = RequestIds()
+        self.shed = 0  # requests refused with a 503 because the queue could not serve them in time
         self._closed = False
         self._random = random.Random()
         self._explain_budget = STORED_EXPLAIN_CPU_SHARE
@@ -176,9 +262,17 @@ class GuardedRuntime:
         handle = StoreHandle(store_url or spec.resolved_store_url())
         runtime = cls(spec, predictor, fallback, AuditWriter(spool, handle), explainer=explainer, sample=sample, load_error=load_error)
         runtime.writer._enrich = runtime._enrich_stored
+        runtime.limit_threads = limit_threads
         if start:
             runtime.start()
         return runtime
+
+    def _thread_init(self) -> None:
+        # threadpoolctl's OpenMP limit is per thread: a thread that never set it runs every tree of a
+        # gradient-boosting model on all cores, which on a busy machine spins and stalls (measured
+        # here: 70-140 ms per batch instead of 8 ms).
+        if self.limit_threads:
+            limit_math_threads()
 
     def start(self) -> GuardedRuntime:
         """Start the audit writer (replaying orphan spool segments), run the canary, start the model thread."""
@@ -265,6 +359,7 @@ class GuardedRuntime:
             "audit": self.writer.stats(),
             "load_error": self.load_error,
             "rollout": {**self.traffic.snapshot(), "shadow": self.shadow.stats()},
+            "shed": self.shed,  # requests answered 503 (queue over serving.max_queue_ms)
         }
 
     def flush(self, timeout: float = 10.0) -> bool:
@@ -295,14 +390,22 @@ class GuardedRuntime:
         ``keys`` (one per row, e.g. a customer id) keep each key on the same canary/control arm.
         """
         job = self._job(self.schema.validate_rows(list(rows)), explain, request_ids, keys)
+        future = job.future = concurrent.futures.Future()
         if self._route_to_fallback(job):
             return self._answer_fallback(job, self._unhealthy_reason())
-        try:
-            return job.future.result(timeout=self._timeout_s)
-        except concurrent.futures.TimeoutError:
-            if self._claim(job):
-                return self._answer_timeout(job)
-            return job.future.result()
+        while True:
+            left = self._time_left(job)
+            if left > 0:
+                try:
+                    result: list[Prediction] = future.result(timeout=left)
+                    return result
+                except concurrent.futures.TimeoutError:
+                    continue
+            if not self._claim(job):
+                return future.result()  # the model thread answered it meanwhile
+            if job.started is None:
+                raise self._shed(len(job.rows))
+            return self._answer_timeout(job)
 
     async def apredict(
         self,
@@ -316,16 +419,65 @@ class GuardedRuntime:
         """Async :meth:`predict` for the service; ``validated=True`` skips re-validating rows."""
         valid = list(rows) if validated else self.schema.validate_rows(list(rows))
         job = self._job(valid, explain, request_ids, keys)
+        result: list[Prediction] = await self._wait(job)
+        return result
+
+    async def apredict_json(
+        self,
+        rows: Sequence[dict[str, Any]],
+        *,
+        batch: bool,
+        explain: bool = False,
+        request_ids: Sequence[str] | None = None,
+        keys: Sequence[str | None] | None = None,
+    ) -> bytes:
+        """:meth:`apredict` of validated rows, answered as the response body the service sends.
+
+        The body is built by the model thread with the rest of the batch: one prediction object, or
+        ``{"predictions": [...]}`` when ``batch``. Raises :class:`OverloadedError` when shed.
+        """
+        job = self._job(list(rows), explain, request_ids, keys)
+        job.json = "many" if batch else "one"
+        result = await self._wait(job)
+        return result if isinstance(result, bytes) else _body(result, job.json)
+
+    async def _wait(self, job: _Job) -> Any:
+        """Queue ``job`` and wait: compute timeout from when the model thread takes it, queue budget before."""
         loop = asyncio.get_running_loop()
         if self._route_to_fallback(job):
             return await loop.run_in_executor(self._fallback_pool, self._answer_fallback, job, self._unhealthy_reason())
-        waiting = asyncio.wrap_future(job.future)
-        try:
-            return await asyncio.wait_for(asyncio.shield(waiting), self._timeout_s)
-        except TimeoutError:
-            if self._claim(job):
-                return await loop.run_in_executor(self._fallback_pool, self._answer_timeout, job)
-            return await waiting
+        waiter = job.waiter
+        assert waiter is not None
+        while True:
+            left = self._time_left(job)
+            if left > 0:
+                await asyncio.wait((waiter,), timeout=left)
+                if waiter.done():
+                    return waiter.result()
+                continue
+            if not self._claim(job):
+                return await waiter  # the model thread answered it meanwhile
+            if job.started is None:
+                raise self._shed(len(job.rows))
+            return await loop.run_in_executor(self._fallback_pool, self._answer_timeout, job)
+
+    def _time_left(self, job: _Job) -> float:
+        """Seconds ``job`` may still wait: for a batch slot (queue budget), then for the model's compute."""
+        started = job.started
+        if started is None:  # re-check at least every timeout: the model thread may take it meanwhile
+            return min(job.t0 + self._queue_budget_s - time.perf_counter(), self._timeout_s)
+        return started + self._timeout_s - time.perf_counter()
+
+    def _shed(self, n: int) -> OverloadedError:
+        """Count ``n`` shed rows and the error that answers them (HTTP 503 + Retry-After)."""
+        with self._claim_lock:
+            self.shed += n
+        self.metrics.shed(n)
+        return OverloadedError(
+            f"the model queue could not take this request within {self.spec.max_queue_ms:g} ms (service overloaded)",
+            fix="retry after the Retry-After delay; add replicas or raise serving.max_queue_ms if this persists",
+            retry_after_s=max(1.0, math.ceil(self._queue_budget_s)),
+        )
 
     # -- prediction: internals -----------------------------------------------------------------
     def _job(
@@ -337,7 +489,7 @@ class GuardedRuntime:
             raise InvalidInputError(f"{len(keys)} keys for {len(rows)} rows", fix="send one key per row, or none")
         # The audit key is always ours (unguessable); a caller's own id is stored beside it, never
         # unique, so a reused or pre-occupied id can neither be refused nor drop an answered row.
-        ids = [uuid.uuid4().hex for _ in rows]
+        ids = self._ids.take(len(rows))
         client_ids: list[str | None] | None = None
         if request_ids is not None:
             client_ids = list(request_ids)
@@ -369,6 +521,8 @@ class GuardedRuntime:
             self._maybe_probe()
             if self._claim(job):
                 return True
+        if job.future is None:
+            job.waiter = asyncio.get_running_loop().create_future()
         self._queue.put(job)
         return False
 
@@ -394,11 +548,11 @@ class GuardedRuntime:
     def _answer_fallback(self, job: _Job, reason: str) -> list[Prediction]:
         """Answer a whole job from the fallback (timeout / unhealthy); spooled before returning."""
         outputs, _ = self.fallback.predict_rows(job.rows)
-        answers = []
-        for i, row in enumerate(job.rows):
-            violations = self.guardrails.check(row)
-            answers.append(self._answer_from(outputs, i, fallback=True, reason=reason, violations=violations))
-        predictions, records, shadows = self._finish(job, answers)
+        violations = self._violations(job.rows)
+        answers = [self._answer_from(outputs, i, fallback=True, reason=reason, violations=v) for i, v in enumerate(violations)]
+        tally = _Tally()
+        predictions, records, shadows = self._finish(job, answers, tally)
+        tally.flush(self.metrics)
         try:
             self.writer.append(records)
         except StoreError:
@@ -448,10 +602,12 @@ class GuardedRuntime:
             return "low" if len(top) > 1 and top[0] - top[1] < margin else "high"
         return "high"
 
-    def _finish(self, job: _Job, answers: list[_Answer]) -> tuple[list[Prediction], list[dict[str, Any]], list[ShadowJob]]:
-        """Predictions for the caller, audit rows for the spool, rows to shadow (slots reserved); metrics updated."""
+    def _finish(
+        self, job: _Job, answers: list[_Answer], tally: _Tally
+    ) -> tuple[list[Prediction], list[dict[str, Any]], list[ShadowJob]]:
+        """Predictions for the caller, audit rows for the spool, rows to shadow (slots reserved); counted in ``tally``."""
         latency_ms = round((time.perf_counter() - job.t0) * 1000.0, 3)
-        spec, metrics = self.spec, self.metrics
+        spec = self.spec
         predictions: list[Prediction] = []
         records: list[dict[str, Any]] = []
         shadows: list[ShadowJob] = []
@@ -510,18 +666,16 @@ class GuardedRuntime:
                     record["shadow_version"] = route.shadow_version
                     shadows.append(ShadowJob(request_id, row, route.shadow_version, shadow_predictor))
             records.append(record)
-            metrics.latency.observe(latency_ms / 1000.0)
             if answer.fallback:
-                metrics.fallback_answers.inc()
-                metrics.fallback((answer.reason or "unknown").split(":", 1)[0])
+                tally.fallback += 1
+                tally.reasons[(answer.reason or "unknown").split(":", 1)[0]] += 1
             else:
-                metrics.model_answers.inc()
+                tally.model += 1
             for violation in answer.violations:
-                metrics.violation(Guardrails.feature_of(violation))
-        metrics.audit_rows.inc(len(records))
+                tally.features[Guardrails.feature_of(violation)] += 1
+        tally.latencies.extend([latency_ms / 1000.0] * len(records))
         if job.routes is not None:
-            for arm, n in Counter(r.arm for r in job.routes).items():
-                metrics.routed(arm, n)
+            tally.arms.update(r.arm for r in job.routes)
         return predictions, records, shadows
 
     def _predictor_of(self, version_id: str) -> Predictor | None:
@@ -539,6 +693,7 @@ class GuardedRuntime:
 
     # -- the model thread ----------------------------------------------------------------------
     def _serve_batches(self) -> None:
+        self._thread_init()
         limit = self.spec.max_batch
         while True:
             job = self._queue.get()
@@ -561,9 +716,7 @@ class GuardedRuntime:
                 self._process(jobs)
             except Exception as exc:  # never leave a caller waiting on a bug
                 log.exception("guarded runtime batch failed")
-                for j in jobs:
-                    if not j.future.done():
-                        j.future.set_exception(exc)
+                _settle([(j, None, exc) for j in jobs if not j.probe and (j.future is None or not j.future.done())])
             if stop:
                 return
 
@@ -575,11 +728,21 @@ class GuardedRuntime:
 
     def _process(self, jobs: list[_Job]) -> None:
         live: list[_Job] = []
+        stale: list[_Job] = []
+        now = time.perf_counter()
         for job in jobs:
             if job.probe:
                 self._run_probe(job)
-            elif not job.claimed:
+            elif job.claimed:
+                continue
+            elif now - job.t0 > self._queue_budget_s:
+                if self._claim(job):  # waited past the queue budget: shed it rather than compute a late answer
+                    stale.append(job)
+            else:
+                job.started = now
                 live.append(job)
+        if stale:
+            _settle([(job, None, self._shed(len(job.rows))) for job in stale])
         if not live:
             return
         versions = None
@@ -599,12 +762,17 @@ class GuardedRuntime:
             self._explain(explained)
             self._deliver(explained)
 
+    def _violations(self, rows: list[dict[str, Any]]) -> list[list[str]]:
+        """Guardrail violations of a micro-batch, one call for all its rows."""
+        check = self.guardrails.check
+        return [check(row) for row in rows]  # type: ignore[misc]
+
     def _answers(self, rows: list[dict[str, Any]], versions: list[str] | None = None) -> list[_Answer]:
         """Guardrails, one model call per answering version for the rows that pass, the fallback for the rest.
 
         ``versions`` names the version answering each row (None: this service's own, for all).
         """
-        violations = [self.guardrails.check(row) for row in rows]
+        violations = self._violations(rows)
         answers: list[_Answer | None] = [None] * len(rows)
         to_model = [i for i, v in enumerate(violations) if self.guardrails.blocking(v) <= self.spec.max_violations]
         failed: dict[int, str] = {}
@@ -696,24 +864,25 @@ class GuardedRuntime:
         ready: list[tuple[_Job, list[Prediction]]] = []
         records: list[dict[str, Any]] = []
         shadows: list[ShadowJob] = []
+        tally = _Tally()
         for job, answers in pairs:
             if not self._claim(job):
-                continue  # its caller timed out and answered from the fallback
-            predictions, rows, shadowed = self._finish(job, answers)
+                continue  # its caller gave up on it (model timeout, or shed) and answered already
+            predictions, rows, shadowed = self._finish(job, answers, tally)
             ready.append((job, predictions))
             records.extend(rows)
             shadows.extend(shadowed)
         if not ready:
             return
+        bodies = [_body(predictions, job.json) if job.json else predictions for job, predictions in ready]
         try:
             self.writer.append(records)
         except StoreError as exc:
             self.shadow.release(len(shadows))
-            for job, _ in ready:
-                job.future.set_exception(exc)
+            _settle([(job, None, exc) for job, _ in ready])
             return
-        for job, predictions in ready:
-            job.future.set_result(predictions)
+        _settle([(job, body, None) for (job, _), body in zip(ready, bodies, strict=True)])
+        tally.flush(self.metrics)
         self._shadow(shadows)  # after the answers: the shadow model is off the response path
 
     def _enrich_stored(self, records: list[dict[str, Any]]) -> None:

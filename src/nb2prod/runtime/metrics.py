@@ -2,12 +2,16 @@
 
 Created on first use, inside the serving worker, so prometheus-client sees BentoML's
 ``PROMETHEUS_MULTIPROC_DIR`` and the series appear on the service's own ``/metrics``.
-One set per process (several runtimes in one process share it).
+One set per process (several runtimes in one process share it). The runtime updates them once
+per micro-batch (counts summed, latencies bucketed), not once per request.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["RuntimeMetrics"]
@@ -34,7 +38,17 @@ def _families() -> dict[str, Any]:
                 feedback=Counter("nb2prod_feedback", "Feedback and overrides received", [*labels, "kind"]),
                 audit=Counter("nb2prod_audit_rows", "Audit rows spooled (fsync'd) before answering", labels),
                 routed=Counter("nb2prod_routed", "Predictions by traffic arm (live, canary, control)", [*labels, "arm"]),
-                shadow=Counter("nb2prod_shadow", "Shadow predictions by outcome (ok, error, timeout, skipped)", [*labels, "outcome"]),
+                shadow=Counter(
+                    "nb2prod_shadow",
+                    "Shadow predictions by outcome: ok (compared), error (the candidate failed), "
+                    "timeout (no answer within the shadow deadline: not compared, not a failure), skipped (queue full)",
+                    [*labels, "outcome"],
+                ),
+                shed=Counter(
+                    "nb2prod_shed",
+                    "Requests refused with HTTP 503 (Retry-After): queued longer than serving.max_queue_ms",
+                    labels,
+                ),
             )
         return _FAMILIES
 
@@ -50,6 +64,7 @@ class RuntimeMetrics:
         self.model_answers = families["requests"].labels(*self._labels, "model")
         self.fallback_answers = families["requests"].labels(*self._labels, "fallback")
         self.audit_rows = families["audit"].labels(*self._labels)
+        self.shed_requests = families["shed"].labels(*self._labels)
         self._children: dict[tuple[str, str], Any] = {}
 
     def _child(self, family: str, value: str) -> Any:
@@ -58,6 +73,38 @@ class RuntimeMetrics:
         if child is None:
             child = self._children[key] = self._families[family].labels(*self._labels, value)
         return child
+
+    def observe_latencies(self, seconds: Sequence[float]) -> None:
+        """Observe many latencies with one increment per histogram bucket touched (not one per value)."""
+        if not seconds:
+            return
+        child = self.latency
+        buckets = getattr(child, "_buckets", None)
+        bounds = getattr(child, "_upper_bounds", None)
+        total = getattr(child, "_sum", None)
+        if buckets is None or bounds is None or total is None or len(buckets) != len(bounds):
+            for value in seconds:  # a prometheus-client without these internals: the public, slower way
+                child.observe(value)
+            return
+        counts = Counter(bisect.bisect_left(bounds, value) for value in seconds)  # first bound >= value, as observe()
+        total.inc(sum(seconds))
+        for index, n in counts.items():
+            buckets[index].inc(n)
+
+    def answers(self, model: int, fallback: int, reasons: Counter[str], features: Counter[str]) -> None:
+        """One micro-batch's answers: by who answered, fallback reasons, guardrail violations by feature."""
+        if model:
+            self.model_answers.inc(model)
+        if fallback:
+            self.fallback_answers.inc(fallback)
+        for reason, n in reasons.items():
+            self._child("fallbacks", reason).inc(n)
+        for feature, n in features.items():
+            self._child("violations", feature).inc(n)
+
+    def shed(self, n: int = 1) -> None:
+        if n:
+            self.shed_requests.inc(n)
 
     def error(self, kind: str, n: int = 1) -> None:
         self._child("errors", kind).inc(n)

@@ -180,6 +180,9 @@ class ShadowRunner:
         self._slots.release()
 
     def _run(self) -> None:
+        from nb2prod.runtime.loading import limit_math_threads
+
+        limit_math_threads()  # per thread: without it each tree of a boosted model spins on every core
         while True:
             wait = 0.02 if self._results else None
             try:
