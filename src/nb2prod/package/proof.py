@@ -62,13 +62,13 @@ def sample_rows(frame: pd.DataFrame, n: int = 200, seed: int = 0) -> list[dict[s
 
 def frame_from_rows(rows: Sequence[dict[str, Any]], features: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """The DataFrame a service builds from request rows: the schema's columns, in order."""
-    import pandas as pd
+    from pathlib import Path
 
-    frame = pd.DataFrame(list(rows), columns=[f["name"] for f in features])
-    for feature in features:
-        if feature.get("dtype") == "datetime":
-            frame[feature["name"]] = pd.to_datetime(frame[feature["name"]])
-    return frame
+    from nb2prod.runtime.predictor import make_frame
+    from nb2prod.runtime.spec import FeatureSpec
+
+    specs = [FeatureSpec.parse(f, Path("."), i) for i, f in enumerate(features)]
+    return make_frame(rows, [f.name for f in specs], specs)
 
 
 def _same(a: Any, b: Any) -> bool:

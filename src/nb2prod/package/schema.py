@@ -4,7 +4,9 @@ Each feature: ``name``, ``dtype`` (``int`` | ``float`` | ``bool`` | ``category``
 ``datetime``), ``nullable`` (missing values seen in training), and guardrails: the observed
 ``min``/``max`` for numbers, the known ``categories`` for categorical columns. The generated API
 validates requests against names, types and nullability (pydantic, a 4xx naming the field);
-guardrails are not errors — values outside them are recorded as violations.
+guardrails are not errors — values outside them are recorded as violations (settings:
+:mod:`nb2prod.package.guard_policy`; checks: :mod:`nb2prod.runtime.guardrails`). ``frame_dtype``
+(and a ``category`` column's ``frame_categories``) let the service rebuild the training dtypes.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_CATEGORIES",
     "as_frame",
-    "check_row",
     "infer_schema",
     "schema_changes",
 ]
@@ -85,6 +86,23 @@ def _dtype_of(series: pd.Series) -> str:
     return "category" if unique <= MAX_CATEGORIES else "string"
 
 
+def _frame_dtype(series: pd.Series) -> str:
+    """The column's pandas dtype as the service rebuilds it (``category``, ``datetime64[ns, UTC]``, ``int32``…)."""
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return "category"
+    if pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return str(series.dtype)
+    return "object"
+
+
+def _plain(value: Any) -> Any:
+    item = getattr(value, "item", None)
+    value = item() if callable(item) else value
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
 def _number(value: Any) -> float | int | None:
     try:
         number = float(value)
@@ -101,7 +119,10 @@ def infer_schema(frame: pd.DataFrame) -> list[dict[str, Any]]:
     for name in frame.columns:
         series = frame[name]
         dtype = _dtype_of(series)
-        feature: dict[str, Any] = {"name": str(name), "dtype": dtype, "nullable": bool(series.isna().any())}
+        feature: dict[str, Any] = {"name": str(name), "dtype": dtype, "nullable": bool(series.isna().any()),
+                                   "frame_dtype": _frame_dtype(series)}
+        if feature["frame_dtype"] == "category":
+            feature["frame_categories"] = [_plain(c) for c in series.cat.categories]
         if dtype in {"int", "float"}:
             feature["min"] = _number(series.min())
             feature["max"] = _number(series.max())
@@ -127,25 +148,3 @@ def schema_changes(old: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]])
     if not changes and [f["name"] for f in old] != [f["name"] for f in new]:
         changes.append("column order changed")
     return sorted(changes)
-
-
-def check_row(row: dict[str, Any], features: Sequence[dict[str, Any]]) -> list[str]:
-    """Guardrail violations of one request row: out-of-range numbers, unknown categories."""
-    violations: list[str] = []
-    for feature in features:
-        name = feature["name"]
-        value = row.get(name)
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            if not feature.get("nullable"):
-                violations.append(f"{name}: missing")
-            continue
-        if feature.get("dtype") in {"int", "float"}:
-            number = _number(value)
-            low, high = feature.get("min"), feature.get("max")
-            if number is None:
-                violations.append(f"{name}: not a number")
-            elif (low is not None and number < low) or (high is not None and number > high):
-                violations.append(f"{name}: {number} outside [{low}, {high}]")
-        elif feature.get("dtype") == "category" and "categories" in feature and str(value) not in feature["categories"]:
-            violations.append(f"{name}: unknown category {value!r}")
-    return violations

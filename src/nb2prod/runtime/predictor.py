@@ -15,7 +15,7 @@ from nb2prod.errors import InvalidInputError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from nb2prod.runtime.spec import DeploymentSpec, TaskSpec
+    from nb2prod.runtime.spec import DeploymentSpec, FeatureSpec, TaskSpec
 
 __all__ = ["Outputs", "Predictor", "error_text", "jsonable", "make_frame"]
 
@@ -32,11 +32,50 @@ def jsonable(value: Any) -> Any:
     return item() if callable(item) else value
 
 
-def make_frame(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
-    """Rows as a DataFrame with the training column order (what the pipeline was fitted on)."""
+def make_frame(rows: Sequence[dict[str, Any]], columns: Sequence[str], features: Sequence[FeatureSpec] = ()) -> pd.DataFrame:
+    """Rows as a DataFrame with the training column order (what the pipeline was fitted on).
+
+    With ``features`` (from ``deployment.json``) each column gets back the dtype it had in
+    training: ``category`` with the training categories in their order (a model such as LightGBM
+    refuses others), datetimes parsed from ISO-8601, integers and floats at their width, nulls as
+    NaN — so the model sees the frame the notebook gave it.
+    """
     import pandas as pd
 
-    return pd.DataFrame.from_records(list(rows), columns=list(columns))
+    frame = pd.DataFrame.from_records(list(rows), columns=list(columns))
+    for feature in features:
+        if feature.frame_dtype is not None and feature.name in frame.columns:
+            frame[feature.name] = _restore(frame[feature.name], feature)
+    return frame
+
+
+def _restore(series: pd.Series, feature: FeatureSpec) -> Any:
+    """One column back at its training dtype (see :func:`make_frame`)."""
+    import numpy as np
+    import pandas as pd
+
+    dtype = feature.frame_dtype or "object"
+    if dtype == "category":
+        categories = list(feature.frame_categories or ())
+        if not all(isinstance(c, str) for c in categories):  # e.g. integer categories sent as "3" or 3
+            by_text = {str(c): c for c in categories}
+            series = series.map(lambda v: v if v is None else by_text.get(str(v), v))
+        return pd.Categorical(series, categories=categories)  # unseen → NaN
+    if dtype.startswith("datetime64"):
+        parsed = pd.to_datetime(series, format="ISO8601", utc=True)
+        if "," not in dtype:  # a tz-naive training column: the wall time, in UTC when an offset was sent
+            parsed = parsed.dt.tz_localize(None)
+        return parsed.astype(dtype)
+    missing = series.isna()
+    if dtype in {"object", "string", "str"}:
+        return series.where(~missing, np.nan) if missing.any() else series
+    if missing.any():
+        # a nullable numeric column holds NaN, as pandas reads a missing value
+        return series.astype("float64") if dtype[:1] in {"i", "u", "f"} else series
+    try:
+        return series.astype(dtype)
+    except (TypeError, ValueError):
+        return series  # a value of another type: the model decides (and its error is recorded)
 
 
 def _pipeline_split(model: Any, method: str) -> tuple[Any, Any] | None:
@@ -87,6 +126,7 @@ class Predictor:
         self.threshold = spec.threshold
         self.interval = spec.interval
         self.columns: tuple[str, ...] = tuple(getattr(spec, "feature_names", ()))
+        self.features: tuple[FeatureSpec, ...] = tuple(getattr(spec, "features", ()))
         self.classes: tuple[Any, ...] = tuple(spec.classes or ())
         self.positive_class = spec.positive_class
         self.score_method = spec.score_method if score_method == "spec" else score_method
@@ -190,7 +230,7 @@ class Predictor:
                        transformed=transformed, score_source="decision_function")
 
     def predict_rows(self, rows: Sequence[dict[str, Any]]) -> Outputs:
-        return self.predict_frame(make_frame(rows, self.columns))
+        return self.predict_frame(make_frame(rows, self.columns, self.features))
 
 
 def _key(value: Any) -> str:

@@ -129,6 +129,33 @@ class GuardSpec:
         return cls(low=bounds["low"], high=bounds["high"], used=used, policy=policy, rejects=tuple(rejects))
 
 
+def _frame_dtype(raw: Any, where: str, folder: Path) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not raw:
+        raise _bad(where, f"must be a pandas dtype name, got {raw!r}", folder)
+    if raw in {"category", "object", "string", "str"}:
+        return raw
+    import pandas as pd
+
+    try:
+        pd.api.types.pandas_dtype(raw)
+    except TypeError:
+        raise _bad(where, f"{raw!r} is not a pandas dtype", folder) from None
+    return raw
+
+
+def _frame_categories(raw: Mapping[str, Any], where: str, folder: Path) -> tuple[Any, ...] | None:
+    categories = raw.get("frame_categories")
+    if raw.get("frame_dtype") != "category":
+        if categories is not None:
+            raise _bad(f"{where}.frame_categories", "applies to frame_dtype 'category' only", folder)
+        return None
+    if not isinstance(categories, list):
+        raise _bad(f"{where}.frame_categories", "must list the training categories of a 'category' column", folder)
+    return tuple(categories)
+
+
 @dataclass(frozen=True, slots=True)
 class FeatureSpec:
     """One input column: canonical dtype, nullability, its training range or categories, and its guardrail."""
@@ -140,6 +167,8 @@ class FeatureSpec:
     max: float | None = None
     categories: tuple[Any, ...] | None = None
     guard: GuardSpec = field(default_factory=GuardSpec)
+    frame_dtype: str | None = None  # the pandas dtype in training (None: as JSON gives it)
+    frame_categories: tuple[Any, ...] | None = None  # a ``category`` column's categories, in order
 
     @classmethod
     def parse(cls, raw: Any, folder: Path, index: int) -> FeatureSpec:
@@ -166,6 +195,8 @@ class FeatureSpec:
             max=high,
             categories=None if categories is None else tuple(categories),
             guard=GuardSpec.parse(raw.get("guard"), f"{where}.guard", folder, low=low, high=high),
+            frame_dtype=_frame_dtype(raw.get("frame_dtype"), f"{where}.frame_dtype", folder),
+            frame_categories=_frame_categories(raw, where, folder),
         )
 
 
