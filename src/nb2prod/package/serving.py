@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -78,6 +79,18 @@ def _tail(path: Path, lines: int = 30) -> str:
     except OSError:
         return ""
     return "\n".join(text[-lines:])
+
+
+def _settle(log: Path, limit_s: float = 2.0) -> None:
+    """Wait (bounded) until the log copier has written the exited service's last lines."""
+    deadline = time.monotonic() + limit_s
+    size = -1
+    while time.monotonic() < deadline:
+        current = log.stat().st_size if log.exists() else 0
+        if current == size:
+            return
+        size = current
+        time.sleep(0.1)
 
 
 def _last_error(log: Path) -> str:
@@ -148,15 +161,29 @@ def start_service(
         extra["NB2PROD_SERVE_FROM_FOLDER"] = "1"
     env = bento_env(settings.resolved_bentoml_home, extra)
     target = f"service:{service_class}" if service_class is not None else record.bento_tag or ""
-    with log.open("w", encoding="utf-8") as out:
+    # The service's output goes through a rotating copier, never straight into an unbounded file.
+    copier = subprocess.Popen(
+        [sys.executable, "-m", "nb2prod.package.service_log", str(log)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    assert copier.stdin is not None
+    try:
         process = subprocess.Popen(
             serve_command(target, host=host, port=port),
-            stdout=out,
+            stdout=copier.stdin,
             stderr=subprocess.STDOUT,
             env=env,
             cwd=str(folder),
             start_new_session=True,
         )
+    except OSError:
+        copier.kill()
+        raise
+    finally:
+        copier.stdin.close()  # the service holds the pipe now; the copier ends when the service does
     info = ServeInfo(
         name=record.name,
         version_id=record.version_id,
@@ -182,6 +209,7 @@ def _wait_ready(folder: Path, process: subprocess.Popen[bytes], info: ServeInfo,
     while time.monotonic() < deadline:
         if process.poll() is not None:
             (folder / _SERVE_FILE).unlink(missing_ok=True)
+            _settle(log)
             if "address already in use" in _tail(log).lower():
                 raise ConflictError(f"port {info.port} is in use", fix="pick another with --port N")
             raise ServiceError(
