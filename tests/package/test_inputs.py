@@ -70,7 +70,7 @@ def test_iso_8601_datetimes_are_parsed_back_to_the_training_dtype(dtype: str, se
 def test_a_lightgbm_model_on_category_columns_and_nans_answers_json_rows_as_the_notebook() -> None:
     lightgbm = pytest.importorskip("lightgbm")
     frame, target = _frame()
-    model = lightgbm.LGBMClassifier(n_estimators=15, min_child_samples=5, verbose=-1).fit(frame, target)
+    model = lightgbm.LGBMClassifier(n_estimators=15, min_child_samples=5, n_jobs=1, verbose=-1).fit(frame, target)
     back = frame_from_rows(sample_rows(frame, len(frame)), infer_schema(frame))
     assert (model.predict(back) == model.predict(frame)).all()
     assert np.array_equal(model.predict_proba(back), model.predict_proba(frame))
@@ -81,3 +81,25 @@ def test_a_frame_with_a_bad_frame_dtype_is_refused_naming_the_field() -> None:
         FeatureSpec.parse({"name": "x", "dtype": "float", "frame_dtype": "no-such-dtype"}, Path("."), 0)
     with pytest.raises(Exception, match=r"features\[0\].frame_categories"):
         FeatureSpec.parse({"name": "x", "dtype": "category", "frame_dtype": "category"}, Path("."), 0)
+
+
+def test_a_null_is_accepted_at_the_door_only_where_the_model_takes_it() -> None:
+    from pydantic import ValidationError
+
+    from nb2prod.runtime.schema import build_schema
+    from nb2prod.runtime.spec import DeploymentSpec
+
+    guard = {"low": 0, "high": 10, "used": True, "policy": "warn"}
+    raw = {"name": "m", "version_id": "v", "task": "regression", "features": [
+        {"name": "takes_nan", "dtype": "float", "min": 0, "max": 1, "guard": {**guard, "rejects": []}},
+        {"name": "refuses_nan", "dtype": "float", "min": 0, "max": 1, "guard": {**guard, "rejects": ["missing"]}},
+        {"name": "old_folder", "dtype": "float", "min": 0, "max": 1},
+    ]}
+    features = build_schema(DeploymentSpec.parse(raw, Path("."))).features
+    row = {"takes_nan": None, "refuses_nan": 0.5, "old_folder": 0.5}
+    assert features.model_validate(row).model_dump()["takes_nan"] is None
+    for name in ("refuses_nan", "old_folder"):
+        with pytest.raises(ValidationError, match=name):
+            features.model_validate({**row, "takes_nan": 0.5, name: None})
+    with pytest.raises(ValidationError, match="takes_nan"):  # still required: null must be sent, not left out
+        features.model_validate({"refuses_nan": 0.5, "old_folder": 0.5})

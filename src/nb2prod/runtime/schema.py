@@ -154,6 +154,8 @@ def build_schema(spec: DeploymentSpec) -> ServiceSchema:
         alias = feature.name if ident else None
         if feature.nullable:
             fields[ident or feature.name] = (kind | None, Field(default=None, description=_describe(feature), alias=alias))
+        elif feature.accepts_missing:  # no nulls in training, but the model takes them: required, may be null
+            fields[ident or feature.name] = (kind | None, Field(description=_describe(feature), alias=alias))
         else:
             fields[ident or feature.name] = (kind, Field(description=_describe(feature), alias=alias))
     model_name = "".join(part.capitalize() for part in spec.name.replace("-", "_").split("_") if part) or "Model"

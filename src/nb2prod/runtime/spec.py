@@ -101,6 +101,7 @@ class GuardSpec:
     used: bool = True
     policy: str = "fallback"
     rejects: tuple[str, ...] = ()
+    probed: bool = False  # written by a deploy that probed the model (False: an older folder's defaults)
 
     def to_dict(self) -> dict[str, Any]:
         return {"low": self.low, "high": self.high, "used": self.used, "policy": self.policy, "rejects": list(self.rejects)}
@@ -126,7 +127,7 @@ class GuardSpec:
         used = raw.get("used", True)
         if not isinstance(used, bool):
             raise _bad(f"{where}.used", f"must be true or false, got {used!r}", folder)
-        return cls(low=bounds["low"], high=bounds["high"], used=used, policy=policy, rejects=tuple(rejects))
+        return cls(low=bounds["low"], high=bounds["high"], used=used, policy=policy, rejects=tuple(rejects), probed=True)
 
 
 def _frame_dtype(raw: Any, where: str, folder: Path) -> str | None:
@@ -169,6 +170,11 @@ class FeatureSpec:
     guard: GuardSpec = field(default_factory=GuardSpec)
     frame_dtype: str | None = None  # the pandas dtype in training (None: as JSON gives it)
     frame_categories: tuple[Any, ...] | None = None  # a ``category`` column's categories, in order
+
+    @property
+    def accepts_missing(self) -> bool:
+        """A request may send null: training had missing values, or the deploy found the model takes them."""
+        return self.nullable or (self.guard.probed and "missing" not in self.guard.rejects)
 
     @classmethod
     def parse(cls, raw: Any, folder: Path, index: int) -> FeatureSpec:
