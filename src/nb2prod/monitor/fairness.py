@@ -10,16 +10,21 @@ for a live refresh); ``tests/monitor`` checks they equal fairlearn's.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nb2prod.models import FairnessAttribute, FairnessResult, GroupRates, MetricWindow
-from nb2prod.monitor.frames import AuditFrame, DeploymentContext, matches
+from nb2prod.monitor.frames import AuditFrame, DeploymentContext, matches, value_key
 from nb2prod.monitor.metrics import wilson_interval
 from nb2prod.monitor.windows import buckets
 
-__all__ = ["FOUR_FIFTHS", "MIN_GROUP_SIZE", "disparate_impact", "fairness"]
+if TYPE_CHECKING:
+    from nb2prod.monitor.profile import Profile
+    from nb2prod.monitor.profile_window import ProfileWindow
+
+__all__ = ["FOUR_FIFTHS", "MIN_GROUP_SIZE", "disparate_impact", "fairness", "fairness_profile"]
 
 FOUR_FIFTHS = 0.8
 MIN_GROUP_SIZE = 30
@@ -130,3 +135,97 @@ def fairness(
         if found is not None:
             attributes.append(found)
     return FairnessResult(name=ctx.name, window=window, favorable=ctx.favorable, n=len(frame), attributes=tuple(attributes))
+
+
+def _di_from_counts(counts: dict[str, tuple[int, int]]) -> tuple[float | None, float | None, float | None]:
+    """:func:`disparate_impact` from (favourable, n) per group."""
+    rates = [(k / n, n) for k, n in counts.values() if n]
+    if len(rates) < 2:
+        return None, None, None
+    low_rate, n_low = min(rates)
+    high_rate, n_high = max(rates)
+    if high_rate == 0:
+        return None, None, None
+    ratio = low_rate / high_rate
+    if low_rate == 0:
+        return ratio, 0.0, None
+    se = np.sqrt((1 - low_rate) / (n_low * low_rate) + (1 - high_rate) / (n_high * high_rate))
+    return ratio, float(ratio * np.exp(-_Z * se)), float(min(ratio * np.exp(_Z * se), 1e9))
+
+
+def _selection(profile: Profile, attribute: str, favorable: str | None) -> dict[str, tuple[int, int]] | None:
+    column = profile.columns.get(attribute)
+    if column is None or column.groups is None:
+        return None
+    out: dict[str, tuple[int, int]] = {}
+    for (group, decision), count in column.groups.items():
+        k, n = out.get(group, (0, 0))
+        out[group] = (k + (count if decision == favorable else 0), n + count)
+    return out
+
+
+def _attribute_profile(
+    attribute: str, window_profiles: ProfileWindow, version_id: str | None, ctx: DeploymentContext, min_group_size: int,
+    n_windows: int,
+) -> FairnessAttribute | None:
+    profile, labels = window_profiles.merged(version_id)
+    favorable, positive = value_key(ctx.favorable), value_key(ctx.positive_class)
+    selection = _selection(profile, attribute, favorable)
+    if not selection:
+        return None
+    joint: Mapping[tuple[str, str, str], int] = labels.groups.get(attribute, {})
+    rows = []
+    for g in sorted(selection):
+        k, n = selection[g]
+        low, high = wilson_interval(k, n)
+        lab = {(y, d): c for (group, y, d), c in joint.items() if group == g and c}
+        n_lab = sum(lab.values())
+        tp = sum(c for (y, d), c in lab.items() if y == positive and d == positive)
+        fp = sum(c for (y, d), c in lab.items() if y != positive and d == positive)
+        positives = sum(c for (y, _), c in lab.items() if y == positive)
+        negatives = n_lab - positives
+        errors = sum(c for (y, d), c in lab.items() if (y == positive) != (d == positive))
+        e_low, e_high = wilson_interval(errors, n_lab) if n_lab else (None, None)
+        rows.append(GroupRates(
+            group=g, n=n, selection_rate=k / n if n else 0.0, selection_low=low, selection_high=high, n_labelled=n_lab,
+            tpr=tp / positives if positives else None, fpr=fp / negatives if negatives else None,
+            error_rate=errors / n_lab if n_lab else None, error_low=e_low, error_high=e_high,
+        ))
+    ratio, di_low, di_high = _di_from_counts(selection)
+    if len(rows) < 2 or min(r.n for r in rows) < min_group_size or ratio is None:
+        verdict = "insufficient_data"
+    else:
+        verdict = "adverse_impact" if ratio < FOUR_FIFTHS else "ok"
+    timeline = []
+    for a, b, part, _ in window_profiles.parts(n_windows, version_id):
+        counts = _selection(part, attribute, favorable) or {}
+        n_part = sum(n for _, n in counts.values())
+        if len(counts) == len(selection) and min((n for _, n in counts.values()), default=0) >= min_group_size:
+            r, lo, hi = _di_from_counts(counts)
+            timeline.append(MetricWindow(start=a, end=b, n=n_part, value=r, low=lo, high=hi))
+        else:
+            timeline.append(MetricWindow(start=a, end=b, n=n_part))
+    return FairnessAttribute(
+        attribute=attribute, groups=tuple(rows), di_ratio=ratio, di_low=di_low, di_high=di_high, verdict=verdict,
+        min_group_size=min_group_size, timeline=tuple(timeline),
+    )
+
+
+def fairness_profile(
+    window_profiles: ProfileWindow,
+    ctx: DeploymentContext,
+    *,
+    version_id: str | None,
+    window: str = "",
+    min_group_size: int = MIN_GROUP_SIZE,
+    n_windows: int = 12,
+) -> FairnessResult:
+    """:func:`fairness` from bucket profiles: decisions and labels counted per group of each text or bool attribute."""
+    n = window_profiles.merged(version_id)[0].n
+    if ctx.task == "regression":
+        return FairnessResult(name=ctx.name, window=window, favorable=None, n=n, attributes=())
+    attributes = [
+        found for attribute in ctx.protected
+        if (found := _attribute_profile(attribute, window_profiles, version_id, ctx, min_group_size, n_windows)) is not None
+    ]
+    return FairnessResult(name=ctx.name, window=window, favorable=ctx.favorable, n=n, attributes=tuple(attributes))

@@ -22,7 +22,7 @@ import math
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -95,8 +95,11 @@ def _kll_merge(a: Any, b: Any) -> Any:
     return a
 
 
+_SEP = "\x1f"  # joins tuple keys (value keys are text the JSON encoder escapes; this never appears unescaped in one)
+
+
 def _counter_key(key: Any) -> str:
-    return json.dumps(key, separators=(",", ":")) if isinstance(key, tuple | list) else str(key)
+    return _SEP.join(key) if isinstance(key, tuple) else str(key)
 
 
 def _dump_counter(counter: Counter[Any]) -> dict[str, int]:
@@ -107,7 +110,7 @@ def _load_counter(data: Mapping[str, int] | None, *, tuples: bool = False) -> Co
     if not data:
         return Counter()
     if tuples:
-        return Counter({tuple(json.loads(k)): int(v) for k, v in data.items()})
+        return Counter({tuple(k.split(_SEP)): int(v) for k, v in data.items()})
     return Counter({k: int(v) for k, v in data.items()})
 
 
@@ -120,7 +123,7 @@ def group_key(value: Any) -> str:
     return str(value)
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -139,6 +142,7 @@ class ColumnSummary:
     other: int = 0  # values beyond MAX_CATEGORIES distinct ones
     frequent: Any = None  # frequent-items sketch of the text values counted in ``other``
     groups: Counter[tuple[str, str]] | None = dataclasses.field(default_factory=Counter)  # (group, decision) → count; None once too many
+    numeric_only: bool = True  # every value seen was a number (then, once overflowed, categories stop being kept)
 
     @property
     def present(self) -> int:
@@ -152,6 +156,18 @@ class ColumnSummary:
             counts["(other)"] = counts.get("(other)", 0) + self.other
         return counts
 
+    def copy(self) -> ColumnSummary:
+        """An independent copy (merging into it leaves this one unchanged)."""
+        frequent = None
+        if self.frequent is not None:
+            from datasketches import frequent_strings_sketch
+
+            frequent = frequent_strings_sketch.deserialize(self.frequent.serialize())
+        return dataclasses.replace(
+            self, sketch=_kll_load(_kll_dump(self.sketch)), categories=Counter(self.categories), frequent=frequent,
+            groups=None if self.groups is None else Counter(self.groups),
+        )
+
     def merge(self, other: ColumnSummary) -> None:
         self.count += other.count
         self.missing += other.missing
@@ -160,6 +176,22 @@ class ColumnSummary:
         self.sum += other.sum
         self.sum_sq += other.sum_sq
         self.sketch = _kll_merge(self.sketch, other.sketch)
+        numeric = self.numeric_only and other.numeric_only
+        self.numeric_only = numeric
+        if numeric and (self.other or other.other or len(self.categories) + len(other.categories) > MAX_CATEGORIES):
+            # a continuous column: its distribution lives in the sketch, counting categories would only cost
+            self.other += sum(self.categories.values()) + other.present
+            self.categories = Counter()
+        else:
+            self._merge_categories(other)
+        if self.groups is not None and other.groups is not None:
+            self.groups.update(other.groups)
+            if len({g for g, _ in self.groups}) > MAX_GROUPS:
+                self.groups = None
+        else:
+            self.groups = None
+
+    def _merge_categories(self, other: ColumnSummary) -> None:
         self.categories.update(other.categories)
         self.other += other.other
         if other.frequent is not None:
@@ -169,12 +201,6 @@ class ColumnSummary:
                 self.frequent = frequent_strings_sketch(_FI_LG_K)
             self.frequent.merge(other.frequent)
         self._bound_categories()
-        if self.groups is not None and other.groups is not None:
-            self.groups.update(other.groups)
-            if len({g for g, _ in self.groups}) > MAX_GROUPS:
-                self.groups = None
-        else:
-            self.groups = None
 
     def _bound_categories(self) -> None:
         if len(self.categories) <= MAX_CATEGORIES:
@@ -195,7 +221,7 @@ class ColumnSummary:
             "count": self.count, "missing": self.missing, "min": self.min, "max": self.max, "sum": self.sum, "sum_sq": self.sum_sq,
             "sketch": _kll_dump(self.sketch), "categories": _dump_counter(self.categories), "other": self.other,
             "frequent": base64.b64encode(self.frequent.serialize()).decode("ascii") if self.frequent is not None else None,
-            "groups": None if self.groups is None else _dump_counter(self.groups),
+            "groups": None if self.groups is None else _dump_counter(self.groups), "numeric_only": self.numeric_only,
         }
 
     @classmethod
@@ -210,7 +236,7 @@ class ColumnSummary:
             count=int(data["count"]), missing=int(data["missing"]), min=data["min"], max=data["max"], sum=float(data["sum"]),
             sum_sq=float(data["sum_sq"]), sketch=_kll_load(data.get("sketch")), categories=_load_counter(data.get("categories")),
             other=int(data.get("other", 0)), frequent=frequent,
-            groups=None if groups is None else _load_counter(groups, tuples=True),
+            groups=None if groups is None else _load_counter(groups, tuples=True), numeric_only=bool(data.get("numeric_only", True)),
         )
 
 
@@ -270,7 +296,7 @@ class Profile:
         self.latency = _kll_update(self.latency, latency[np.isfinite(latency)])
         binned = finite & ~np.array(fallback, dtype=bool)
         if binned.any():
-            bins = np.clip((scores * SCORE_BINS).astype(np.int64), 0, SCORE_BINS - 1)
+            bins = np.clip((np.where(finite, scores, 0.0) * SCORE_BINS).astype(np.int64), 0, SCORE_BINS - 1)
             keys = np.array([d if d is not None else "" for d in decisions], dtype=object)
             for decision in set(keys[binned].tolist()):
                 chosen = binned & (keys == decision)
@@ -299,7 +325,11 @@ class Profile:
                 column.sum_sq += float(np.dot(numbers, numbers))
                 column.sketch = _kll_update(column.sketch, numbers)
             raw = Counter(present)
-            if (column.other or len(raw) > MAX_CATEGORIES) and all(_is_number(v) for v in raw):
+            numeric = all(_is_number(v) for v in raw)
+            column.numeric_only = column.numeric_only and numeric
+            if column.numeric_only and (column.other or len(raw) + len(column.categories) > MAX_CATEGORIES):
+                column.other += sum(column.categories.values())
+                column.categories = Counter()
                 column.other += len(present)  # a continuous column: its numbers live in the sketch
             else:
                 for value, count in raw.items():
@@ -350,7 +380,7 @@ class Profile:
             if name in self.columns:
                 self.columns[name].merge(column)
             else:
-                self.columns[name] = ColumnSummary.from_dict(column.to_dict())
+                self.columns[name] = column.copy()
         self.answered += other.answered
         self.errors += other.errors
         self.fallbacks += other.fallbacks
@@ -407,7 +437,7 @@ class LabelProfile:
     labels: Counter[str] = dataclasses.field(default_factory=Counter)
     confusion: Counter[tuple[str, str]] = dataclasses.field(default_factory=Counter)  # (label, decision) of answered rows
     score_bins: dict[str, Counter[int]] = dataclasses.field(default_factory=dict)  # label → binned scores of answered rows
-    regression: Counter[str] = dataclasses.field(default_factory=Counter)  # n, y, y2, e, abs, e2, e4 sums (numeric label and output)
+    regression: dict[str, float] = dataclasses.field(default_factory=dict)  # n, y, y2, e, abs, e2, e4 sums (numeric label and output)
     groups: dict[str, Counter[tuple[str, str, str]]] = dataclasses.field(default_factory=dict)  # column → (group, label, decision)
     outcomes: int = 0
     outcome_sum: float = 0.0
@@ -419,7 +449,8 @@ class LabelProfile:
         self.confusion.update(other.confusion)
         for key, bins in other.score_bins.items():
             self.score_bins.setdefault(key, Counter()).update(bins)
-        self.regression.update(other.regression)
+        for key, value in other.regression.items():
+            self.regression[key] = self.regression.get(key, 0.0) + value
         for column, counts in other.groups.items():
             self.groups.setdefault(column, Counter()).update(counts)
         self.outcomes += other.outcomes
@@ -442,7 +473,7 @@ class LabelProfile:
             labelled=int(data["labelled"]), labels=_load_counter(data.get("labels")),
             confusion=_load_counter(data.get("confusion"), tuples=True),
             score_bins={k: Counter({int(b): int(c) for b, c in v.items()}) for k, v in data.get("score_bins", {}).items()},
-            regression=Counter({k: float(v) for k, v in data.get("regression", {}).items()}),
+            regression={k: float(v) for k, v in data.get("regression", {}).items()},
             groups={k: _load_counter(v, tuples=True) for k, v in data.get("groups", {}).items()},
             outcomes=int(data.get("outcomes", 0)), outcome_sum=float(data.get("outcome_sum", 0.0)),
             overridden=int(data.get("overridden", 0)),
@@ -477,7 +508,7 @@ def fold_label(
         return
     output = prediction.get("output")
     decision = value_key(output) if output is not None else None
-    if outcome is not None and math.isfinite(float(outcome)):
+    if outcome is not None and _is_number(outcome) and math.isfinite(float(outcome)):
         target.outcomes += sign
         target.outcome_sum += sign * float(outcome)
     key = value_key(label)
@@ -489,14 +520,14 @@ def fold_label(
         return
     target.confusion[(key, decision)] += sign
     score = prediction.get("score")
-    if score is not None and math.isfinite(float(score)):
+    if _is_number(score) and math.isfinite(float(score)):
         b = min(max(int(float(score) * SCORE_BINS), 0), SCORE_BINS - 1)
         target.score_bins.setdefault(key, Counter())[b] += sign
     if _is_number(label) and _is_number(output):
         y, p = float(label), float(output)
         e = p - y
         for name, value in (("n", 1.0), ("y", y), ("y2", y * y), ("e", e), ("abs", abs(e)), ("e2", e * e), ("e4", e**4)):
-            target.regression[name] += sign * value
+            target.regression[name] = target.regression.get(name, 0.0) + sign * value
     for column, value in (prediction.get("inputs") or {}).items():
         if isinstance(value, str | bool):
             target.groups.setdefault(column, Counter())[(group_key(value), key, decision)] += sign

@@ -6,23 +6,28 @@ Also flattens the results into named metrics (``drift.score``, ``concept.score``
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from nb2prod.errors import Nb2prodError
+from nb2prod.errors import Nb2prodError, NotFoundError, UsageError
 from nb2prod.models import DriftResult, MetricWindow, MonitorReport
 from nb2prod.monitor.business import BusinessMetric, evaluate_business
-from nb2prod.monitor.concept import concept_drift
-from nb2prod.monitor.drift import compute_drift
-from nb2prod.monitor.estimate import estimated_performance
-from nb2prod.monitor.fairness import fairness
-from nb2prod.monitor.frames import AuditFrame, DeploymentContext, deployment_context, load_audit_frame
-from nb2prod.monitor.operations import operations
+from nb2prod.monitor.concept import concept_drift, concept_drift_profile
+from nb2prod.monitor.drift import compute_drift, compute_drift_profile
+from nb2prod.monitor.estimate import estimated_performance, estimated_performance_profile
+from nb2prod.monitor.fairness import fairness, fairness_profile
+from nb2prod.monitor.frames import AuditFrame, DeploymentContext, deployment_context, load_audit_frame, require_rows
+from nb2prod.monitor.operations import operations, operations_profile
+from nb2prod.monitor.profile_window import ProfileWindow, series_points
 from nb2prod.monitor.reference import load_reference
 from nb2prod.monitor.windows import buckets, window_bounds
 
-__all__ = ["MIN_DRIFT_ROWS", "drift_for_frame", "drift_timeline", "flatten_metrics", "metric_count", "monitor_snapshot"]
+__all__ = [
+    "MIN_DRIFT_ROWS", "drift_for_frame", "drift_series", "drift_timeline", "drift_timeline_profile", "flatten_metrics",
+    "load_profile_window", "metric_count", "monitor_snapshot", "window_drift",
+]
 
 MIN_DRIFT_ROWS = 30
 
@@ -54,6 +59,26 @@ def drift_timeline(
         else:
             out.append(MetricWindow(start=a, end=b, n=len(part)))
     return tuple(out)
+
+
+def drift_timeline_profile(
+    reference: dict[str, Any], window_profiles: ProfileWindow, *, version_id: str | None, n_windows: int, alpha: float,
+    min_effect: float,
+) -> tuple[MetricWindow, ...]:
+    """:func:`drift_timeline` from bucket profiles (sub-windows of whole buckets)."""
+    out = []
+    for a, b, part, _ in window_profiles.parts(n_windows, version_id):
+        if part.n >= MIN_DRIFT_ROWS:
+            result = compute_drift_profile(reference, part, alpha=alpha, min_effect=min_effect)
+            out.append(MetricWindow(start=a, end=b, n=part.n, value=result.score, low=None, high=result.max_effect))
+        else:
+            out.append(MetricWindow(start=a, end=b, n=part.n))
+    return tuple(out)
+
+
+def load_profile_window(store: Any, name: str, since: float | None, until: float) -> ProfileWindow:
+    """The bucket profiles of ``name`` over ``[since, until)``, every version."""
+    return ProfileWindow(store.audit.profiles.buckets(name, since=since, until=until), since=since, until=until)
 
 
 def flatten_metrics(report: MonitorReport) -> dict[str, float | None]:
@@ -109,12 +134,25 @@ def monitor_snapshot(
     n_windows: int = 12,
     metric: str | None = None,
     timeline: bool = True,
+    source: str = "profiles",
 ) -> MonitorReport:
-    """Everything monitoring computes for deployment ``ref`` (``NAME`` or ``NAME:VERSION``) over ``window``."""
+    """Everything monitoring computes for deployment ``ref`` (``NAME`` or ``NAME:VERSION``) over ``window``.
+
+    ``source="profiles"`` (default) merges the per-minute profiles written at ingest: the cost does
+    not grow with traffic, and the report covers the resolved version (the live one for ``NAME``).
+    ``source="rows"`` reads and decodes the window's audit rows: the exact reference path.
+    """
     started = time.perf_counter()
     ctx = deployment_context(store, ref)
     end = time.time() if until is None else until
     since, end = window_bounds(window, end)
+    if source == "profiles":
+        report = _snapshot_profiles(store, ctx, window=window, since=since, until=end, business=business, alpha=alpha,
+                                    min_effect=min_effect, min_group_size=min_group_size, n_windows=n_windows, metric=metric,
+                                    timeline=timeline)
+        return dataclasses.replace(report, metrics=flatten_metrics(report), elapsed_ms=(time.perf_counter() - started) * 1000)
+    if source != "rows":
+        raise UsageError(f"unknown monitoring source {source!r}", fix="use profiles or rows")
     frame = load_audit_frame(store, ctx.name, since=since, until=end)
     if since is None and len(frame):
         frame.since = float(frame.meta["ts"].min())
@@ -150,10 +188,127 @@ def monitor_snapshot(
     report = MonitorReport(
         name=ctx.name, version_id=ctx.version_id, window=window, since=frame.since, until=end, n=len(frame),
         drift=drift, concept=concept, fairness=fair, operations=ops, estimated=estimated, business=biz, drift_timeline=timeline_values,
-        notes=tuple(notes),
+        notes=tuple(notes), versions={str(k): int(v) for k, v in frame.meta["version_id"].value_counts().items()} if len(frame) else {},
     )
-    import dataclasses
-
     return dataclasses.replace(
         report, metrics=flatten_metrics(report), elapsed_ms=(time.perf_counter() - started) * 1000
     )
+
+
+def _snapshot_profiles(
+    store: Any, ctx: DeploymentContext, *, window: str, since: float | None, until: float,
+    business: Mapping[str, BusinessMetric] | None, alpha: float, min_effect: float, min_group_size: int, n_windows: int,
+    metric: str | None, timeline: bool,
+) -> MonitorReport:
+    window_profiles = load_profile_window(store, ctx.name, since, until)
+    version = ctx.version_id
+    versions = window_profiles.versions()
+    profile, _ = window_profiles.merged(version)
+    notes: list[str] = []
+    skipped = window_profiles.skipped(version)
+    if skipped:
+        notes.append(
+            f"{skipped} stored prediction(s) skipped: their inputs are not finite numbers within ±2**53 (written before the service bounded its input)"
+        )
+    others = {v: n for v, n in versions.items() if v != version and n}
+    if others:
+        listed = ", ".join(f"{v} ({n})" for v, n in others.items())
+        notes.append(f"this report covers {version} only; the window also holds {listed} — monitor NAME:VERSION to see one")
+    drift = None
+    timeline_values: tuple[MetricWindow, ...] = ()
+    if profile.n >= 1:
+        try:
+            if ctx.reference_path is None:
+                raise Nb2prodError("the version has no deployment folder, so no reference.json")
+            reference = load_reference(ctx.reference_path)
+            drift = compute_drift_profile(reference, profile, name=ctx.name, version_id=version, window=window, alpha=alpha,
+                                          min_effect=min_effect, since=window_profiles.start, until=until)
+            if timeline:
+                timeline_values = drift_timeline_profile(reference, window_profiles, version_id=version, n_windows=n_windows,
+                                                         alpha=alpha, min_effect=min_effect)
+        except Nb2prodError as exc:
+            notes.append(f"data drift skipped: {exc}")
+    else:
+        notes.append(f"no predictions of {version} in the window {window}")
+    concept = concept_drift_profile(window_profiles, ctx, version_id=version, window=window, metric=metric, n_windows=n_windows)
+    estimated = estimated_performance_profile(window_profiles, ctx, version_id=version, window=window, n_windows=n_windows)
+    fair = None
+    if ctx.protected and ctx.task == "regression":
+        notes.append("fairness skipped: selection rates need class decisions, and this deployment is a regression")
+    elif ctx.protected:
+        fair = fairness_profile(window_profiles, ctx, version_id=version, window=window, min_group_size=min_group_size,
+                                n_windows=n_windows)
+    ops = operations_profile(window_profiles, name=ctx.name, version_id=version, window=window, n_windows=n_windows)
+    biz: dict[str, float | None] = {}
+    if business:  # user functions over rows: the one part of a report that still reads the window's rows
+        frame = load_audit_frame(store, ctx.name, since=since, until=until, version_id=version)
+        biz = evaluate_business(frame, business)
+    return MonitorReport(
+        name=ctx.name, version_id=version, window=window, since=window_profiles.start, until=until, n=profile.n,
+        drift=drift, concept=concept, fairness=fair, operations=ops, estimated=estimated, business=biz,
+        drift_timeline=timeline_values, notes=tuple(notes), versions=versions, source="profiles",
+    )
+
+
+def _reference_of(ctx: DeploymentContext) -> dict[str, Any]:
+    if ctx.reference_path is None or not ctx.reference_path.is_file():
+        raise NotFoundError(f"{ctx.version_id} has no reference.json", fix="redeploy with %deploy")
+    return load_reference(ctx.reference_path)
+
+
+def window_drift(
+    store: Any, ref: str, *, window: str = "1h", until: float | None = None, alpha: float = 0.05, min_effect: float = 0.1,
+    source: str = "profiles",
+) -> DriftResult:
+    """Per-feature drift of ``ref``'s live inputs over ``window`` (the resolved version's, from profiles by default)."""
+    ctx = deployment_context(store, ref)
+    reference = _reference_of(ctx)
+    since, end = window_bounds(window, time.time() if until is None else until)
+    if source == "rows":
+        frame = load_audit_frame(store, ctx.name, since=since, until=end, with_feedback=False)
+        require_rows(frame, ctx.name, window)
+        return drift_for_frame(reference, frame, ctx, window=window, alpha=alpha, min_effect=min_effect)
+    window_profiles = load_profile_window(store, ctx.name, since, end)
+    profile, _ = window_profiles.merged(ctx.version_id)
+    if profile.n == 0:
+        raise NotFoundError(f"no predictions of {ctx.version_id} in the window {window}",
+                            fix="widen --window (e.g. --window all) or send traffic to the service")
+    return compute_drift_profile(reference, profile, name=ctx.name, version_id=ctx.version_id, window=window, alpha=alpha,
+                                 min_effect=min_effect, since=window_profiles.start, until=end)
+
+
+def drift_series(
+    store: Any, ref: str, *, window: str = "1d", points: int | None = None, until: float | None = None, alpha: float = 0.05,
+    min_effect: float = 0.1, source: str = "profiles",
+) -> list[DriftResult]:
+    """Per-feature drift in ``points`` equal sub-windows of ``window`` (oldest first; under 30 rows left out).
+
+    ``points=None`` picks whole-bucket widths from the window: a day gives 48 half-hours, an hour 12 five-minute points.
+    """
+    if points is not None and not 1 <= points <= 200:
+        raise UsageError(f"points must be between 1 and 200, got {points}", fix="e.g. points=12")
+    ctx = deployment_context(store, ref)
+    reference = _reference_of(ctx)
+    since, end = window_bounds(window, time.time() if until is None else until)
+    if points is None:
+        points = series_points(None if since is None else end - since)
+    if source == "rows":
+        frame = load_audit_frame(store, ctx.name, since=since, until=end, with_feedback=False)
+        require_rows(frame, ctx.name, window)
+        start = since if since is not None else float(frame.meta["ts"].min())
+        series = []
+        for a, b in buckets(start, end, points):
+            part = frame.between(a, b, closed=b >= end)
+            if len(part) >= MIN_DRIFT_ROWS:
+                series.append(compute_drift(reference, part.inputs, name=ctx.name, version_id=ctx.version_id, window=window,
+                                            alpha=alpha, min_effect=min_effect, since=a, until=b))
+        return series
+    window_profiles = load_profile_window(store, ctx.name, since, end)
+    if window_profiles.merged(ctx.version_id)[0].n == 0:
+        raise NotFoundError(f"no predictions of {ctx.version_id} in the window {window}",
+                            fix="widen --window (e.g. --window all) or send traffic to the service")
+    return [
+        compute_drift_profile(reference, part, name=ctx.name, version_id=ctx.version_id, window=window, alpha=alpha,
+                              min_effect=min_effect, since=a, until=b)
+        for a, b, part, _ in window_profiles.parts(points, ctx.version_id) if part.n >= MIN_DRIFT_ROWS
+    ]

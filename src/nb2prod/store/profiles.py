@@ -76,12 +76,12 @@ class ProfileStore:
             groups.setdefault(key, []).append(row)
         p = t.profiles
         for (name, version_id, arm, bucket), part in groups.items():
-            key = {"name": name, "version_id": version_id, "arm": arm, "bucket": bucket, "writer": writer}
-            conn.execute(_insert_ignore(conn, p).values(**key, n=0, data=Profile().dumps()))
-            stored = conn.execute(sa.select(p.c.data).where(*_key_where(p, key)).with_for_update()).scalar_one()
+            where = {"name": name, "version_id": version_id, "arm": arm, "bucket": bucket, "writer": writer}
+            conn.execute(_insert_ignore(conn, p).values(**where, n=0, data=Profile().dumps()))
+            stored = conn.execute(sa.select(p.c.data).where(*_key_where(p, where)).with_for_update()).scalar_one()
             profile = Profile.loads(stored)
             profile.fold(part)
-            conn.execute(p.update().where(*_key_where(p, key)).values(n=profile.n + profile.skipped, data=profile.dumps()))
+            conn.execute(p.update().where(*_key_where(p, where)).values(n=profile.n + profile.skipped, data=profile.dumps()))
         ids = [r["request_id"] for r in rows]
         feedback = self._feedback_rows(conn, ids)
         overridden = self._overridden(conn, ids)
@@ -257,11 +257,11 @@ class ProfileStore:
         folded = 0
         with self._engine.begin() as conn:
             for table in (t.profiles, t.label_profiles):
-                query = table.delete().where(table.c.name == name)
+                removal = table.delete().where(table.c.name == name)
                 if start is not None:
-                    query = query.where(table.c.bucket >= start)
-                conn.execute(query)
-            columns = [p.c[c] for c in _PREDICTION_COLUMNS if c != "inputs"] + [
+                    removal = removal.where(table.c.bucket >= start)
+                conn.execute(removal)
+            columns = [p.c[c] for c in _PREDICTION_COLUMNS if c not in ("inputs", "output")] + [
                 sa.type_coerce(p.c.inputs, sa.Text).label("inputs"),
                 p.c.latency_ms, p.c.fallback, sa.type_coerce(p.c.violations, sa.Text).label("violations"), p.c.error,
                 p.c.confidence, p.c.shadow_version, sa.type_coerce(p.c.shadow_output, sa.Text).label("shadow_output"),

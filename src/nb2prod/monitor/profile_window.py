@@ -1,0 +1,102 @@
+"""A window of bucket profiles: merged whole, per version, or split into sub-windows of whole buckets."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from nb2prod.monitor.profile import BUCKET_S, LabelProfile, Profile
+from nb2prod.monitor.windows import buckets
+
+if TYPE_CHECKING:
+    from nb2prod.store.profiles import BucketProfile
+
+__all__ = ["ProfileWindow", "series_points"]
+
+_WIDTHS = (60, 300, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800)
+
+
+def series_points(seconds: float | None, *, most: int = 48) -> int:
+    """Points of a time series over ``seconds``: the finest whole-bucket width giving at most ``most`` (a day → 48 half-hours)."""
+    if seconds is None:
+        return 24
+    for width in _WIDTHS:
+        if seconds / width <= most:
+            return max(1, math.ceil(seconds / width))
+    return most
+
+
+@dataclasses.dataclass
+class ProfileWindow:
+    """Bucket profiles of one deployment over ``[since, until)`` (bucket starts; all versions and arms)."""
+
+    items: Sequence[BucketProfile]
+    since: float | None
+    until: float
+    # every statistic asks for the same merges: each is computed once (callers never mutate them)
+    _merged: dict[tuple[str | None, float | None, float | None, bool], tuple[Profile, LabelProfile]] = dataclasses.field(
+        default_factory=dict, init=False, repr=False)
+    _parts: dict[tuple[int, str | None], list[tuple[float, float, Profile, LabelProfile]]] = dataclasses.field(
+        default_factory=dict, init=False, repr=False)
+
+    @property
+    def start(self) -> float:
+        if self.since is not None:
+            return self.since
+        return float(min((b.profile.ts_min for b in self.items if b.profile.ts_min is not None), default=self.until))
+
+    def versions(self) -> dict[str, int]:
+        """Rows per version in the window, largest first."""
+        counts: dict[str, int] = {}
+        for b in self.items:
+            counts[b.version_id] = counts.get(b.version_id, 0) + b.profile.n
+        return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+    def skipped(self, version_id: str | None = None) -> int:
+        return sum(b.profile.skipped for b in self.items if version_id is None or b.version_id == version_id)
+
+    def merged(
+        self, version_id: str | None = None, start: float | None = None, end: float | None = None, *, closed: bool = False
+    ) -> tuple[Profile, LabelProfile]:
+        """One profile (and label profile) of the buckets of ``version_id`` (all when None) starting in ``[start, end)``."""
+        key = (version_id, start, end, closed)
+        if key in self._merged:
+            return self._merged[key]
+        if start is None and end is None and version_id is not None and (None, None, None, False) in self._merged \
+                and set(self.versions()) == {version_id}:
+            self._merged[key] = self._merged[(None, None, None, False)]
+            return self._merged[key]
+        profile, labels = Profile(), LabelProfile()
+        for b in self.items:
+            if version_id is not None and b.version_id != version_id:
+                continue
+            if start is not None and b.bucket + BUCKET_S <= start:
+                continue
+            if end is not None and (b.bucket > end if closed else b.bucket >= end):
+                continue
+            profile.merge(b.profile)
+            if b.labels is not None:
+                labels.merge(b.labels)
+        self._merged[key] = (profile, labels)
+        return profile, labels
+
+    def parts(self, count: int, version_id: str | None = None) -> list[tuple[float, float, Profile, LabelProfile]]:
+        """``count`` equal sub-windows, each the merge of the buckets starting in it (the last one closed)."""
+        if (count, version_id) in self._parts:
+            return self._parts[(count, version_id)]
+        start, end = self.start, self.until
+        out = []
+        for a, b in buckets(start, end, count):
+            last = b >= end
+            chosen = [x for x in self.items if (version_id is None or x.version_id == version_id)
+                      and x.bucket >= a - (BUCKET_S if a == start else 0) and (x.bucket <= b if last else x.bucket < b)]
+            profile, labels = Profile(), LabelProfile()
+            for x in chosen:
+                profile.merge(x.profile)
+                if x.labels is not None:
+                    labels.merge(x.labels)
+            out.append((a, b, profile, labels))
+        self._parts[(count, version_id)] = out
+        return out
