@@ -175,24 +175,10 @@ class Workspace:
     def drift(
         self, name: str, *, window: str = "1h", until: float | None = None, alpha: float = 0.05, min_effect: float = 0.1
     ) -> DriftResult:
-        """Per-feature data drift of the live inputs against the deploy-time reference sketches."""
-        import time as _time
+        """Per-feature data drift of the live inputs against the deploy-time reference sketches (from the ingest profiles)."""
+        from nb2prod.monitor.snapshot import window_drift
 
-        from nb2prod.monitor.frames import deployment_context, load_audit_frame, require_rows
-        from nb2prod.monitor.reference import load_reference
-        from nb2prod.monitor.snapshot import drift_for_frame
-        from nb2prod.monitor.windows import window_bounds
-
-        ctx = deployment_context(self.store, name)
-        if ctx.reference_path is None:
-            from nb2prod.errors import NotFoundError
-
-            raise NotFoundError(f"{ctx.version_id} has no deployment folder", fix="redeploy with %deploy")
-        reference = load_reference(ctx.reference_path)
-        since, end = window_bounds(window, _time.time() if until is None else until)
-        frame = load_audit_frame(self.store, ctx.name, since=since, until=end, with_feedback=False)
-        require_rows(frame, ctx.name, window)
-        return drift_for_frame(reference, frame, ctx, window=window, alpha=alpha, min_effect=min_effect)
+        return window_drift(self.store, name, window=window, until=until, alpha=alpha, min_effect=min_effect)
 
     def concept_drift(
         self, name: str, *, window: str = "1d", until: float | None = None, metric: str | None = None, n_windows: int = 12
@@ -557,36 +543,16 @@ class Workspace:
         return DeploymentStatus(name=name, traffic=traffic, versions=versions, events=events, retrain=retrain)
 
     def drift_series(
-        self, name: str, *, window: str = "1d", points: int = 12, until: float | None = None, alpha: float = 0.05, min_effect: float = 0.1
+        self, name: str, *, window: str = "1d", points: int | None = None, until: float | None = None, alpha: float = 0.05,
+        min_effect: float = 0.1,
     ) -> list[DriftResult]:
-        """Per-feature drift in ``points`` equal sub-windows of ``window`` (oldest first); sub-windows under 30 rows are left out."""
-        import time as _time
+        """Per-feature drift in ``points`` equal sub-windows of ``window`` (oldest first); sub-windows under 30 rows are left out.
 
-        from nb2prod.errors import NotFoundError, UsageError
-        from nb2prod.monitor.drift import compute_drift
-        from nb2prod.monitor.frames import deployment_context, load_audit_frame, require_rows
-        from nb2prod.monitor.reference import load_reference
-        from nb2prod.monitor.snapshot import MIN_DRIFT_ROWS
-        from nb2prod.monitor.windows import buckets, window_bounds
+        ``points=None`` picks the width from the window (a day: 48 half-hour points).
+        """
+        from nb2prod.monitor.snapshot import drift_series
 
-        if not 1 <= points <= 200:
-            raise UsageError(f"points must be between 1 and 200, got {points}", fix="e.g. points=12")
-        ctx = deployment_context(self.store, name)
-        if ctx.reference_path is None or not ctx.reference_path.is_file():
-            raise NotFoundError(f"{ctx.version_id} has no reference.json", fix="redeploy with %deploy")
-        reference = load_reference(ctx.reference_path)
-        since, end = window_bounds(window, _time.time() if until is None else until)
-        frame = load_audit_frame(self.store, ctx.name, since=since, until=end, with_feedback=False)
-        require_rows(frame, ctx.name, window)
-        start = since if since is not None else float(frame.meta["ts"].min())
-        series = []
-        for a, b in buckets(start, end, points):
-            part = frame.between(a, b, closed=b >= end)
-            if len(part) >= MIN_DRIFT_ROWS:
-                series.append(compute_drift(reference, part.inputs, name=ctx.name, version_id=ctx.version_id, window=window,
-                                            alpha=alpha, min_effect=min_effect, since=a, until=b))
-        return series
-
+        return drift_series(self.store, name, window=window, points=points, until=until, alpha=alpha, min_effect=min_effect)
 
     # -- retraining (issue 9) ---------------------------------------------------------------
     def retrain(
