@@ -29,6 +29,7 @@ from nb2prod.package.capture import CapturedCode, capture_source, is_notebook_ob
 
 __all__ = [
     "MODEL_FORMAT",
+    "NATIVE_ADAPTERS",
     "SavedModel",
     "captured_ref",
     "load_model",
@@ -111,9 +112,48 @@ def scan_model(model: Any) -> tuple[list[type | types.FunctionType], set[str]]:
 def model_dir(folder: str | Path) -> Path:
     """``<deployment>/model`` (also accepts the model folder itself)."""
     path = Path(folder)
-    if (path / "model" / "model.pkl").exists() or not (path / "model.pkl").exists():
+    if (path / "model" / "manifest.json").exists() or not (path / "manifest.json").exists():
         return path / "model"
     return path
+
+
+#: libraries whose models are saved in their own format: top-level module → adapter module
+NATIVE_ADAPTERS = {
+    "xgboost": "nb2prod.adapters.xgboost_model",
+    "lightgbm": "nb2prod.adapters.lightgbm_model",
+    "catboost": "nb2prod.adapters.catboost_model",
+}
+
+
+def _native_adapter(model: Any) -> tuple[str, Any] | None:
+    """``(library, adapter module)`` when ``model`` is one its library saves in its own format."""
+    import importlib
+
+    library = type(model).__module__.split(".")[0]
+    if library not in NATIVE_ADAPTERS:
+        return None
+    adapter = importlib.import_module(NATIVE_ADAPTERS[library])
+    return (library, adapter) if adapter.handles(model) else None
+
+
+def _save_native(model: Any, target: Path, library: str, adapter: Any) -> SavedModel:
+    (target / "model.pkl").unlink(missing_ok=True)  # one model file per folder
+    filename, meta = adapter.save(model, target)
+    data = (target / filename).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    manifest = {
+        "format": MODEL_FORMAT,
+        "model_file": filename,
+        "native": {"library": library, **meta},
+        "class": f"{type(model).__module__}.{type(model).__qualname__}",
+        "sha256": digest,
+        "captured_module": None,
+        "captured_file": None,
+        "captured_definitions": [],
+        "python": platform.python_version(),
+    }
+    (target / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return SavedModel(path=target / filename, sha256=digest, captured=CapturedCode(), modules={library}, size=len(data))
 
 
 def save_model(
@@ -127,6 +167,9 @@ def save_model(
     """Write ``model`` (and the notebook code it needs) to ``<folder>/model/``."""
     target = Path(folder) / "model"
     target.mkdir(parents=True, exist_ok=True)
+    native = _native_adapter(model)
+    if native is not None:
+        return _save_native(model, target, *native)
     objects, modules = scan_model(model)
     captured = capture_source(objects, namespace=namespace, history=history, title=title)
     data, _ = _dump(model, captured.module_name or "nb2prod_captured_none")
@@ -198,6 +241,9 @@ def load_model(folder: str | Path, *, which: str = "model") -> Any:
     path = directory / filename
     if not path.exists():
         raise NotFoundError(f"{path} is missing", fix="redeploy the model")
+    native = manifest.get("native") if which == "model" else None
+    if isinstance(native, Mapping):
+        return _load_native(path, native)
     _load_captured(directory, manifest)
     try:
         with path.open("rb") as handle:
@@ -211,4 +257,26 @@ def load_model(folder: str | Path, *, which: str = "model") -> Any:
         raise InvalidInputError(
             f"{path.name} cannot be loaded: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
             fix="load it with the package versions pinned in requirements.lock",
+        ) from exc
+
+
+def _load_native(path: Path, native: Mapping[str, Any]) -> Any:
+    """A model saved in its library's own format, through that library's adapter."""
+    import importlib
+
+    library = str(native.get("library"))
+    if library not in NATIVE_ADAPTERS:
+        raise InvalidInputError(f"{path.name} was saved by {library!r}, which nb2prod cannot load", fix="redeploy the model")
+    try:
+        adapter = importlib.import_module(NATIVE_ADAPTERS[library])
+        return adapter.load(path, native)
+    except ModuleNotFoundError as exc:
+        raise InvalidInputError(
+            f"{path.name} is a {library} model and {library} is not installed here",
+            fix=f"pip install 'nb2prod[{library}]' (or the {library} version pinned in requirements.lock)",
+        ) from exc
+    except Exception as exc:
+        raise InvalidInputError(
+            f"{path.name} cannot be loaded by {library}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+            fix=f"load it with the {library} version pinned in requirements.lock ({native.get('library_version', '?')})",
         ) from exc

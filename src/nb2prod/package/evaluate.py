@@ -119,6 +119,27 @@ def _score_method(model: Any) -> str | None:
     return None
 
 
+#: live objects of these libraries answer through their own runtimes, not a scikit-learn predict()
+_UNSERVABLE = {
+    "torch": ("a live PyTorch module", "wrap it in a scikit-learn-API estimator (skorch's NeuralNetClassifier/Regressor) and deploy that"),
+    "keras": ("a live Keras model", "wrap it in a scikit-learn-API estimator (scikeras' KerasClassifier/KerasRegressor) and deploy that"),
+    "tensorflow": ("a live TensorFlow model", "wrap it in a scikit-learn-API estimator (scikeras' KerasClassifier/KerasRegressor) and deploy that"),
+    "jax": ("a JAX function or array", "wrap the trained model in a class with scikit-learn's fit/predict API and deploy that"),
+    "flax": ("a live Flax module", "wrap the trained model in a class with scikit-learn's fit/predict API and deploy that"),
+    "transformers": ("a Hugging Face transformers model", "serve it with its own pipeline runtime, or wrap it in a class with predict(DataFrame)"),
+}
+
+
+def _unservable(model: Any) -> tuple[str, str] | None:
+    """``(what it is, what would work)`` for a deep-learning object nb2prod cannot serve as it is."""
+    for cls in type(model).__mro__:
+        library = (getattr(cls, "__module__", "") or "").split(".")[0]
+        if library in _UNSERVABLE:
+            what, fix = _UNSERVABLE[library]
+            return f"{type(model).__name__} is {what}: nb2prod serves scikit-learn-API estimators (and XGBoost, LightGBM, CatBoost)", fix
+    return None
+
+
 def describe_model(model: Any, target: Any = None) -> ModelInfo:
     """Refuse what is not a fitted model; say whether it classifies (binary/multiclass) or regresses.
 
@@ -128,6 +149,9 @@ def describe_model(model: Any, target: Any = None) -> ModelInfo:
     kind = f"{type(model).__module__}.{type(model).__qualname__}"
     if isinstance(model, type):
         raise InvalidInputError(f"{model.__name__} is a class, not a fitted model", fix="pass the fitted instance, e.g. model.fit(X, y)")
+    refusal = _unservable(model)
+    if refusal is not None:
+        raise InvalidInputError(refusal[0], fix=refusal[1])
     if not callable(getattr(model, "predict", None)):
         raise InvalidInputError(
             f"{type(model).__name__} is not a model: it has no predict() method",
