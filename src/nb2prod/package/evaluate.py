@@ -21,6 +21,7 @@ __all__ = [
     "calibration_map",
     "check_features",
     "describe_model",
+    "higher_is_better",
     "holdout_metrics",
     "jsonable",
     "predict_frame",
@@ -35,6 +36,7 @@ HIGHER_IS_BETTER = {
     "f1": True,
     "f1_macro": True,
     "balanced_accuracy": True,
+    "recall_min": True,  # multiclass: the worst class's recall (each class's is ``recall.<class>``)
     "log_loss": False,
     "r2": True,
     "rmse": False,
@@ -43,7 +45,9 @@ HIGHER_IS_BETTER = {
 
 
 def jsonable(value: Any) -> Any:
-    """numpy scalars → Python scalars; NaN → None (JSON has no NaN)."""
+    """numpy scalars → Python scalars (``np.str_`` → ``str``); NaN → None (JSON has no NaN)."""
+    if isinstance(value, str):
+        return str(value)
     if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
         with contextlib.suppress(ValueError, AttributeError):
             value = value.item()
@@ -260,7 +264,8 @@ def predict_frame(model: Any, frame: pd.DataFrame, info: ModelInfo | TaskSpec, t
 
 
 def holdout_metrics(model: Any, frame: pd.DataFrame, target: Any, info: ModelInfo, threshold: float | None = None) -> dict[str, float]:
-    """Holdout metrics: binary roc_auc/accuracy/f1/log_loss, multiclass accuracy/f1_macro, regression rmse/mae/r2."""
+    """Holdout metrics: binary roc_auc/accuracy/f1/log_loss; multiclass accuracy/f1_macro/balanced_accuracy,
+    ``recall.<class>`` per class and ``recall_min``; regression rmse/mae/r2."""
     import numpy as np
     from sklearn import metrics as m
 
@@ -297,7 +302,21 @@ def holdout_metrics(model: Any, frame: pd.DataFrame, target: Any, info: ModelInf
         out["accuracy"] = float(np.mean(decisions == y))
         out["f1_macro"] = float(m.f1_score(y.astype(str), decisions.astype(str), average="macro", zero_division=0))
         out["balanced_accuracy"] = float(m.balanced_accuracy_score(y.astype(str), decisions.astype(str)))
+        # per-class recall over the classes the model knows (a class absent from the holdout has none)
+        present = [c for c in info.classes if np.any(y.astype(str) == str(c))]
+        recalls = m.recall_score(y.astype(str), decisions.astype(str), labels=[str(c) for c in present], average=None, zero_division=0)
+        for cls, value in zip(present, recalls, strict=True):
+            out[f"recall.{cls}"] = float(value)
+        if present:
+            out["recall_min"] = float(np.min(recalls))
     return {k: round(v, 6) for k, v in out.items()}
+
+
+def higher_is_better(metric: str) -> bool | None:
+    """The direction of a metric nb2prod computes (``recall.<class>`` included); None when unknown."""
+    if metric.startswith("recall.") and len(metric) > len("recall."):
+        return True
+    return HIGHER_IS_BETTER.get(metric)
 
 
 def calibration_map(model: Any, frame: pd.DataFrame, target: Any, info: ModelInfo, threshold: float | None = None) -> dict[str, Any] | None:

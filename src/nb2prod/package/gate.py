@@ -6,14 +6,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nb2prod.errors import GateRefusedError, UsageError
-from nb2prod.package.evaluate import HIGHER_IS_BETTER
+from nb2prod.package.evaluate import HIGHER_IS_BETTER, higher_is_better
 from nb2prod.package.schema import schema_changes
 
 __all__ = ["DEFAULT_TOLERANCE", "PRIMARY_METRIC", "metric_gate", "parse_thresholds", "schema_gate"]
 
 PRIMARY_METRIC = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "rmse"}
 DEFAULT_TOLERANCE = 0.01
-_BOUNDED = {"roc_auc", "accuracy", "f1", "f1_macro", "balanced_accuracy", "r2"}  # tolerance is absolute on these
+_BOUNDED = {"roc_auc", "accuracy", "f1", "f1_macro", "balanced_accuracy", "recall_min", "r2"}  # tolerance is absolute on these
 
 
 def parse_thresholds(items: Sequence[str] | Mapping[str, float] | None) -> dict[str, float]:
@@ -32,8 +32,8 @@ def parse_thresholds(items: Sequence[str] | Mapping[str, float] | None) -> dict[
             pairs.append((name.strip(), raw.strip()))
     out: dict[str, float] = {}
     for name, raw in pairs:
-        if name not in HIGHER_IS_BETTER:
-            raise UsageError(f"unknown metric {name!r}", fix="use one of " + ", ".join(sorted(HIGHER_IS_BETTER)))
+        if higher_is_better(name) is None:
+            raise UsageError(f"unknown metric {name!r}", fix="use one of " + ", ".join(sorted(HIGHER_IS_BETTER)) + ", recall.<class>")
         try:
             out[name] = float(raw)
         except (TypeError, ValueError):
@@ -43,8 +43,8 @@ def parse_thresholds(items: Sequence[str] | Mapping[str, float] | None) -> dict[
 
 def _worse_by(metric: str, value: float, reference: float) -> float:
     """How much worse ``value`` is than ``reference`` (positive = worse), relative for unbounded metrics."""
-    worse = (reference - value) if HIGHER_IS_BETTER[metric] else (value - reference)
-    if metric not in _BOUNDED and reference:
+    worse = (reference - value) if higher_is_better(metric) else (value - reference)
+    if metric not in _BOUNDED and not metric.startswith("recall.") and reference:
         return worse / abs(reference)
     return worse
 
@@ -75,7 +75,7 @@ def metric_gate(
                 fix="use one of " + (", ".join(sorted(metrics)) or "the holdout metrics (pass --holdout X_test y_test)"),
             )
         value = metrics[metric]
-        ok = value >= limit if HIGHER_IS_BETTER[metric] else value <= limit
+        ok = value >= limit if higher_is_better(metric) else value <= limit
         checks.append({"check": "threshold", "metric": metric, "value": value, "limit": limit, "passed": bool(ok)})
     primary = PRIMARY_METRIC.get(task)
     if live_version and live_metrics and primary and primary in metrics and primary in live_metrics:
@@ -96,7 +96,7 @@ def metric_gate(
     if failed:
         first = failed[0]
         if first["check"] == "threshold":
-            relation = "<" if HIGHER_IS_BETTER[first["metric"]] else ">"
+            relation = "<" if higher_is_better(first["metric"]) else ">"
             why = f"{first['metric']} {first['value']:.4f} {relation} required {first['limit']}"
             fix = "improve the model, or set a different --min-metric if the threshold is wrong"
         else:

@@ -235,4 +235,6 @@ class Predictor:
 
 def _key(value: Any) -> str:
     """Lookup key of a class label: ``1``, ``1.0`` and ``True`` stay apart, numpy scalars equal Python ones."""
+    if isinstance(value, str):  # numpy's str_ is the same label as str
+        return f"str:{str(value)!r}"
     return f"{type(value).__name__}:{value!r}" if not isinstance(value, int | float) or isinstance(value, bool) else f"num:{float(value)!r}"
