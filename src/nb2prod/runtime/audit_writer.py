@@ -1,9 +1,12 @@
 """The audit writer: predictions go to the fsync'd spool on the request path, to the store off it.
 
 ``append`` (called once per micro-batch, so one fsync covers many requests) makes records
-durable; a background thread drains the spool into ``Store.audit.write`` in batches, retrying
-while the store is unreachable, and replays orphan segments left by dead processes. Nothing
-on the event loop touches the database.
+durable; ``commit`` does the same on a committer thread (group commit: every batch waiting is
+written with one fsync) and calls back once they are durable, so the model thread computes the
+next batch while the disk syncs. A background thread drains the spool into ``Store.audit.write``
+in batches (at most every ``min_interval_s`` unless ``batch_size`` rows wait: fewer, larger
+store transactions), retrying while the store is unreachable, and replays orphan segments left
+by dead processes. Nothing on the event loop touches the database.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ __all__ = ["AuditWriter", "StoreHandle", "is_transient", "replay_spool"]
 log = logging.getLogger("nb2prod.runtime")
 
 Enrich = Callable[[list[dict[str, Any]]], None]
+Durable = Callable[[BaseException | None], None]  # called with None once records are fsync'd, else the error
 READ_CHUNK = 4 * 1024 * 1024
 
 
@@ -149,7 +153,7 @@ class AuditWriter:
         enrich: Enrich | None = None,
         batch_size: int = 1000,
         poll_s: float = 0.05,
-        min_interval_s: float = 0.02,
+        min_interval_s: float = 0.2,
         orphan_scan_s: float = 10.0,
     ) -> None:
         self.spool = Spool(spool_dir)
@@ -162,6 +166,12 @@ class AuditWriter:
         self._wake = threading.Condition()
         self._stop = False
         self._thread: threading.Thread | None = None
+        self._hurry = False  # flush() waits: drain now instead of letting rows accumulate
+        self._commits: list[tuple[Sequence[dict[str, Any]], Durable]] = []
+        self._commit_wake = threading.Condition()
+        self._commit_stop = False
+        self._committer: threading.Thread | None = None
+        self.commits = 0  # fsyncs made by the committer (each covering every batch that waited)
         self.drained = 0
         self.written = 0
         self.replayed = 0
@@ -174,6 +184,8 @@ class AuditWriter:
         self.spool.open()
         self._thread = threading.Thread(target=self._run, name="nb2prod-audit-writer", daemon=True)
         self._thread.start()
+        self._committer = threading.Thread(target=self._run_commits, name="nb2prod-audit-commit", daemon=True)
+        self._committer.start()
         return self
 
     @property
@@ -182,6 +194,11 @@ class AuditWriter:
 
     def close(self, timeout: float = 10.0) -> bool:
         """Drain what the store accepts within ``timeout``; what is left stays spooled for replay."""
+        with self._commit_wake:  # commits already handed in are made durable (and answered) first
+            self._commit_stop = True
+            self._commit_wake.notify_all()
+        if self._committer is not None:
+            self._committer.join(timeout)
         drained = self.flush(timeout)
         with self._wake:
             self._stop = True
@@ -198,6 +215,37 @@ class AuditWriter:
         with self._wake:
             self._wake.notify()
 
+    def commit(self, records: Sequence[dict[str, Any]], done: Durable) -> None:
+        """Make ``records`` durable on the committer thread, then call ``done(None)`` (``done(error)`` if the disk refuses).
+
+        Every commit waiting when the committer wakes shares one write and one fsync.
+        """
+        with self._commit_wake:
+            if self._commit_stop:
+                raise StoreError("the audit log is closing", fix="retry against another replica")
+            self._commits.append((records, done))
+            self._commit_wake.notify()
+
+    def _run_commits(self) -> None:
+        while True:
+            with self._commit_wake:
+                while not self._commits and not self._commit_stop:
+                    self._commit_wake.wait()
+                items, self._commits = self._commits, []
+                if not items:
+                    return  # stopping, nothing left
+            error: BaseException | None = None
+            try:
+                self.append([r for records, _ in items for r in records])
+                self.commits += 1
+            except StoreError as exc:
+                error = exc
+            for _, done in items:
+                try:
+                    done(error)
+                except Exception:
+                    log.exception("answering a committed batch failed")
+
     @property
     def pending(self) -> int:
         return self.spool.appended - self.drained
@@ -207,12 +255,16 @@ class AuditWriter:
         target = self.spool.appended
         deadline = time.monotonic() + timeout
         with self._wake:
+            self._hurry = True
             self._wake.notify_all()
-            while self.drained < target:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self.alive:
-                    return self.drained >= target
-                self._wake.wait(min(left, 0.05))
+            try:
+                while self.drained < target:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not self.alive:
+                        return self.drained >= target
+                    self._wake.wait(min(left, 0.05))
+            finally:
+                self._hurry = False
         return True
 
     def stats(self) -> dict[str, Any]:
@@ -222,6 +274,7 @@ class AuditWriter:
             "pending": self.pending,
             "replayed": self.replayed,
             "refused": self.refused,
+            "fsyncs": self.commits,
             "spool_dir": str(self.spool.folder),
             "last_error": self.last_error,
         }
@@ -287,7 +340,8 @@ class AuditWriter:
                 moved = False
                 backoff = min(backoff * 2, 5.0)
             if moved and self.pending < self.batch_size:
-                time.sleep(self.min_interval_s)  # let rows accumulate: fewer, larger store transactions
+                with self._wake:  # let rows accumulate: fewer, larger store transactions (flush() cuts it short)
+                    self._wake.wait_for(lambda: self._hurry or self._stop or self.pending >= self.batch_size, self.min_interval_s)
             if not moved:
                 with self._wake:
                     if (not self._stop and self.pending <= 0) or (not self._stop and self.last_error is not None):

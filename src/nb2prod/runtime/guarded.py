@@ -198,7 +198,7 @@ class GuardedRuntime:
         self.health = Health(window=spec.health_window, max_error_rate=spec.max_error_rate)
         self.metrics = RuntimeMetrics(spec.name, spec.version_id)
         self._sample = sample or {"rows": [], "predictions": []}
-        self._timeout_s = spec.timeout_ms / 1.0
+        self._timeout_s = spec.timeout_ms / 1000.0
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._claim_lock = threading.Lock()
         self._recent: OrderedDict[str, None] = OrderedDict()
@@ -764,8 +764,7 @@ class GuardedRuntime:
 
     def _violations(self, rows: list[dict[str, Any]]) -> list[list[str]]:
         """Guardrail violations of a micro-batch, one call for all its rows."""
-        check = self.guardrails.check
-        return [check(row) for row in rows]  # type: ignore[misc]
+        return self.guardrails.check_rows(rows)  # type: ignore[return-value]
 
     def _answers(self, rows: list[dict[str, Any]], versions: list[str] | None = None) -> list[_Answer]:
         """Guardrails, one model call per answering version for the rows that pass, the fallback for the rest.
@@ -875,15 +874,20 @@ class GuardedRuntime:
         if not ready:
             return
         bodies = [_body(predictions, job.json) if job.json else predictions for job, predictions in ready]
-        try:
-            self.writer.append(records)
+
+        def durable(error: BaseException | None) -> None:  # on the committer thread, once fsync'd
+            if error is not None:
+                self.shadow.release(len(shadows))
+                _settle([(job, None, error) for job, _ in ready])
+                return
+            _settle([(job, body, None) for (job, _), body in zip(ready, bodies, strict=True)])
+            tally.flush(self.metrics)
+            self._shadow(shadows)  # after the answers: the shadow model is off the response path
+
+        try:  # the model thread goes on to the next batch while the disk syncs this one
+            self.writer.commit(records, durable)
         except StoreError as exc:
-            self.shadow.release(len(shadows))
-            _settle([(job, None, exc) for job, _ in ready])
-            return
-        _settle([(job, body, None) for (job, _), body in zip(ready, bodies, strict=True)])
-        tally.flush(self.metrics)
-        self._shadow(shadows)  # after the answers: the shadow model is off the response path
+            durable(exc)
 
     def _enrich_stored(self, records: list[dict[str, Any]]) -> None:
         """Audit writer hook: explanations for sampled / flagged rows, computed off the request path."""
