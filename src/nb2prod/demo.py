@@ -199,11 +199,14 @@ def _story(ws: Workspace, say: Callable[[str], None], n_samples: int, traffic: i
         rows, ys = _frame_rows(make_credit_data(traffic, seed=1003, scenario="economic_shift"), TARGET)
         replay_traffic(served.url, rows, ys, label_share=0.5)
         comparison = _settled_comparison(ws, candidate)
+        # a shadow timeout is "not compared", never a candidate failure: the two are reported apart
+        apart = (f"{comparison.candidate_errors} candidate error(s), {comparison.candidate_timeouts} shadow timeout(s)"
+                 " (not compared)")
         if comparison.overall.n == 0:
-            say("      the running service does not execute shadow models yet: no request has a candidate answer, "
-                "so the shadow gate has no evidence")
+            say(f"      no shadowed request produced a comparison yet ({apart}): the shadow gate has no evidence")
         else:
-            say(f"      agreement {comparison.overall.agreement:.3f} on {comparison.overall.n} shadowed requests")
+            complete = "" if comparison.completeness is None else f", completeness {comparison.completeness:.0%}"
+            say(f"      agreement {comparison.overall.agreement:.3f} on {comparison.overall.n} compared requests; {apart}{complete}")
 
     result = ws.retrain(NAME, data=fresh, before_gate=shadow_period, check=False)
     summary["retrain"] = result.to_dict()
