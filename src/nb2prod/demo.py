@@ -22,6 +22,7 @@ from typing import Any
 
 from nb2prod.api import Workspace
 from nb2prod.errors import Nb2prodError
+from nb2prod.package.service_token import read_token
 
 __all__ = ["Replay", "example_notebook", "replay_traffic", "run_demo"]
 
@@ -39,11 +40,12 @@ def example_notebook() -> Path:
     raise NotFoundError("the example notebook is missing from this install", fix="run the demo from a source checkout")
 
 
-def _post(url: str, body: Any, timeout: float = 30.0) -> tuple[int, Any]:
+def _post(url: str, body: Any, timeout: float = 30.0, token: str | None = None) -> tuple[int, Any]:
     data = json.dumps(body, default=lambda v: v.item() if hasattr(v, "item") else str(v)).encode("utf-8")
     headers = {"content-type": "application/json"}
-    if os.environ.get("NB2PROD_SERVICE_TOKEN"):  # the service inherits it and then wants it on /feedback
-        headers["authorization"] = f"Bearer {os.environ['NB2PROD_SERVICE_TOKEN']}"
+    token = token or os.environ.get("NB2PROD_SERVICE_TOKEN")
+    if token:  # the service wants it on /feedback and /status (nb2prod serve gives it the workspace's token)
+        headers["authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, data=data, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as reply:
@@ -67,7 +69,7 @@ class Replay:
 
 
 def replay_traffic(url: str, rows: Iterable[dict[str, Any]], labels: Iterable[Any] | None = None, *,
-                   label_share: float = 1.0, workers: int = 4) -> Replay:
+                   label_share: float = 1.0, workers: int = 4, token: str | None = None) -> Replay:
     """POST each row to ``url``/predict (guarded service protocol) and report the label of a share back to /feedback.
 
     Falls back to the minimal service's batch protocol (``{"rows": [...]}``, no audit log, no
@@ -99,7 +101,7 @@ def replay_traffic(url: str, rows: Iterable[dict[str, Any]], labels: Iterable[An
             return False, False
         truth = truths[i]
         if every and truth is not None and i % every == 0 and answer.get("request_id"):
-            code, _ = _post(f"{url}/feedback", {"request_id": answer["request_id"], "label": truth, "source": "nb2prod-demo"})
+            code, _ = _post(f"{url}/feedback", {"request_id": answer["request_id"], "label": truth, "source": "nb2prod-demo"}, token=token)
             return True, code == 200
         return True, False
 
@@ -157,8 +159,9 @@ def _story(ws: Workspace, say: Callable[[str], None], n_samples: int, traffic: i
     say(f"[4/{steps}] replay traffic: {traffic} ordinary applications, then {traffic} after an economic shift, with outcome labels")
     normal_rows, normal_y = _frame_rows(make_credit_data(traffic, seed=1001), TARGET)
     shifted_rows, shifted_y = _frame_rows(make_credit_data(traffic, seed=1002, scenario="economic_shift"), TARGET)
-    first = replay_traffic(served.url, normal_rows, normal_y, label_share=0.5)
-    second = replay_traffic(served.url, shifted_rows, shifted_y, label_share=0.5)
+    token = read_token(ws.settings.home)
+    first = replay_traffic(served.url, normal_rows, normal_y, label_share=0.5, token=token)
+    second = replay_traffic(served.url, shifted_rows, shifted_y, label_share=0.5, token=token)
     say(f"      answered {first.answered + second.answered}, failed {first.failed + second.failed}, "
         f"labels sent {first.labelled + second.labelled}" + (f"; e.g. {first.errors[0]}" if first.errors else ""))
     audited = first.audited and second.audited and ws.store.audit.count(NAME) > 0
@@ -193,11 +196,11 @@ def _story(ws: Workspace, say: Callable[[str], None], n_samples: int, traffic: i
     fresh = make_credit_data(n_samples, seed=2026, scenario="economic_shift")
 
     def shadow_period(candidate: str) -> None:
-        loaded = _wait_for_version(served.url, candidate)
+        loaded = _wait_for_version(served.url, candidate, token)
         say(f"      candidate {candidate} in shadow" + ("" if loaded else " (the service has not loaded it yet)")
             + f"; replaying {traffic} requests so both models see the same traffic")
         rows, ys = _frame_rows(make_credit_data(traffic, seed=1003, scenario="economic_shift"), TARGET)
-        replay_traffic(served.url, rows, ys, label_share=0.5)
+        replay_traffic(served.url, rows, ys, label_share=0.5, token=token)
         comparison = _settled_comparison(ws, candidate)
         # a shadow timeout is "not compared", never a candidate failure: the two are reported apart
         apart = (f"{comparison.candidate_errors} candidate error(s), {comparison.candidate_timeouts} shadow timeout(s)"
@@ -224,11 +227,11 @@ def _story(ws: Workspace, say: Callable[[str], None], n_samples: int, traffic: i
     return summary
 
 
-def _wait_for_version(url: str, version_id: str, timeout_s: float = 60.0) -> bool:
+def _wait_for_version(url: str, version_id: str, token: str | None, timeout_s: float = 60.0) -> bool:
     """Wait until the running service has picked up ``version_id`` from the store (it polls traffic every second)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        status, body = _post(url + "/status", {})
+        status, body = _post(url + "/status", {}, token=token)
         if status == 200 and version_id in ((body or {}).get("rollout") or {}).get("loaded", []):
             return True
         time.sleep(0.5)

@@ -227,8 +227,10 @@ def _send_traffic(ws: Any, url: str, version_id: str, rows: list[dict[str, Any]]
     import httpx
 
     from nb2prod.models import AuditEvent, Feedback
+    from nb2prod.package.service_token import read_token
 
-    with httpx.Client(base_url=url, timeout=60) as http:
+    auth = {"authorization": f"Bearer {read_token(ws.settings.home)}"}  # /feedback is protected
+    with httpx.Client(base_url=url, timeout=60, headers=auth) as http:
         guarded = "/predict_batch" in http.get("/docs.json").json().get("paths", {})
         answered: list[dict[str, Any]] = []
         for start in range(0, len(rows), 100):

@@ -53,6 +53,9 @@ def test_a_killed_service_restarts_on_its_port_and_keeps_the_previous_log(tmp_pa
     process, info = start_service(settings, record, host="127.0.0.1", port=port, service_class="CreditService")
     try:
         wait_ready(settings, record, process, info, timeout_s=120)
+        token = (tmp_path / "service-token").read_text().strip()  # created by the first start: secure by default
+        assert httpx.post(f"{info.url}/status", json={}, timeout=30).status_code == 401
+        assert httpx.post(f"{info.url}/status", json={}, headers={"authorization": f"Bearer {token}"}, timeout=30).status_code == 200
     finally:
         _stop(process)
     log = Path(info.log or "")

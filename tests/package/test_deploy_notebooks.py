@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from nb2prod.api import Workspace
+from nb2prod.package.service_token import read_token
 
 pytestmark = pytest.mark.slow
 
@@ -71,8 +72,9 @@ def _notebook_namespace(notebook: Path) -> dict[str, Any]:
     return namespace
 
 
-def _post(url: str, body: Any) -> Any:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"content-type": "application/json"})
+def _post(url: str, body: Any, token: str | None = None) -> Any:
+    headers = {"content-type": "application/json", **({"authorization": f"Bearer {token}"} if token else {})}
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
@@ -111,7 +113,7 @@ def test_a_regressor_deploys_answers_its_value_with_an_interval_and_is_monitored
     assert all(a["interval"] == pytest.approx([a["prediction"] + low, a["prediction"] + high]) for a in mine)
     labels = ns["y_test"].tolist()
     for answer, label in zip(answers, labels, strict=True):
-        _post(result["url"] + "/feedback", {"request_id": answer["request_id"], "label": float(label)})
+        _post(result["url"] + "/feedback", {"request_id": answer["request_id"], "label": float(label)}, token=read_token(home))
 
     deadline = time.monotonic() + 30
     while True:  # the audit rows reach the store off the request path

@@ -74,7 +74,7 @@ def test_k8s_manifests_validate_offline(tmp_path: Path) -> None:
     [mount] = container["volumeMounts"]
     assert env["NB2PROD_SPOOL_DIR"] == mount["mountPath"]  # the audit spool outlives a crashed container
     [token] = [e["valueFrom"]["secretKeyRef"] for e in container["env"] if e["name"] == "NB2PROD_SERVICE_TOKEN"]
-    assert token == {"name": "credit-default-service-token", "key": "token", "optional": True}  # pods start without it
+    assert token == {"name": "credit-default-service-token", "key": "token"}  # required: no pod serves without a token
     assert kinds["Deployment"]["spec"]["template"]["spec"]["volumes"] == [{"name": mount["name"], "emptyDir": {}}]
     assert container["image"] == "registry.example/credit-default:v20261123t170102-3f9a1c"
     assert kinds["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]["name"] == "credit-default"

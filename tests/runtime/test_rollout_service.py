@@ -320,11 +320,11 @@ def test_a_full_shadow_queue_skips_shadowing_and_never_blocks(env: dict[str, Any
 @pytest.mark.slow
 def test_served_service_routes_by_key_and_shadows_over_http(env: dict[str, Any], rows: list[dict[str, Any]], tmp_path: Path) -> None:
     import httpx
-    from service_proc import serve
+    from service_proc import SERVICE_TOKEN, serve
 
     env["ws"].shadow("credit:credit-v2", percent=100)
     env["ws"].canary("credit:credit-v3", 30)
-    service = serve(env["versions"]["credit-v1"], tmp_path, env["url"])
+    service = serve(env["versions"]["credit-v1"], tmp_path, env["url"], extra_env={"NB2PROD_SERVICE_TOKEN": SERVICE_TOKEN})
     try:
         arms: dict[str, set[str]] = {}
         for i in range(40):
@@ -346,7 +346,7 @@ def test_served_service_routes_by_key_and_shadows_over_http(env: dict[str, Any],
         assert batch.status_code in (400, 422) and "keys" in batch.text  # a clear client error, never a 500
         ok = httpx.post(f"{service.url}/predict_batch", json={"rows": rows[:3], "keys": ["a", "b", "c"]}, timeout=30)
         assert ok.status_code == 200, ok.text
-        status = httpx.post(f"{service.url}/status", json={}, timeout=30).json()
+        status = httpx.post(f"{service.url}/status", json={}, headers={"authorization": f"Bearer {SERVICE_TOKEN}"}, timeout=30).json()
         assert status["rollout"]["traffic"]["shadow"] == "credit-v2"
         assert set(status["rollout"]["loaded"]) == {"credit-v2", "credit-v3"}
         assert status["rollout"]["shadow_processes"]["credit-v2"]["alive"] is True  # its own process

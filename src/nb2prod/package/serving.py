@@ -156,7 +156,10 @@ def start_service(
     folder = Path(record.deployment_dir or "")
     url = f"http://{host}:{port}"
     log = folder / "serve.log"
-    extra = {"NB2PROD_STORE_URL": settings.resolved_store_url}
+    from nb2prod.package.service_token import ensure_token
+
+    # Secure by default: a local service always has a token (the workspace's, created on first use).
+    extra = {"NB2PROD_STORE_URL": settings.resolved_store_url, "NB2PROD_SERVICE_TOKEN": ensure_token(settings.home).value}
     if service_class is not None:
         extra["NB2PROD_SERVE_FROM_FOLDER"] = "1"
     env = bento_env(settings.resolved_bentoml_home, extra)

@@ -12,11 +12,14 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-__all__ = ["TOKEN_PROTECTED", "RequestGuard", "quiet_validation_tracebacks", "readable_validation_error"]
+__all__ = ["PREDICT_ROUTES", "TOKEN_PROTECTED", "RequestGuard", "public_status", "quiet_validation_tracebacks", "readable_validation_error"]
 
-# The endpoints that change what the audit log says happened: labels feed concept drift, fairness and
-# retraining; an override replaces the model's decision.
-TOKEN_PROTECTED = frozenset({"/feedback", "/override"})
+# The endpoints that change what the audit log says happened (labels feed concept drift, fairness and
+# retraining; an override replaces the model's decision) and the one that shows the service's inner
+# state. Probes (/livez, /readyz, /healthz) and /metrics stay open for orchestrators and scrapers.
+TOKEN_PROTECTED = frozenset({"/feedback", "/override", "/status"})
+#: also protected when the deployment opts in (NB2PROD_PROTECT_PREDICT=1)
+PREDICT_ROUTES = frozenset({"/predict", "/predict_batch"})
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -32,14 +35,16 @@ class RequestGuard:
       counted as it streams and cut off once it passes the limit);
     - a POST whose ``Content-Type`` is not JSON (e.g. ``multipart/form-data`` without a
       boundary, which would otherwise crash the parser into a 500): 415;
-    - with a ``token``, a request to :data:`TOKEN_PROTECTED` without ``Authorization: Bearer
-      <token>``: 401, and nothing is recorded.
+    - a request to :data:`TOKEN_PROTECTED` (and :data:`PREDICT_ROUTES` with ``protect_predict``)
+      without ``Authorization: Bearer <token>``: 401, and nothing is recorded. Without a
+      ``token`` these routes refuse everyone (fail closed): ``nb2prod serve`` always passes one.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int = 2 * 1024 * 1024, token: str | None = None) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = 2 * 1024 * 1024, token: str | None = None, protect_predict: bool = False) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.expected = f"Bearer {token}".encode() if token else None
+        self.protected = TOKEN_PROTECTED | PREDICT_ROUTES if protect_predict else TOKEN_PROTECTED
         quiet_validation_tracebacks()  # the middleware is built in each worker, after BentoML set up logging
 
     def _body(self, size: int | None) -> bytes:
@@ -64,10 +69,11 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.expected is not None and scope.get("path") in TOKEN_PROTECTED:
+        if scope.get("path") in self.protected:
             given = next((value for name, value in scope.get("headers", ()) if name == b"authorization"), b"")
-            if not hmac.compare_digest(given, self.expected):
-                await self._refuse(send, None, status=401, body=_unauthorized(str(scope.get("path"))), challenge=True)
+            if self.expected is None or not hmac.compare_digest(given, self.expected):
+                body = _unauthorized(str(scope.get("path")), configured=self.expected is not None)
+                await self._refuse(send, None, status=401, body=body, challenge=True)
                 return
         for name, value in scope.get("headers", ()):
             if name == b"content-type" and scope.get("method") == "POST":
@@ -139,14 +145,14 @@ _UNSUPPORTED = json.dumps(
 ).encode()
 
 
-def _unauthorized(path: str) -> bytes:
-    return json.dumps(
-        {
-            "error": "unauthorized",
-            "message": f"{path} needs this service's token",
-            "fix": "send the header Authorization: Bearer <token>, the token being the service's NB2PROD_SERVICE_TOKEN",
-        }
-    ).encode()
+def _unauthorized(path: str, *, configured: bool = True) -> bytes:
+    if configured:
+        message = f"{path} needs this service's token"
+        fix = "send the header Authorization: Bearer <token>, the token being the service's NB2PROD_SERVICE_TOKEN"
+    else:
+        message = f"{path} needs this service's token, and this service was started without one"
+        fix = "start it with NB2PROD_SERVICE_TOKEN set (`nb2prod serve` uses the workspace's <home>/service-token)"
+    return json.dumps({"error": "unauthorized", "message": message, "fix": fix}).encode()
 
 
 # BentoML answers a body that fails its input model with {"error": "N validation error(s) for X", "detail": [...]}.
@@ -210,3 +216,17 @@ def quiet_validation_tracebacks() -> None:
     logger = logging.getLogger("bentoml._internal.server.http_app")
     if _FILTER not in logger.filters:
         logger.addFilter(_FILTER)
+
+
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s/'\"]+/)+([^\s/'\"]+)")
+
+
+def public_status(value: Any) -> Any:
+    """``value`` with every absolute path cut to its last part: /status tells state, not the host's layout."""
+    if isinstance(value, str):
+        return _ABSOLUTE_PATH.sub(lambda m: m.group(1), value)
+    if isinstance(value, dict):
+        return {k: public_status(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [public_status(v) for v in value]
+    return value
