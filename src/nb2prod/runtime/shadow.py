@@ -21,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nb2prod.rollout.compare import TIMEOUT_PREFIX
 from nb2prod.runtime.predictor import error_text, jsonable
 
 if TYPE_CHECKING:
@@ -242,18 +243,19 @@ class ShadowRunner:
                 pairs = self._one_by_one(predictor, group, exc)
             elapsed = time.perf_counter() - start
             if elapsed > self.timeout_s:  # the whole micro-batch was slower than one answer may be
-                text = f"timeout: shadow answer took {elapsed * 1000:.0f} ms (limit {self.timeout_s * 1000:g} ms)"
+                text = f"{TIMEOUT_PREFIX} shadow answer took {elapsed * 1000:.0f} ms (limit {self.timeout_s * 1000:g} ms)"
                 pairs = [(None, None, text if err is None else err) for _, _, err in pairs]
-                with self._lock:
-                    self.timeouts += len(group)
-            errors = sum(err is not None for _, _, err in pairs)
+            # a late answer is "not compared", never a candidate failure: counted apart everywhere
+            timeouts = sum(1 for _, _, err in pairs if err is not None and err.startswith(TIMEOUT_PREFIX))
+            errors = sum(err is not None for _, _, err in pairs) - timeouts
             with self._lock:
                 self.predicted += len(group)
                 self.failed += errors
+                self.timeouts += timeouts
             if self.metrics is not None:
-                timed_out = elapsed > self.timeout_s
-                self.metrics.shadow("timeout" if timed_out else "error", errors)
-                self.metrics.shadow("ok", len(group) - errors)
+                self.metrics.shadow("timeout", timeouts)
+                self.metrics.shadow("error", errors)
+                self.metrics.shadow("ok", len(group) - errors - timeouts)
             results.extend(
                 _Result(j.request_id, out, score, err, j.spooled, now) for j, (out, score, err) in zip(group, pairs, strict=True)
             )
@@ -264,7 +266,7 @@ class ShadowRunner:
         from nb2prod.runtime.isolated import ShadowProcessError
 
         if len(group) == 1 or isinstance(batch_error, ShadowProcessError):  # the batch failed as a whole
-            text = f"timeout: {batch_error}" if getattr(batch_error, "timed_out", False) else error_text(batch_error)
+            text = f"{TIMEOUT_PREFIX} {batch_error}" if getattr(batch_error, "timed_out", False) else error_text(batch_error)
             return [(None, None, text)] * len(group)
         pairs: list[tuple[Any, float | None, str | None]] = []
         for job in group:
