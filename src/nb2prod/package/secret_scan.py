@@ -21,6 +21,7 @@ __all__ = ["ArtifactSecret", "refuse_secrets", "scan_artifacts"]
 _TEXT_SUFFIXES = frozenset({".py", ".json", ".yaml", ".yml", ".txt", ".md", ".toml", ".cfg", ".ini", ".csv", ".j2"})
 _SKIP_DIRS = frozenset({"spool", "__pycache__", ".bentomodel", "k8s"})
 _SKIP_FILES = frozenset({"serve.log", "build.log", "serve.json"})
+_STORE_FILES = ("audit.db", "serve.log.")
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,12 @@ def _files(folder: Path) -> list[Path]:
     found = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if path.is_file() and path.name not in _SKIP_FILES and not _SKIP_DIRS.intersection(relative.parts[:-1]):
+        if (
+            path.is_file()
+            and path.name not in _SKIP_FILES
+            and not path.name.startswith(_STORE_FILES)  # the audit store is not shipped (.bentoignore)
+            and not _SKIP_DIRS.intersection(relative.parts[:-1])
+        ):
             found.append(path)
     return found
 
