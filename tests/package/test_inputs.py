@@ -103,3 +103,19 @@ def test_a_null_is_accepted_at_the_door_only_where_the_model_takes_it() -> None:
             features.model_validate({**row, "takes_nan": 0.5, name: None})
     with pytest.raises(ValidationError, match="takes_nan"):  # still required: null must be sent, not left out
         features.model_validate({"refuses_nan": 0.5, "old_folder": 0.5})
+
+
+def test_free_text_and_datetimes_are_typed_and_left_out_of_the_drift_reference() -> None:
+    from nb2prod.package.schema import drift_columns
+
+    frame = pd.DataFrame({
+        "review": ["fast friendly delivery", "the parcel was late", "great box today", None],  # few rows, still text
+        "store": ["rome", "paris", "rome", "berlin"],
+        "code": [f"z{i}" for i in range(4)],
+        "when": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"]),
+        "basket": [1.0, 2.0, None, 4.0],
+    })
+    schema = {f["name"]: f for f in infer_schema(frame)}
+    assert schema["review"]["dtype"] == "string" and schema["review"]["text"] and "categories" not in schema["review"]
+    assert schema["store"]["dtype"] == "category" and "text" not in schema["store"]
+    assert drift_columns(list(schema.values())) == (["store", "code", "basket"], ["store", "code"])

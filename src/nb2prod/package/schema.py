@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_CATEGORIES",
     "as_frame",
+    "drift_columns",
     "infer_schema",
     "schema_changes",
 ]
@@ -82,8 +83,16 @@ def _dtype_of(series: pd.Series) -> str:
             f"column {series.name!r} mixes value types ({', '.join(sorted(kinds))})",
             fix=f"convert {series.name!r} to one type (e.g. .astype(str)) before fitting and deploying",
         )
+    if _is_text(values):  # free text: never a closed set of categories, however few rows
+        return "string"
     unique = values.nunique()
     return "category" if unique <= MAX_CATEGORIES else "string"
+
+
+def _is_text(series: pd.Series) -> bool:
+    """Free text rather than many labels: most values hold three words or more."""
+    words = series.dropna().head(1000).astype(str).str.split().str.len()
+    return bool(len(words)) and float(words.median()) >= 3
 
 
 def _frame_dtype(series: pd.Series) -> str:
@@ -128,8 +137,21 @@ def infer_schema(frame: pd.DataFrame) -> list[dict[str, Any]]:
             feature["max"] = _number(series.max())
         elif dtype == "category":
             feature["categories"] = sorted({str(v) for v in series.dropna().unique()})
+        elif dtype == "string" and _is_text(series):
+            feature["text"] = True
         features.append(feature)
     return features
+
+
+def drift_columns(features: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """``(columns to sketch for drift, the categorical ones among them)``.
+
+    Datetimes (every new day is outside the training range: "always drifted") and free text (a
+    count per distinct text is no reference) are left out of the reference sketches.
+    """
+    columns = [f["name"] for f in features if f.get("dtype") != "datetime" and not f.get("text")]
+    categorical = [f["name"] for f in features if f.get("dtype") in {"category", "string", "bool"} and f["name"] in columns]
+    return columns, categorical
 
 
 def schema_changes(old: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]]) -> list[str]:
