@@ -167,6 +167,9 @@ class Predictor:
         if self._split is not None:  # exactly what Pipeline.predict does, keeping the final input
             prefix, estimator = self._split
             data = transformed = prefix.transform(frame)
+        if self.task == "binary" and self.threshold is not None and self.score_method == "predict_proba":
+            # the declared threshold replaces model.predict's decision, so predict would only run the model twice
+            return self._from_proba(estimator, data, [None] * n, transformed)
         raw = np.asarray(estimator.predict(data))
         if raw.ndim > 1 and raw.shape[1:] == (1,) * (raw.ndim - 1):
             raw = raw.reshape(-1)
