@@ -1,17 +1,18 @@
-"""Issue 5 benchmark: the guarded service (audit log on) vs a bare BentoML service of the same model.
+"""Serving benchmark: the guarded service against BentoML's own floor on this machine, in one run.
 
 Everything is measured in one run on 127.0.0.1 (ratios are what count on a shared machine):
 
-1. throughput and p50/p99 latency at concurrency 16 for: the bare BentoML service (the model
-   behind ``@bentoml.api``, library defaults), the same bare service with one OpenMP thread,
-   the generated guarded service (nb2prod runtime, fsync'd audit spool → SQLite), and BentoML's
-   floor on this machine (the same validated input, no model, a prebuilt response): no service
-   built on BentoML here can beat the floor's latency;
-2. a 10x spike (10 → 100 concurrent connections): failed requests (non-2xx after retries or
-   connection errors) and 503 retries, counted separately;
-3. audit completeness: every request id the guarded service answered is in the store;
-4. audit-log write throughput: spool append+fsync, store batch insert, spool → store drain;
-5. explanation latency for the example model (in-process).
+1. BentoML's floor (the same validated input, no model, a prebuilt response): no service built on
+   BentoML here can beat it; the guarded service's targets are ratios of it;
+2. the generated guarded service (nb2prod runtime: guardrails, fallback, fsync'd audit spool →
+   SQLite, Prometheus metrics; shadow off): c=1 sequential latency, c=16 throughput and p50/p99,
+   and a 10x spike (10 → 100 connections): failed requests, answers from the fallback, 503s
+   (shed load, retried by the client and counted), throughput at c=100 vs c=16;
+3. the same guarded service with a shadow version at 100 %: c=16 throughput vs shadow off, and
+   shadow completeness (share of shadowed rows whose audit row got the shadow's answer);
+4. bare BentoML serving the model (one OpenMP thread; ``--bare-default`` adds library defaults);
+5. audit completeness (every request id the guarded services answered is in the store), the
+   audit-log write throughput and explanation latency.
 
 Usage: ``.venv/bin/python benchmarks/service_load.py [--duration 15] [--spike 6] [--json out.json]``
 """
@@ -21,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -32,6 +32,8 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests" / "runtime")]
 
 from loadgen import LoadResult, run_load  # noqa: E402
+
+TOKEN = "benchmark-service-token"  # /status needs the service token
 
 BARE_SERVICE = '''
 import bentoml
@@ -84,23 +86,26 @@ class Floor:
 def _serve(folder: Path, target: str, home: Path, store_url: str, extra_env: dict[str, str] | None = None) -> Any:
     from service_proc import start
 
-    return start(folder, target, home, store_url, timeout_s=240, extra_env=extra_env)
+    return start(folder, target, home, store_url, timeout_s=240, extra_env={"NB2PROD_SERVICE_TOKEN": TOKEN, **(extra_env or {})})
 
 
-def _measure(served: Any, bodies: list[bytes], duration: float, spike: float) -> dict[str, Any]:
+def _measure(served: Any, bodies: list[bytes], duration: float, spike: float, *, full: bool = True) -> dict[str, LoadResult]:
     port = int(served.url.rsplit(":", 1)[1])
 
     def body(i: int) -> bytes:
         return bodies[i % len(bodies)]
 
     run_load("127.0.0.1", port, "/predict", body, concurrency=16, duration_s=3)  # warm-up
-    steady = run_load("127.0.0.1", port, "/predict", body, concurrency=16, duration_s=duration)
-    before = run_load("127.0.0.1", port, "/predict", body, concurrency=10, duration_s=spike)
-    during = run_load("127.0.0.1", port, "/predict", body, concurrency=100, duration_s=spike)
-    return {"steady": steady, "spike_10": before, "spike_100": during}
+    measured = {"steady": run_load("127.0.0.1", port, "/predict", body, concurrency=16, duration_s=duration)}
+    if full:
+        measured["sequential"] = run_load("127.0.0.1", port, "/predict", body, concurrency=1, duration_s=min(duration, 5))
+        measured["spike_10"] = run_load("127.0.0.1", port, "/predict", body, concurrency=10, duration_s=spike)
+        measured["spike_100"] = run_load("127.0.0.1", port, "/predict", body, concurrency=100, duration_s=spike)
+    return measured
 
 
-def _audit_check(result: dict[str, LoadResult], store_url: str) -> dict[str, Any]:
+def _audit_check(result: dict[str, LoadResult], store_url: str, shadow_version: str | None = None) -> dict[str, Any]:
+    """Every answered request id in the store; with a shadow, the share of shadowed rows it answered."""
     from nb2prod.store import Store
 
     ids = [i for r in result.values() for i in r.request_ids]
@@ -111,7 +116,31 @@ def _audit_check(result: dict[str, LoadResult], store_url: str) -> dict[str, Any
             time.sleep(0.2)
         lag = time.monotonic() - start
         missing = sum(1 for i in ids if not store.audit.exists(i))
-    return {"answered": len(ids), "missing_from_store": missing, "drain_lag_after_load_s": round(lag, 2)}
+        figures: dict[str, Any] = {"answered": len(ids), "missing_from_store": missing, "drain_lag_after_load_s": round(lag, 2)}
+        if shadow_version is not None:
+            time.sleep(3)  # the shadow answers off the response path; let the last batch land
+            events = [e for e in store.audit.predictions("credit") if e.shadow_version == shadow_version]
+            compared = sum(1 for e in events if e.shadow_output is not None)
+            timeouts = sum(1 for e in events if (e.shadow_error or "").startswith("timeout:"))
+            figures.update(shadowed=len(events), compared=compared, shadow_timeouts=timeouts,
+                           shadow_errors=sum(1 for e in events if e.shadow_error is not None) - timeouts,
+                           completeness=round(compared / len(events), 4) if events else None)  # fmt: skip
+    return figures
+
+
+def _shadow_store(store_url: str, live: Path, candidate: Path) -> None:
+    """Register both versions and route 100 % of live traffic to the candidate as a shadow, as ``nb2prod shadow`` does."""
+    from nb2prod.models import RegistryEvent, Traffic, VersionRecord
+    from nb2prod.store import Store
+
+    with Store.open(store_url) as store:
+        for version_id, folder in (("credit-v1", live), ("credit-v2", candidate)):
+            store.registry.add_version(VersionRecord(version_id=version_id, name="credit", created_at="2026-12-01",
+                                                     model_hash=version_id, deployment_dir=str(folder)))  # fmt: skip
+        store.registry.set_traffic(
+            Traffic(name="credit", live="credit-v1", shadow="credit-v2", shadow_percent=100.0),
+            RegistryEvent(name="credit", action="shadow", version_id="credit-v2", actor="benchmark", reason="shadow at 100 %"),
+        )
 
 
 def _audit_throughput(tmp: Path) -> dict[str, Any]:
@@ -178,15 +207,17 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=15.0, help="seconds at concurrency 16")
     parser.add_argument("--spike", type=float, default=6.0, help="seconds at 10, then at 100 connections")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
-    parser.add_argument("--guarded-first", action="store_true", help="measure the guarded service first (order-bias check)")
+    parser.add_argument("--floor-last", action="store_true", help="measure BentoML's floor last (order-bias check)")
+    parser.add_argument("--bare-default", action="store_true", help="also bare BentoML with default OpenMP threads (slow)")
     args = parser.parse_args()
 
     from runtime_folder import build_deployment, render_service, sample_rows
-    from service_proc import Served  # noqa: F401
 
+    load_before = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="nb2prod-bench-"))
     home = tmp / "home"
     folder = build_deployment(home / "deployments")
+    candidate = build_deployment(home / "deployments", version_id="credit-v2", max_iter=100)
     render_service(folder)
     bare_dir = tmp / "bare"
     bare_dir.mkdir()
@@ -194,36 +225,57 @@ def main() -> None:
     (bare_dir / "floor.py").write_text(FLOOR_SERVICE.format(folder=str(folder)))
     bodies = [json.dumps({"features": r}).encode() for r in sample_rows(folder)]
     store_url = f"sqlite:///{home / 'nb2prod.db'}"
+    shadow_url = f"sqlite:///{home / 'shadow.db'}"
+    _shadow_store(shadow_url, folder, candidate)
 
-    results: dict[str, dict[str, Any]] = {}
-    runs = [
-        ("bare", bare_dir, "service:Bare", {}),
-        ("bare_1thread", bare_dir, "service:Bare", {"OMP_NUM_THREADS": "1"}),
-        ("guarded", folder, "service:CreditService", {}),
-        ("bentoml_floor", bare_dir, "floor:Floor", {}),
+    runs: list[tuple[str, Path, str, dict[str, str], str]] = [
+        ("bentoml_floor", bare_dir, "floor:Floor", {}, store_url),
+        ("guarded", folder, "service:CreditService", {}, store_url),
+        ("guarded_shadow", folder, "service:CreditService", {}, shadow_url),
+        ("bare_1thread", bare_dir, "service:Bare", {"OMP_NUM_THREADS": "1"}, store_url),
     ]
-    if args.guarded_first:
-        runs.reverse()
+    if args.bare_default:
+        runs.append(("bare", bare_dir, "service:Bare", {}, store_url))
+    if args.floor_last:
+        runs.append(runs.pop(0))
+    results: dict[str, dict[str, Any]] = {}
     audit: dict[str, Any] = {}
-    for label, where, target, env in runs:
-        served = _serve(where, target, home, store_url, env)
+    for label, where, target, env, url in runs:
+        served = _serve(where, target, home, url, env)
         try:
-            measured = _measure(served, bodies, args.duration, args.spike)
+            measured = _measure(served, bodies, args.duration, args.spike, full=label in ("guarded", "bentoml_floor"))
+            status = _status(served) if label.startswith("guarded") else {}
         finally:
             served.stop()
         results[label] = {k: v.summary() for k, v in measured.items()}
-        if label == "guarded":
-            audit = _audit_check(measured, store_url)
+        if label.startswith("guarded"):
+            audit[label] = _audit_check(measured, url, "credit-v2" if label == "guarded_shadow" else None)
+            results[label]["service_status"] = status
         print(label, json.dumps(results[label]), flush=True)
 
+    f, g, gs = results["bentoml_floor"], results["guarded"], results["guarded_shadow"]
+    spike = g["spike_100"]
+    answered = spike["requests_ok"]
     figures = {
-        "machine": {"cpus": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2)},
+        "machine": {"cpus": os.cpu_count(), "loadavg_before": [round(x, 2) for x in load_before],
+                    "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
         "order": [label for label, *_ in runs],
         "services": results,
-        "ratio_guarded_vs_bare_rps": round(results["guarded"]["steady"]["rps"] / results["bare"]["steady"]["rps"], 2),
-        "ratio_guarded_vs_bare_1thread_rps": round(
-            results["guarded"]["steady"]["rps"] / results["bare_1thread"]["steady"]["rps"], 2
-        ),
+        "targets": {
+            "guarded_vs_floor_rps_c16": round(g["steady"]["rps"] / f["steady"]["rps"], 3),  # >= 0.5
+            "guarded_p99_ms_c16": g["steady"]["p99_ms"],  # <= 100
+            "guarded_p50_ms_c1": g["sequential"]["p50_ms"],  # <= 10
+            "floor_p50_ms_c1": f["sequential"]["p50_ms"],
+            "spike_failed": g["spike_10"]["failed"] + spike["failed"],  # 0
+            "spike_fallback_share": round(spike["fallback_answers"] / answered, 4) if answered else None,  # <= 0.01
+            "spike_503s": spike["statuses"].get(503, 0) + g["spike_10"]["statuses"].get(503, 0),
+            "spike_rps_c100_vs_c16": round(spike["rps"] / g["steady"]["rps"], 3),  # >= 1
+            "shadow_vs_no_shadow_rps_c16": round(gs["steady"]["rps"] / g["steady"]["rps"], 3),  # >= 0.8
+            "shadow_completeness": audit["guarded_shadow"].get("completeness"),  # >= 0.95
+            "audit_missing": sum(a["missing_from_store"] for a in audit.values()),  # 0
+        },
+        "p50_ratio_guarded_vs_floor_c16": round(g["steady"]["p50_ms"] / f["steady"]["p50_ms"], 2),
+        "ratio_guarded_vs_bare_1thread_rps": round(g["steady"]["rps"] / results["bare_1thread"]["steady"]["rps"], 2),
         "audit_completeness": audit,
         "audit_write_throughput": _audit_throughput(tmp),
         "explanations": _explain_latency(folder, tmp),
@@ -232,14 +284,25 @@ def main() -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=2))
-    g, b, b1, f = (results[k]["steady"] for k in ("guarded", "bare", "bare_1thread", "bentoml_floor"))
-    print("\n| service (c=16) | req/s | p50 ms | p99 ms | failed |")
+    print("\n| c = 16 | req/s | p50 ms | p99 ms | failed |")
     print("|---|---|---|---|---|")
-    rows = (("bare BentoML", b), ("bare BentoML, OMP_NUM_THREADS=1", b1), ("guarded (audit on)", g),
-            ("BentoML floor: no model, prebuilt response", f))
-    for name, r in rows:
-        print(f"| {name} | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['failed']} |")
-    print(f"\nmedian latency ratio guarded/bare: {statistics.median([g['p50_ms'] / b['p50_ms']]):.2f}")
+    names = {"bentoml_floor": "BentoML floor (validated input, no model, prebuilt response)",
+             "guarded": "guarded (audit + metrics on, shadow off)", "guarded_shadow": "guarded, shadow at 100 %",
+             "bare_1thread": "bare BentoML, 1 OpenMP thread", "bare": "bare BentoML, library defaults"}  # fmt: skip
+    for label, r in results.items():
+        st = r["steady"]
+        print(f"| {names[label]} | {st['rps']} | {st['p50_ms']} | {st['p99_ms']} | {st['failed']} |")
+    print(f"\nguarded/floor: {figures['targets']['guarded_vs_floor_rps_c16']}x req/s, "
+          f"{figures['p50_ratio_guarded_vs_floor_c16']}x p50 at c=16; load average {figures['machine']}")  # fmt: skip
+
+
+def _status(served: Any) -> dict[str, Any]:
+    import httpx
+
+    headers = {"authorization": f"Bearer {TOKEN}"}
+    reply = httpx.post(f"{served.url}/status", json={}, headers=headers, timeout=10)
+    body = reply.json() if reply.status_code == 200 else {}
+    return {"shed": body.get("shed"), "audit": body.get("audit"), "shadow": (body.get("rollout") or {}).get("shadow")}
 
 
 if __name__ == "__main__":
