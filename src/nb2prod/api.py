@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         VersionRecord,
         VersionState,
     )
+    from nb2prod.package.deploy import DeployInputs, DeployRequest
     from nb2prod.store import Store
 
 __all__ = ["Workspace"]
@@ -225,56 +226,50 @@ class Workspace:
         target = Path(html) if html is not None else self.settings.reports_dir / f"{name.replace(':', '_')}-{int(_time.time())}.html"
         return html_report(self.store, name, target, window=window, until=until)
 
-    # -- deploy (issue 4) -------------------------------------------------------------------
+    # -- deploy ------------------------------------------------------------------------------
     def deploy(
         self,
         model: Any,
         *,
-        name: str,
         data: Any,
         target: Any = None,
         holdout: tuple[Any, Any] | None = None,
-        protected: Sequence[str] = (),
-        fallback: str = "baseline",
-        min_metric: dict[str, float] | Sequence[str] | None = None,
-        tolerance: float = 0.01,
-        allow_schema_change: bool = False,
-        threshold: float | None = None,
-        serve: bool = False,
-        port: int | None = None,
-        notebook: str | Path | None = None,
         namespace: dict[str, Any] | None = None,
         history: Sequence[str] = (),
-        params: dict[str, Any] | None = None,
-        variables: dict[str, str] | None = None,
-        data_files: Sequence[str | Path] = (),
-        sample_size: int = 200,
-        image: str | None = None,
-        wheels: Sequence[str | Path] = (),
         progress: Callable[[str], None] | None = None,
-        shadow: float | None = None,
-        favorable: Any = None,
+        request: DeployRequest | None = None,
+        **options: Any,
     ) -> DeployResult:
         """Capture, prove, gate, version, build (and with ``serve=True`` start) ``model`` as a BentoML service.
 
-        ``shadow=PERCENT`` registers the new version as a shadow of the live one on that share of
-        live requests (issue 6) instead of making it live; promote it later through the shadow gate.
-        ``favorable`` is the decision that benefits the subject (e.g. ``0``, "no default") for the
-        fairness checks; it defaults to the positive class.
+        ``options`` are the fields of :class:`~nb2prod.package.deploy.DeployRequest` (``name``,
+        ``holdout``'s gate ``min_metric``, ``fallback``, ``serve``, ``shadow=PERCENT`` to shadow the
+        live version instead of replacing it, ``favorable`` for the fairness checks, …), or pass a
+        built ``request``. ``namespace``/``history`` let the capture find notebook-defined code.
         """
-        import getpass
+        from nb2prod.errors import UsageError
+        from nb2prod.package.deploy import DeployInputs, DeployRequest
 
-        from nb2prod.package.deploy import DeployRequest, deploy_model
+        if request is None:
+            request = DeployRequest.from_options({"actor": _user(), **options})
+        elif options:
+            raise UsageError("pass either a request or options", fix="put the options in the DeployRequest")
+        inputs = DeployInputs(model=model, data=data, target=target, holdout=holdout, namespace=namespace, history=tuple(history))
+        return self.deploy_request(request, inputs, progress=progress)
 
-        request = DeployRequest(
-            name=name, data=data, target=target, holdout=holdout, protected=tuple(protected), fallback=fallback,
-            min_metric=min_metric, tolerance=tolerance, allow_schema_change=allow_schema_change, threshold=threshold,
-            serve=serve, port=port, notebook=notebook, namespace=namespace, history=tuple(history), params=params,
-            variables=dict(variables or {}), data_files=tuple(data_files), sample_size=sample_size, image=image,
-            wheels=tuple(wheels), actor=getpass.getuser(), shadow=shadow, favorable=favorable,
-        )
-        lint = getattr(self, "lint_notebook", None)
-        return deploy_model(self.settings, self.store, model, request, lint=lint, progress=progress)
+    def deploy_request(self, request: DeployRequest, inputs: DeployInputs, *,
+                       progress: Callable[[str], None] | None = None) -> DeployResult:
+        """Deploy ``inputs`` as ``request`` says: the one deploy entry every front ends in."""
+        from nb2prod.package.deploy import deploy_model
+
+        return deploy_model(self.settings, self.store, request, inputs, lint=self.lint_notebook, progress=progress)
+
+    def deploy_from_namespace(self, request: DeployRequest, namespace: dict[str, Any], *, history: Sequence[str] = (),
+                              progress: Callable[[str], None] | None = None) -> DeployResult:
+        """Deploy the variables ``request`` names (``model_var``, ``data_var``, …) from a kernel's ``namespace``."""
+        from nb2prod.package.deploy import DeployInputs
+
+        return self.deploy_request(request, DeployInputs.from_namespace(request, namespace, history), progress=progress)
 
     def serve(self, ref: str, *, port: int | None = None, timeout_s: float = 180.0) -> ServeInfo:
         """Start ``NAME[:VERSION]``'s Bento on 127.0.0.1 in the background; return when ``/readyz`` answers."""
@@ -323,30 +318,29 @@ class Workspace:
         self,
         notebook: str | Path,
         *,
-        name: str,
-        model_var: str = "model",
-        data_var: str = "X_train",
-        target_var: str | None = "y_train",
-        holdout_vars: Sequence[str] | None = None,
-        parameters: dict[str, Any] | None = None,
-        timeout_s: float | None = None,
-        progress: bool = False,
-        fail_on: str | None = "error",
+        request: DeployRequest | None = None,
+        progress: Callable[[str], None] | None = None,
+        show_cells: bool = False,
         **options: Any,
     ) -> DeployResult:
-        """Run ``notebook`` with papermill ``parameters`` and deploy the model it fits (``options`` as for ``deploy``).
+        """Run ``notebook`` (papermill, in its own folder) and deploy the model it fits.
 
-        The kernel runs in the notebook's folder; ``fail_on`` is the lint severity that stops it first
-        (``error``, ``warning``, ``info`` or None), as for :meth:`run_notebook`.
+        ``options`` are :class:`~nb2prod.package.deploy.DeployRequest` fields: the variables
+        (``model_var="model"``, ``data_var="X_train"``, ``target_var="y_train"``, ``holdout_vars``),
+        ``parameters`` for papermill, ``timeout_s``, ``lint_fail_on`` (error, warning, info, never),
+        ``cell``/``upto`` to capture before the end, and every deploy option. ``progress`` gets one
+        line per phase.
         """
-        from nb2prod.models import Severity
+        from nb2prod.errors import UsageError
+        from nb2prod.package.deploy import DeployRequest
         from nb2prod.package.notebook_deploy import deploy_notebook
 
-        return deploy_notebook(
-            self.settings, self.store, notebook, name=name, model_var=model_var, data_var=data_var, target_var=target_var,
-            holdout_vars=holdout_vars, parameters=parameters, options=options, timeout_s=timeout_s, progress=progress,
-            fail_on=Severity(fail_on) if fail_on else None,
-        )
+        if request is None:
+            defaults = {"actor": _user(), "model_var": "model", "data_var": "X_train", "target_var": "y_train"}
+            request = DeployRequest.from_options({**defaults, **options})
+        elif options:
+            raise UsageError("pass either a request or options", fix="put the options in the DeployRequest")
+        return deploy_notebook(self.settings, self.store, notebook, request, progress=progress, show_cells=show_cells)
 
     # -- traffic (issue 8: the panels' promote / rollback / canary buttons) -----------------
     def promote(self, ref: str, *, actor: str | None = None, reason: str = "", approve: bool = False,

@@ -6,7 +6,6 @@ Loaded with ``%load_ext nb2prod``. Thin: parse, call the core, present.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 from typing import Never
 
@@ -110,7 +109,7 @@ class Nb2prodMagics(Magics):
             return
         display(MonitorWidget(Workspace.open(), args.name, window=args.window, every=args.every, live=not args.static))
 
-    # -- deploy (issue 4) -------------------------------------------------------------------
+    # -- deploy -----------------------------------------------------------------------------
     @line_magic("deploy")  # type: ignore[arg-type]
     def deploy(self, line: str) -> object:
         """Deploy a fitted model as a versioned BentoML service, proved in a fresh process.
@@ -119,96 +118,93 @@ class Nb2prodMagics(Magics):
         [--protected gender] [--fallback baseline|constant:VALUE|previous|none]
         [--min-metric roc_auc=0.7] [--tolerance 0.01] [--allow-schema-change] [--threshold P]
         [--serve [--port N]] [--shadow [PERCENT]] [--favorable VALUE] [--notebook PATH] [--data-file PATH]
-        [--wheel PATH] [--sample-size N] [--quiet]``
+        [--wheel PATH] [--sample-size N] [--image IMAGE] [--quiet]``
 
-        ``--wheel``: a wheel the Bento installs instead of the package index (repeatable), for packages
-        installed from a local folder (the deploy warns about those).
+        The options are the same as ``nb2prod deploy``'s (one table declares both). ``--wheel``: a
+        wheel the Bento installs instead of the package index (repeatable), for packages installed
+        from a local folder (the deploy warns about those).
         """
-        import argparse
         import sys
 
         from nb2prod.api import Workspace
-        from nb2prod.errors import Nb2prodError
+        from nb2prod.errors import Nb2prodError, UsageError
+        from nb2prod.package.deploy import DeployRequest
 
         usage = "usage: %deploy MODEL --name NAME --data X_train [--target y_train] [--holdout X_test y_test] [--serve] [--shadow [PERCENT]] (see %deploy?)"
-        parser = _QuietParser(prog="%deploy", add_help=False, exit_on_error=False)
-        parser.add_argument("model")
-        parser.add_argument("--name", required=True)
-        parser.add_argument("--data", required=True)
-        parser.add_argument("--target")
-        parser.add_argument("--holdout", nargs=2, metavar=("X_TEST", "Y_TEST"))
-        parser.add_argument("--test-data")
-        parser.add_argument("--test-target")
-        parser.add_argument("--protected", action="append", default=[])
-        parser.add_argument("--fallback", default="baseline")
-        parser.add_argument("--min-metric", action="append", default=[])
-        parser.add_argument("--tolerance", type=float, default=0.01)
-        parser.add_argument("--allow-schema-change", action="store_true")
-        parser.add_argument("--threshold", type=float, default=None)
-        parser.add_argument("--serve", action="store_true")
-        parser.add_argument("--port", type=int)
-        parser.add_argument("--notebook")
-        parser.add_argument("--data-file", action="append", default=[])
-        parser.add_argument("--wheel", action="append", default=[])
-        parser.add_argument("--sample-size", type=int, default=200)
-        parser.add_argument("--quiet", action="store_true")
-        parser.add_argument("--shadow", nargs="?", type=float, const=100.0, default=None)
-        parser.add_argument("--favorable", type=json.loads, default=None)
         try:
-            args, unknown = parser.parse_known_args(shlex.split(line))
+            args, unknown = _deploy_parser().parse_known_args(shlex.split(line))
         except (argparse.ArgumentError, ValueError) as exc:
             print(f"error: {exc} ({usage})", file=sys.stderr)
             return None
         if unknown:
             print(f"error: unknown option {unknown[0]} ({usage})", file=sys.stderr)
             return None
+        options = {k: v for k, v in vars(args).items() if v is not None and k not in {"quiet", "test_data", "test_target"}}
+        if args.test_data or args.test_target:
+            if not (args.test_data and args.test_target):
+                print("error: --test-data and --test-target go together (or use --holdout X_test y_test)", file=sys.stderr)
+                return None
+            options.setdefault("holdout_vars", (args.test_data, args.test_target))
         ns = self.shell.user_ns if self.shell is not None else {}
-        variables = {"model": args.model, "data": args.data}
-        if args.target:
-            variables["target"] = args.target
-        holdout_names = args.holdout or ([args.test_data, args.test_target] if args.test_data or args.test_target else None)
-        if holdout_names is not None and not all(holdout_names):
-            print("error: --test-data and --test-target go together (or use --holdout X_test y_test)", file=sys.stderr)
-            return None
-        wanted = [args.model, args.data, *([args.target] if args.target else []), *(holdout_names or [])]
-        absent = [name for name in wanted if name not in ns]
-        if absent:
-            print(f"error: no variable named {absent[0]!r} in this notebook — run the cell that defines it first", file=sys.stderr)
-            return None
-        if holdout_names:
-            variables["holdout_data"], variables["holdout_target"] = holdout_names
-        notebook = _current_notebook(args.notebook, ns)
         history = list(self.shell.history_manager.input_hist_raw) if self.shell is not None and self.shell.history_manager else []
         say = (lambda _m: None) if args.quiet else (lambda m: print(f"%deploy: {m} …", flush=True))
         try:
-            return Workspace.open().deploy(
-                ns[args.model],
-                name=args.name,
-                data=ns[args.data],
-                target=ns[args.target] if args.target else None,
-                holdout=(ns[holdout_names[0]], ns[holdout_names[1]]) if holdout_names else None,
-                protected=args.protected,
-                fallback=args.fallback,
-                min_metric=args.min_metric,
-                tolerance=args.tolerance,
-                allow_schema_change=args.allow_schema_change,
-                threshold=args.threshold,
-                serve=args.serve,
-                port=args.port,
-                notebook=notebook,
-                namespace=ns,
-                history=history,
-                variables=variables,
-                data_files=args.data_file,
-                wheels=args.wheel,
-                sample_size=args.sample_size,
-                progress=say,
-                shadow=args.shadow,
-                favorable=args.favorable,
-            )
+            import getpass
+
+            options["notebook"] = _current_notebook(options.get("notebook"), ns)
+            request = DeployRequest.from_options({"actor": getpass.getuser(), **options})
+            if not request.data_var:
+                raise UsageError("--data names the training data variable", fix="e.g. %deploy model --name NAME --data X_train")
+            _check_variables(request, ns, history)
+            return Workspace.open().deploy_from_namespace(request, ns, history=history, progress=say)
         except Nb2prodError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return None
+
+
+def _deploy_parser() -> argparse.ArgumentParser:
+    """``%deploy``'s parser, generated from the deploy options table the CLI uses too."""
+    from nb2prod.package.deploy import DEPLOY_OPTIONS
+    from nb2prod.package.deploy.request import parse_json_value
+
+    types = {"str": str, "int": int, "float": float, "json": parse_json_value}
+    parser = _QuietParser(prog="%deploy", add_help=False, exit_on_error=False)
+    parser.add_argument("model_var", metavar="MODEL")
+    for option in DEPLOY_OPTIONS:
+        if "magic" not in option.fronts:
+            continue
+        kwargs: dict[str, object] = {"dest": option.field, "default": None}
+        if option.kind == "flag":
+            kwargs.update(action="store_const", const=True)
+        elif option.kind == "many":
+            kwargs.update(action="append", type=types[option.type])
+        elif option.kind == "pair":
+            kwargs.update(nargs=2, type=types[option.type])
+        elif option.kind == "optional":
+            kwargs.update(nargs="?", const=option.const, type=types[option.type])
+        else:
+            kwargs.update(type=types[option.type])
+        parser.add_argument(*option.flags, required=option.field == "name", **kwargs)  # type: ignore[arg-type]
+    parser.add_argument("--test-data")  # older spelling of --holdout's first half
+    parser.add_argument("--test-target")
+    parser.add_argument("--quiet", action="store_true")
+    return parser
+
+
+def _check_variables(request: object, ns: dict[str, object], history: list[str]) -> None:
+    """The data must fit the model; name the ``In [n]`` that last rebound either when it does not."""
+    from nb2prod.package.deploy import DeployRequest
+    from nb2prod.package.deploy.variables import binding_cells, check_variables
+
+    assert isinstance(request, DeployRequest)
+    if not all(v in ns for v in request.variables.values()):
+        return  # the deploy names the missing one
+    where = {name: f"In [{n - 1}]" for name, n in binding_cells(history, request.variables.values()).items()}
+    holdout = request.holdout_vars
+    check_variables(ns[request.model_var or "model"], ns[request.data_var or ""], model_var=request.model_var or "model",
+                    data_var=request.data_var or "", where=where, holdout=ns[holdout[0]] if holdout else None,
+                    holdout_var=holdout[0] if holdout else None, in_kernel=True)
+
 
 class _QuietParser(argparse.ArgumentParser):
     """argparse that raises instead of printing usage and exiting (missing arguments included)."""

@@ -155,7 +155,7 @@ def test_failed_deploys_answer_json_on_stdout_and_name_real_options(home: Path, 
     code, error, err = _cli(home, "deploy", str(NOTEBOOKS / "diabetes_ridge.ipynb"), "--name", "nomodel", "--model", "regressor",
                             "--json", capsys=capsys)
     assert code == 2 and error["ok"] is False and error["error"] == "usage"
-    assert error["message"] == "the notebook defines no variable 'regressor'" and "--model" in error["fix"]
+    assert error["message"] == "the notebook defines no variable named 'regressor'" and "--model" in error["fix"]
     assert err.startswith("error: the notebook defines no variable") and "Traceback" not in err
 
     broken = tmp_path / "reads_missing.ipynb"

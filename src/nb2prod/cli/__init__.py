@@ -6,6 +6,7 @@ error's exit code; click usage mistakes become one line and exit code 2.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
 
@@ -26,9 +27,15 @@ from nb2prod.cli import runs as _runs  # noqa: F401
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit code (never a traceback for a known failure)."""
+    """Run the CLI and return its exit code (never a traceback for a known failure).
+
+    With ``--json`` on the command line every failure also prints a JSON error object on stdout
+    (``{"ok": false, "error", "message", "fix"}``), so a script reading stdout gets an answer either way.
+    """
+    args = list(argv) if argv is not None else sys.argv[1:]
+    as_json = "--json" in args
     try:
-        returned = cli.main(args=list(argv) if argv is not None else None, prog_name="nb2prod", standalone_mode=False)
+        returned = cli.main(args=args, prog_name="nb2prod", standalone_mode=False)
         if isinstance(returned, int) and not isinstance(returned, bool):  # ctx.exit(n) in non-standalone mode returns n
             return returned
     except click.exceptions.NoArgsIsHelpError as exc:
@@ -36,23 +43,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except click.UsageError as exc:
         hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
-        click.echo(f"error: {exc.format_message()}{hint}", err=True)
-        return 2
+        return _fail(as_json, "usage", exc.format_message(), hint.strip(" ()") or None, 2)
     except click.Abort:
-        click.echo("error: aborted", err=True)
-        return 130
+        return _fail(as_json, "aborted", "aborted", None, 130)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
-        return exc.exit_code
+        return _fail(as_json, "usage", exc.format_message(), None, exc.exit_code)
     except Nb2prodError as exc:
+        if as_json:
+            click.echo(json.dumps({"ok": False, **exc.to_dict()}, indent=2, default=str))
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
-        click.echo("error: interrupted", err=True)
-        return 130
+        return _fail(as_json, "interrupted", "interrupted", None, 130)
     return 0
+
+
+def _fail(as_json: bool, code: str, message: str, fix: str | None, exit_code: int) -> int:
+    if as_json:
+        click.echo(json.dumps({"ok": False, "error": code, "message": message, "fix": fix}, indent=2))
+    click.echo(f"error: {message}" + (f" ({fix})" if fix else ""), err=True)
+    return exit_code
 
 
 def entry() -> None:  # console-script entry point

@@ -3,137 +3,87 @@
 from __future__ import annotations
 
 import json
-import time
+from collections.abc import Callable
+from typing import Any
 
 import click
 
 from nb2prod.api import Workspace
 from nb2prod.cli.app import cli, pass_workspace
-from nb2prod.errors import Nb2prodError
 
 __all__: list[str] = []
+
+# the notebook's variable names default to the usual ones when nb2prod runs the notebook itself
+_CLI_DEFAULTS = {"model_var": "model", "data_var": "X_train", "target_var": "y_train"}
+
+
+def _deploy_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The deploy flags, generated from the table ``%deploy`` uses too, so both fronts take the same options."""
+    from nb2prod.package.deploy import DEPLOY_OPTIONS
+    from nb2prod.package.deploy.request import default_of, parse_json_value
+
+    types: dict[str, Any] = {"str": str, "int": int, "float": float, "json": parse_json_value}
+    for option in reversed([o for o in DEPLOY_OPTIONS if "cli" in o.fronts]):
+        default = _CLI_DEFAULTS.get(option.field, default_of(option.field))
+        kwargs: dict[str, Any] = {"default": default, "help": option.help, "metavar": option.metavar,
+                                  "show_default": default is not None}
+        if option.kind == "flag":
+            kwargs = {"is_flag": True, "default": None, "help": option.help}
+        elif option.kind == "many":
+            kwargs.update(multiple=True, type=types[option.type], default=())
+        elif option.kind == "pair":
+            kwargs.update(nargs=2, type=types[option.type])
+        elif option.kind == "optional":
+            kwargs.update(is_flag=False, flag_value=option.const, type=types[option.type])
+        elif option.choices:
+            kwargs.update(type=click.Choice(option.choices))
+            kwargs.pop("metavar")
+        else:
+            kwargs.update(type=types[option.type])
+        command = click.option(*option.flags, option.field, required=option.field == "name", **kwargs)(command)
+    return command
 
 
 @cli.command()
 @click.argument("notebook", type=click.Path(dir_okay=False))
-@click.option("--name", required=True, help="Deployment name (lower-case letters, digits, dashes).")
-@click.option("--model", "model_var", default="model", show_default=True, help="Notebook variable holding the fitted model.")
-@click.option("--data", "data_var", default="X_train", show_default=True, help="Variable holding the training frame.")
-@click.option("--target", "target_var", default="y_train", show_default=True, help="Variable holding the training target ('' for none).")
-@click.option("--holdout", nargs=2, metavar="X_TEST Y_TEST", default=None, help="Variables holding the holdout frame and target.")
-@click.option("--protected", multiple=True, help="Protected attribute column (repeatable).")
-@click.option("--fallback", default="baseline", show_default=True, help="baseline | constant:VALUE | previous | none.")
-@click.option("--min-metric", multiple=True, metavar="METRIC=VALUE", help="Gate threshold, e.g. roc_auc=0.7 (repeatable).")
-@click.option("--tolerance", type=float, default=0.01, show_default=True, help="Allowed drop of the primary metric vs live.")
-@click.option("--allow-schema-change", is_flag=True, help="Accept an input schema that differs from the live version's.")
-@click.option("--threshold", type=float, default=None,
-              help="Decide P(positive) >= THRESHOLD (binary models with predict_proba); default: the model's own predict().")
+@_deploy_options
 @click.option("-p", "--parameter", "params", nargs=2, multiple=True, metavar="KEY VALUE", help="Papermill parameter (repeatable).")
-@click.option("--serve", is_flag=True, help="Start the service on 127.0.0.1 when built.")
-@click.option("--shadow", type=click.FloatRange(0, 100, min_open=True), default=None, metavar="PERCENT",
-              help="Run the new version as a shadow of the live one on PERCENT of requests instead of making it live.")
-@click.option("--favorable", default=None, metavar="VALUE", help="The decision that benefits the subject, for fairness (JSON, e.g. 0).")
-@click.option("--wheel", "wheels", multiple=True, metavar="PATH",
-              help="A wheel the Bento installs instead of the index (repeatable), for packages installed from a local folder.")
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port for --serve (default: first free from 3000).")
-@click.option("--timeout", type=float, default=None, help="Per-cell timeout in seconds for the notebook run.")
-@click.option("--lint-fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error", show_default=True,
-              help="Lint severity that stops the deploy before the notebook runs.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (on failure: a JSON error object, still exit non-zero).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the result as JSON (on failure: a JSON error object, still exit non-zero); no progress display.")
 @pass_workspace
-def deploy(
-    ws: Workspace,
-    notebook: str,
-    name: str,
-    model_var: str,
-    data_var: str,
-    target_var: str,
-    holdout: tuple[str, str] | None,
-    protected: tuple[str, ...],
-    fallback: str,
-    min_metric: tuple[str, ...],
-    tolerance: float,
-    allow_schema_change: bool,
-    threshold: float | None,
-    params: tuple[tuple[str, str], ...],
-    serve: bool,
-    shadow: float | None,
-    favorable: str | None,
-    wheels: tuple[str, ...],
-    port: int | None,
-    timeout: float | None,
-    lint_fail_on: str,
-    as_json: bool,
-) -> None:
-    """Run NOTEBOOK (papermill, in its own folder) and deploy the model it fits, exactly as %deploy would in it."""
-    try:
-        _deploy(ws, notebook, name, model_var, data_var, target_var, holdout, protected, fallback, min_metric, tolerance,
-                allow_schema_change, threshold, params, serve, shadow, favorable, wheels, port, timeout, lint_fail_on, as_json)
-    except Nb2prodError as exc:
-        if as_json:  # a script reading stdout gets an answer either way; the exit code still says it failed
-            click.echo(json.dumps({"ok": False, **exc.to_dict()}, indent=2))
-        raise
+def deploy(ws: Workspace, notebook: str, params: tuple[tuple[str, str], ...], as_json: bool, **options: Any) -> None:
+    """Run NOTEBOOK (papermill, in its own folder) and deploy the model it fits, exactly as %deploy would in it.
 
-
-def _deploy(
-    ws: Workspace,
-    notebook: str,
-    name: str,
-    model_var: str,
-    data_var: str,
-    target_var: str,
-    holdout: tuple[str, str] | None,
-    protected: tuple[str, ...],
-    fallback: str,
-    min_metric: tuple[str, ...],
-    tolerance: float,
-    allow_schema_change: bool,
-    threshold: float | None,
-    params: tuple[tuple[str, str], ...],
-    serve: bool,
-    shadow: float | None,
-    favorable: str | None,
-    wheels: tuple[str, ...],
-    port: int | None,
-    timeout: float | None,
-    lint_fail_on: str,
-    as_json: bool,
-) -> None:
+    Cells tagged skip-deploy are left out; --cell N / --upto TAG capture the variables after that cell.
+    """
+    from nb2prod.api import _user
+    from nb2prod.cli.phases import PhaseDisplay
+    from nb2prod.package.deploy import DeployRequest
     from nb2prod.runs import parse_parameter
 
-    started = time.perf_counter()
-    result = ws.deploy_notebook(
-        notebook,
-        name=name,
-        model_var=model_var,
-        data_var=data_var,
-        target_var=target_var or None,
-        holdout_vars=holdout or None,
-        parameters=dict(parse_parameter(k, v) for k, v in params),
-        protected=protected,
-        fallback=fallback,
-        min_metric=list(min_metric),
-        tolerance=tolerance,
-        allow_schema_change=allow_schema_change,
-        threshold=threshold,
-        timeout_s=timeout,
-        fail_on=None if lint_fail_on == "never" else lint_fail_on,
-        shadow=shadow,
-        favorable=None if favorable is None else parse_parameter("favorable", favorable)[1],
-        wheels=wheels,
-    )
-    deployed = time.perf_counter()
-    url = ws.serve(f"{result.name}:{result.version_id}", port=port).url if serve else None
-    # The user waited for the notebook run too, not only for the packaging the result times.
-    wall_s = time.perf_counter() - started
-    parts = {"notebook run": max(0.0, deployed - started - result.duration_s), "proof + build": result.duration_s}
-    if serve:
-        parts["serve"] = time.perf_counter() - deployed
+    given = {k: v for k, v in options.items() if v not in (None, (), False)}
+    given["target_var"] = options.get("target_var") or None  # --target '' deploys without a target
+    serve, port = bool(given.pop("serve", False)), given.pop("port", None)
+    request = DeployRequest.from_options({
+        "actor": _user(), **given, "parameters": dict(parse_parameter(k, v) for k, v in params),
+    })
+    if port is not None and not serve:
+        from nb2prod.errors import UsageError
+
+        raise UsageError("--port only applies with --serve", fix="add --serve, or drop --port")
+    with PhaseDisplay(enabled=not as_json) as show:
+        result = ws.deploy_notebook(notebook, request=request, progress=show.say)
+        url = None
+        if serve:
+            show.say("starting the service")
+            url = ws.serve(f"{result.name}:{result.version_id}", port=port).url
+        wall_s = show.finish()
+    parts = {k: round(v, 2) for k, v in show.parts.items()}
     if as_json:
-        click.echo(json.dumps({**result.to_dict(), "url": url, "wall_s": round(wall_s, 2),
-                               "parts_s": {k: round(v, 2) for k, v in parts.items()}}, indent=2))
+        click.echo(json.dumps({**result.to_dict(), "url": url, "wall_s": round(wall_s, 2), "parts_s": parts}, indent=2))
         return
     click.echo(result.summary())
+    # the user waited for the notebook run and the serve too, not only for the packaging the result times
     click.echo(f"  took:    {wall_s:.1f} s in all (" + ", ".join(f"{k} {v:.1f} s" for k, v in parts.items()) + ")")
     if url:
         click.echo(f"serving at {url} (stop with `nb2prod stop {result.name}`)")

@@ -1,10 +1,11 @@
 """``nb2prod deploy NOTEBOOK``: run a notebook with papermill and deploy the model it fits.
 
-A copy of the notebook gets one cell at the end that calls the same core API as ``%deploy``
-inside the executed kernel (where the notebook's classes and variables live) and writes the
-result, or the error, to a JSON file that this process reads back. The kernel runs in the
-notebook's own folder (as ``nb2prod run`` does), so relative data paths work; the notebook itself
-is linted, not the copy.
+A copy of the notebook gets one cell — at the end, or after the cell ``--cell N``/``--upto TAG``
+names (later cells are left out) — that deploys from the kernel's own variables (where the
+notebook's classes live) and writes the result, or the error, to a JSON file this process reads
+back. Cells tagged ``skip-deploy`` are left out of the run. The kernel runs in the notebook's own
+folder (as ``nb2prod run`` does), so relative data paths work, and the executed notebook lands in
+the run's versioned folder; the notebook itself is what is linted and journalled, not the copy.
 """
 
 from __future__ import annotations
@@ -12,19 +13,22 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import nb2prod.errors as errors
 from nb2prod.errors import ExecutionError, Nb2prodError, UsageError
 from nb2prod.models import DeployResult, Severity
+from nb2prod.package.deploy.request import DeployRequest
 from nb2prod.settings import Settings
 from nb2prod.store import Store
 
-__all__ = ["deploy_notebook"]
+__all__ = ["SKIP_TAG", "deploy_notebook", "prepare_copy"]
 
+SKIP_TAG = "skip-deploy"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -36,89 +40,143 @@ def _error_from(data: Mapping[str, Any]) -> Nb2prodError:
     return cls(str(data.get("message")), fix=data.get("fix"))
 
 
+def _tags(cell: Any) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []) or [])
+
+
+def _capture_index(cells: list[Any], request: DeployRequest, notebook: str) -> int:
+    """Index of the cell after which the variables are captured (the last cell by default)."""
+    if request.cell is not None:
+        code = [i for i, cell in enumerate(cells) if cell.cell_type == "code"]
+        if request.cell > len(code):
+            raise UsageError(f"--cell {request.cell}: {notebook} has {len(code)} code cells", fix=f"pick N from 1 to {len(code)}")
+        return code[request.cell - 1]
+    if request.upto is not None:
+        for i, cell in enumerate(cells):
+            if request.upto in _tags(cell):
+                return i
+        found = sorted({t for cell in cells for t in _tags(cell)})
+        raise UsageError(f"--upto {request.upto}: no cell of {notebook} is tagged {request.upto!r}",
+                         fix="tag the cell in Jupyter (View → Cell tags)" + (f"; tags present: {', '.join(found)}" if found else ""))
+    return len(cells) - 1
+
+
+def prepare_copy(nb: Any, request: DeployRequest, *, notebook: str, home: Path, out: Path, progress: Path) -> Any:
+    """The notebook to execute: ``skip-deploy`` cells and cells after the capture point emptied, the deploy cell added.
+
+    Emptied cells keep their place (and the notebook its cell numbers) but run nothing.
+    """
+    from nb2prod.adapters.notebooks import NotebookNode
+    from nb2prod.package.deploy.variables import binding_cells
+
+    cells = list(nb.cells)
+    stop = _capture_index(cells, request, notebook) if cells else -1
+    if (request.cell is not None or request.upto is not None) and SKIP_TAG in _tags(cells[stop]):
+        raise UsageError(f"the capture cell of {notebook} is tagged {SKIP_TAG}", fix="capture after a cell that runs")
+    code_number = 0
+    sources: list[str] = []
+    where_cells: list[int] = []
+    for i, cell in enumerate(cells):
+        if cell.cell_type != "code":
+            continue
+        code_number += 1
+        if i > stop:
+            cell.source = "# left out by `nb2prod deploy`: after the capture point\n"
+        elif SKIP_TAG in _tags(cell):
+            cell.source = f"# left out by `nb2prod deploy`: tagged {SKIP_TAG}\n"
+        else:
+            sources.append(cell.source)
+            where_cells.append(code_number)
+    names = request.variables.values()
+    where = {name: f"code cell {where_cells[pos - 1]}" for name, pos in binding_cells(sources, names).items()}
+    code = (
+        "# added by `nb2prod deploy`: deploy the model this notebook fitted, from its variables\n"
+        "from nb2prod.package.deploy.kernel import deploy_in_kernel as _nb2prod_deploy_in_kernel\n"
+        f"_nb2prod_deploy_in_kernel({str(home)!r}, {request.to_json()!r}, {str(out)!r}, {str(progress)!r}, globals(), {where!r})\n"
+    )
+    deploy_cell = NotebookNode(
+        {"id": uuid.uuid4().hex[:8], "cell_type": "code", "metadata": {"tags": ["nb2prod-deploy"]}, "source": code,
+         "outputs": [], "execution_count": None}
+    )
+    nb.cells = [*cells[: stop + 1], deploy_cell, *cells[stop + 1:]]
+    return nb
+
+
+class _ProgressTail:
+    """Forward the kernel's progress lines to ``say`` while the notebook runs (a background thread)."""
+
+    def __init__(self, path: Path, say: Callable[[str], None]) -> None:
+        self.path, self.say, self.seen = path, say, 0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="nb2prod-deploy-progress", daemon=True)
+
+    def _poll(self) -> None:
+        if not self.path.is_file():
+            return
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        for line in lines[self.seen:]:
+            try:
+                self.say(str(json.loads(line)["phase"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+        self.seen = len(lines)
+
+    def _loop(self) -> None:
+        while not self.stopped.wait(0.2):
+            self._poll()
+
+    def __enter__(self) -> _ProgressTail:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+        self._poll()  # the last lines, written after the thread's last look
+
+
 def deploy_notebook(
     settings: Settings,
     store: Store,
     notebook: str | Path,
+    request: DeployRequest,
     *,
-    name: str,
-    model_var: str = "model",
-    data_var: str = "X_train",
-    target_var: str | None = "y_train",
-    holdout_vars: Sequence[str] | None = None,
-    parameters: Mapping[str, Any] | None = None,
-    options: Mapping[str, Any] | None = None,
-    timeout_s: float | None = None,
-    progress: bool = False,
-    fail_on: Severity | None = Severity.ERROR,
+    progress: Callable[[str], None] | None = None,
+    show_cells: bool = False,
 ) -> DeployResult:
-    """Execute ``notebook`` with ``parameters`` and deploy ``model_var`` from its kernel."""
-    from nb2prod.adapters.notebooks import NotebookNode, read_notebook, write_notebook
+    """Execute ``notebook`` with ``request.parameters`` and deploy ``request.model_var`` from its kernel.
+
+    ``progress`` gets one line per phase (the notebook run, then the deploy's own steps);
+    ``show_cells`` shows papermill's per-cell progress bar.
+    """
+    from nb2prod.adapters.notebooks import read_notebook, write_notebook
     from nb2prod.package.environment import checked_wheels
     from nb2prod.package.names import validate_name
     from nb2prod.runs import run_notebook
 
-    validate_name(name)
-    names = [model_var, data_var, *([target_var] if target_var else []), *(holdout_vars or [])]
-    bad = [n for n in names if not _IDENT.match(n)]
+    validate_name(request.name)
+    if not request.model_var or not request.data_var:
+        raise UsageError("a notebook deploy needs the model and training data variables", fix="e.g. --model model --data X_train")
+    bad = [n for n in request.variables.values() if not _IDENT.match(n)]
     if bad:
         raise UsageError(f"{bad[0]!r} is not a notebook variable name", fix="name variables like model, X_train, y_train")
-    if holdout_vars is not None and len(holdout_vars) != 2:
-        raise UsageError("holdout needs two variables", fix="e.g. --holdout X_test y_test")
-    checked_wheels((options or {}).get("wheels", ()))  # before the notebook runs, not after
+    checked_wheels(request.wheels)  # before the notebook runs, not after
     source = Path(notebook).expanduser().resolve()
     nb = read_notebook(source)
     work = settings.home / "tmp" / f"deploy-{uuid.uuid4().hex[:8]}"
     work.mkdir(parents=True)
-    out = work / "result.json"
-    variables = {"model": model_var, "data": data_var}
-    if target_var:
-        variables["target"] = target_var
-    if holdout_vars:
-        variables["holdout_data"], variables["holdout_target"] = holdout_vars
-    kwargs = {
-        "name": repr(name),
-        "data": data_var,
-        "target": target_var or "None",
-        "holdout": f"({holdout_vars[0]}, {holdout_vars[1]})" if holdout_vars else "None",
-        "notebook": repr(str(source)),
-        "namespace": "globals()",
-        "history": "globals().get('In', [])",
-        "variables": repr(variables),
-        **{k: repr(v) for k, v in (options or {}).items()},
-    }
-    call = ", ".join(f"{k}={v}" for k, v in kwargs.items())
-    code = (
-        "# injected by `nb2prod deploy`: deploy the model this notebook fitted\n"
-        "import json as _nb2prod_json\n"
-        "from nb2prod.api import Workspace as _Nb2prodWorkspace\n"
-        "from nb2prod.errors import Nb2prodError as _Nb2prodError\n"
-        "try:\n"
-        f"    with _Nb2prodWorkspace.open({str(settings.home)!r}) as _nb2prod_ws:\n"
-        f"        _nb2prod_out = _nb2prod_ws.deploy({model_var}, {call}).to_dict()\n"
-        "except _Nb2prodError as _nb2prod_exc:\n"
-        "    _nb2prod_out = {'failed': True, **_nb2prod_exc.to_dict()}\n"
-        "except NameError as _nb2prod_exc:  # a variable the deploy names is not defined by the notebook\n"
-        f"    if getattr(_nb2prod_exc, 'name', None) not in {sorted(set(names))!r}:\n"
-        "        raise\n"
-        "    _nb2prod_out = {'failed': True, 'error': 'usage', 'message': f'the notebook defines no variable {_nb2prod_exc.name!r}',\n"
-        "                    'fix': 'name the notebook variables with --model, --data, --target and --holdout'}\n"
-        "except Exception as _nb2prod_exc:  # reported as one line, not as a traceback in this injected cell\n"
-        "    _nb2prod_out = {'failed': True, 'error': 'internal', 'message': f'deploy failed: {type(_nb2prod_exc).__name__}: {_nb2prod_exc}'[:400],\n"
-        "                    'fix': 'run %deploy in the notebook to see the traceback, and report it if it is an nb2prod bug'}\n"
-        f"open({str(out)!r}, 'w').write(_nb2prod_json.dumps(_nb2prod_out))\n"
-    )
-    nb.cells.append(
-        NotebookNode(
-            {"id": uuid.uuid4().hex[:8], "cell_type": "code", "metadata": {"tags": ["nb2prod-deploy"]}, "source": code}
-            | {"outputs": [], "execution_count": None}
-        )
-    )
+    out, progress_file = work / "result.json", work / "progress.jsonl"
+    # in the kernel: the notebook's own parameters cell (as papermill set it) is the record of truth
+    in_kernel = request.replace(parameters=None, notebook=str(source))
     copy = work / source.name
-    write_notebook(nb, copy)
+    write_notebook(prepare_copy(nb, in_kernel, notebook=source.name, home=settings.home, out=out, progress=progress_file), copy)
+    say = progress or (lambda _m: None)
+    fail_on = None if request.lint_fail_on == "never" else Severity(request.lint_fail_on)
     try:
-        run = run_notebook(settings, store, source, dict(parameters or {}), progress=progress, timeout_s=timeout_s,
-                           fail_on=fail_on, execute=copy)
+        say("running the notebook")
+        with _ProgressTail(progress_file, say):
+            run = run_notebook(settings, store, source, dict(request.parameters or {}), progress=show_cells,
+                               timeout_s=request.timeout_s, fail_on=fail_on, execute=copy)
         if not out.is_file():
             raise ExecutionError(f"{source.name}: the deploy cell did not run", fix=f"open {run.output}")
         data = json.loads(out.read_text(encoding="utf-8"))

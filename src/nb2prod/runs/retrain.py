@@ -183,11 +183,12 @@ def retrain(
         journal.add(RetrainStep("feedback", "skipped", why))
 
     # 3. train with papermill and deploy as a shadow (the validation gate runs inside deploy)
+    from nb2prod.package.deploy import DeployRequest
     from nb2prod.package.notebook_deploy import deploy_notebook
 
     variables = dict(record.extra.get("variables") or {})
     holdout = (variables["holdout_data"], variables["holdout_target"]) if {"holdout_data", "holdout_target"} <= set(variables) else None
-    options: dict[str, Any] = {"shadow": 100.0, "threshold": record.extra.get("threshold")}
+    options: dict[str, Any] = {"threshold": record.extra.get("threshold")}
     if record.extra.get("protected"):
         options["protected"] = list(record.extra["protected"])
     if record.extra.get("favorable") is not None:
@@ -196,12 +197,12 @@ def retrain(
     options["shadow"] = 100.0  # a retrained model always starts in shadow
     t0 = time.time()
     try:
-        deployed = deploy_notebook(
-            settings, store, notebook, name=name, model_var=variables.get("model", "model"),
-            data_var=variables.get("data", "X_train"), target_var=variables.get("target", "y_train"),
-            holdout_vars=list(holdout) if holdout else None, parameters=params, options=options,
-            timeout_s=timeout_s, progress=progress,
-        )
+        request = DeployRequest.from_options({
+            "name": name, "model_var": variables.get("model", "model"), "data_var": variables.get("data", "X_train"),
+            "target_var": variables.get("target", "y_train"), "holdout_vars": holdout, "parameters": params,
+            "timeout_s": timeout_s, "actor": actor, **options,
+        })
+        deployed = deploy_notebook(settings, store, notebook, request, show_cells=progress)
     except GateRefusedError as exc:
         run_id = _latest_run(store, notebook, t0)
         journal.add(RetrainStep("train", "refused", exc.message, exc.evidence, round(time.time() - t0, 2)))

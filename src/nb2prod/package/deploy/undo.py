@@ -1,0 +1,98 @@
+"""Step "undo": what a failing deploy wrote — folder, BentoML model and Bento, registry rows, service — goes again."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from nb2prod.errors import Nb2prodError
+from nb2prod.models import RegistryEvent, Traffic, VersionState
+from nb2prod.settings import Settings
+from nb2prod.store import Store
+
+__all__ = ["Undo"]
+
+
+class Undo:
+    """Each step notes here what it created; :meth:`fail` removes all of it and fixes the error's paths."""
+
+    def __init__(self, settings: Settings, store: Store, folder: Path) -> None:
+        self.settings, self.store = settings, store
+        self.folder: Path | None = folder
+        self.bento_tag: str | None = None
+        self.model_tag: str | None = None
+        self.version_id: str | None = None
+        self.previous_traffic: Traffic | None = None
+        self.previous_live_state: tuple[str, VersionState] | None = None
+        self.jobs: list[Any] = []
+        self.served: str | None = None
+
+    def done(self) -> None:
+        """The deploy succeeded: nothing to undo any more."""
+        self.jobs.clear()
+        self.version_id = self.served = None
+        self.bento_tag = self.model_tag = None
+        self.folder = None
+
+    def keep_logs(self) -> dict[str, Path]:
+        """Move the folder's logs (``build.log``) to ``<home>/logs/<version>.build.log``: a failed deploy's
+        error may point at them, and the folder is about to go. Returns ``{old path: kept path}``."""
+        kept: dict[str, Path] = {}
+        if self.folder is None:
+            return kept
+        for log in ("build.log",):
+            path = self.folder / log
+            if path.is_file() and path.stat().st_size:
+                target = self.settings.home / "logs" / f"{self.folder.name}.{log}"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(path), target)
+                kept[str(path)] = target
+        return kept
+
+    def fail(self, exc: BaseException) -> None:
+        """Undo everything, keeping the logs the error names; rewrite the error's paths to the kept ones."""
+        folder = self.folder
+        for job in self.jobs:  # the build writes its log until it is stopped
+            job.cancel()
+        kept = self.keep_logs()
+        self.run()
+        if isinstance(exc, Nb2prodError):
+            for old, new in kept.items():  # the error must not send the user to a file that is gone
+                exc.message = exc.message.replace(old, str(new))
+                exc.fix = exc.fix.replace(old, str(new)) if exc.fix else exc.fix
+            if folder is not None and str(folder) in str(exc):
+                exc.fix = ((exc.fix or "") + f" (the deployment folder {folder} was removed)").strip()
+
+    def run(self) -> None:
+        for job in self.jobs:
+            job.cancel()
+        self.jobs.clear()
+        if self.served is not None:
+            from nb2prod.package.serving import stop_services
+
+            stop_services(self.settings, version_id=self.served)
+        if self.version_id is not None:
+            self.store.registry.remove_version(self.version_id)
+            if self.previous_traffic is not None:
+                self.store.registry.set_traffic(
+                    self.previous_traffic,
+                    RegistryEvent(
+                        name=self.previous_traffic.name,
+                        action="deploy_undone",
+                        version_id=self.version_id,
+                        actor="nb2prod",
+                        reason="deploy failed after registration; routing restored",
+                    ),
+                )
+            if self.previous_live_state is not None:
+                self.store.registry.set_state(*self.previous_live_state)
+        if self.bento_tag or self.model_tag:
+            from nb2prod.adapters.bento import delete_artifacts
+
+            delete_artifacts(self.settings.resolved_bentoml_home, bento_tag=self.bento_tag, model_tag=self.model_tag)
+        if self.folder is not None and self.folder.exists():
+            shutil.rmtree(self.folder, ignore_errors=True)
+            parent = self.folder.parent
+            if parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
