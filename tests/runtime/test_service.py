@@ -180,7 +180,8 @@ def test_kill_9_under_load_loses_no_acknowledged_prediction(tmp_path_factory: py
         service.stop()
     assert len(acknowledged) >= 10, service.log.read_text()[-2000:]
     good = f"sqlite:///{home / 'nb2prod.db'}"
-    restarted = GuardedRuntime.load(folder, store_url=good)  # the service's start-up path: replays the spool
+    spool = home / "spool" / "credit" / "credit-k9"  # the service's NB2PROD_HOME: outside the deployment folder
+    restarted = GuardedRuntime.load(folder, store_url=good, spool_dir=spool)  # the service's start-up path: replays the spool
     try:
         deadline = time.monotonic() + 30
         while restarted.writer.replayed < len(acknowledged) and time.monotonic() < deadline:

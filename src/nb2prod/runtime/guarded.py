@@ -28,7 +28,6 @@ import dataclasses
 import json
 import logging
 import math
-import os
 import queue
 import random
 import threading
@@ -53,6 +52,7 @@ from nb2prod.runtime.request_ids import RequestIds
 from nb2prod.runtime.schema import ServiceSchema, build_schema
 from nb2prod.runtime.shadow import ShadowJob, ShadowRunner, shadow_deadline_ms
 from nb2prod.runtime.spec import DeploymentSpec, load_spec
+from nb2prod.runtime.spool import resolve_spool_dir
 from nb2prod.runtime.traffic import RolloutSettings, TrafficWatcher
 
 if TYPE_CHECKING:
@@ -237,7 +237,8 @@ class GuardedRuntime:
 
         The store is ``store_url``, else ``NB2PROD_STORE_URL``, else deployment.json's
         ``store_url``; the spool is ``spool_dir``, else ``NB2PROD_SPOOL_DIR``, else
-        ``<folder>/spool``. A model that cannot load does not stop the service: the fallback
+        ``<NB2PROD_HOME>/spool/<name>/<version>`` (never inside the folder, which may be a BentoML model).
+        A model that cannot load does not stop the service: the fallback
         answers and the health probes report it.
         """
         spec = load_spec(folder)
@@ -258,7 +259,7 @@ class GuardedRuntime:
                 explainer = build_explainer(predictor, spec, sample["rows"])
             except Exception as exc:
                 log.warning("explanations disabled: %s", error_text(exc))
-        spool = Path(spool_dir or os.environ.get("NB2PROD_SPOOL_DIR") or spec.folder / "spool")
+        spool = Path(spool_dir) if spool_dir else resolve_spool_dir(spec.folder, spec.name, spec.version_id)
         handle = StoreHandle(store_url or spec.resolved_store_url())
         runtime = cls(spec, predictor, fallback, AuditWriter(spool, handle), explainer=explainer, sample=sample, load_error=load_error)
         runtime.writer._enrich = runtime._enrich_stored

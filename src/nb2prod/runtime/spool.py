@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import socket
 import threading
 import time
@@ -24,7 +25,7 @@ from typing import Any
 
 from nb2prod.errors import StoreError
 
-__all__ = ["Segment", "Spool", "encode_record", "orphan_segments", "parse_lines"]
+__all__ = ["Segment", "Spool", "encode_record", "orphan_segments", "parse_lines", "resolve_spool_dir"]
 
 SUFFIX = ".jsonl"
 
@@ -218,3 +219,31 @@ def orphan_segments(folder: Path, owned: set[Path]) -> Iterator[tuple[Path, int]
             os.close(fd)
             continue
         yield path, fd
+
+
+def resolve_spool_dir(folder: Path, name: str, version_id: str, env: dict[str, str] | None = None) -> Path:
+    """Where a deployment spools: ``NB2PROD_SPOOL_DIR``, else ``<NB2PROD_HOME>/spool/<name>/<version_id>``.
+
+    Never inside the deployment folder: in a Bento that folder is the BentoML model, and deleting
+    the model (``bentoml models delete``) must not delete audit rows not yet in the store. Segments
+    an older release left in ``<folder>/spool`` whose writer is gone are moved here, so they are
+    replayed like any other.
+    """
+    env = dict(os.environ) if env is None else env
+    if env.get("NB2PROD_SPOOL_DIR"):
+        return Path(env["NB2PROD_SPOOL_DIR"])
+    home = Path(env.get("NB2PROD_HOME") or Path.home() / ".nb2prod")
+    target = home / "spool" / name / version_id
+    legacy = folder / "spool"
+    if legacy.is_dir() and legacy.resolve() != target.resolve():
+        for path, fd in orphan_segments(legacy, set()):
+            try:
+                target.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(path), str(target / path.name))  # a rename, or copy + delete across devices
+            except OSError:
+                continue  # left where it was: still on disk, never dropped
+            finally:
+                os.close(fd)
+        if target.is_dir():
+            _fsync_dir(target)
+    return target
