@@ -25,7 +25,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 
 class FaultInjector(BaseEstimator, TransformerMixin):
-    """Test hook: passes rows through, unless ``fault_file`` says ``raise``, ``slow <seconds>`` or ``crash``."""
+    """Test hook: passes rows through, unless ``fault_file`` says ``raise``, ``slow <seconds>``, ``crash`` or
+    ``hold`` (wait until the test removes or rewrites the file, at most 60 s: a gate tests order events by)."""
 
     def __init__(self, fault_file=None):
         self.fault_file = fault_file
@@ -42,7 +43,17 @@ class FaultInjector(BaseEstimator, TransformerMixin):
                 time.sleep(float(fault[1]))
             if fault and fault[0] == "crash":  # only ever written for a shadow version (its own process)
                 os._exit(139)
+            if fault and fault[0] == "hold":
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline and self._says_hold():
+                    time.sleep(0.01)
         return X
+
+    def _says_hold(self):
+        try:
+            return Path(self.fault_file).read_text().split()[:1] == ["hold"]
+        except OSError:
+            return False
 
 
 class AffordabilityRatios(BaseEstimator, TransformerMixin):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -168,9 +169,7 @@ def test_shadow_outputs_land_in_the_audit_rows_and_feed_compare_gate_and_promote
     ws.shadow("credit:credit-v3", percent=100)
     rt = env["start"]()
     batch = rows[:200]
-    started = time.perf_counter()
     answers = [a for start in range(0, len(batch), 20) for a in rt.predict(batch[start : start + 20])]
-    assert time.perf_counter() - started < 30
     assert rt.flush(20)
     candidate = load_version_predictor(str(env["versions"]["credit-v3"]), "credit-v3").predict_rows(batch)
     stored = _stored(env["url"])
@@ -233,22 +232,33 @@ def test_a_failing_canary_is_rolled_back_automatically_within_the_window(
 ) -> None:
     env["ws"].canary("credit:credit-v2", 30)
     rt = env["start"]()
+    # every canary check the watcher runs, with whether the failing evidence was all stored when it began
+    checks: list[tuple[bool, str | None]] = []
+    evidence_stored = threading.Event()
+    check = rt.traffic.check_canary
+
+    def counted_check() -> Any:
+        stored_before = evidence_stored.is_set()
+        verdict = check()
+        checks.append((stored_before, None if verdict is None else verdict.verdict))
+        return verdict
+
+    rt.traffic.check_canary = counted_check
     answers = rt.predict(rows[:40])
     assert any(a.version_id == "credit-v2" for a in answers) and not any(a.fallback for a in answers)
     (env["versions"]["credit-v2"] / "FAULT").write_text("raise")
     canary_seen = 0
-    broke_at = time.monotonic()
     for start in range(40, 1000, 20):
         batch = rt.predict(rows[start : start + 20])
         assert all(a.prediction is not None for a in batch)  # canary failures are answered by the fallback
         canary_seen += sum(a.version_id == "credit-v2" for a in batch)
         if canary_seen >= ROLLOUT["policy"]["min_requests"]:  # type: ignore[index]
             break
-    rt.writer.flush(10)
-    enough_at = time.monotonic()
-    window = ROLLOUT["canary_check_s"] + 2 * ROLLOUT["traffic_poll_s"] + 2.0  # type: ignore[operator]
-    assert _wait(lambda: rt.traffic.table.traffic is not None and rt.traffic.table.traffic.canary is None, window)
-    assert time.monotonic() - enough_at < window and time.monotonic() - broke_at < 30
+    assert rt.writer.flush(10)
+    evidence_stored.set()
+    assert _wait(lambda: rt.traffic.table.traffic is not None and rt.traffic.table.traffic.canary is None, 60)
+    # within the window: the first check that began after the evidence was stored rolled back
+    assert [verdict for after, verdict in checks if after][:1] == ["rollback"], checks
     with Store.open(env["url"]) as store:
         assert store.registry.traffic("credit").canary is None
         [event] = [e for e in store.registry.events("credit") if e.action == "rollback"]
@@ -295,20 +305,25 @@ def test_a_version_that_cannot_load_is_skipped_and_live_answers(env: dict[str, A
 
 def test_a_full_shadow_queue_skips_shadowing_and_never_blocks(env: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     env["ws"].shadow("credit:credit-v2", percent=100)
-    (env["versions"]["credit-v2"] / "FAULT").write_text("slow 0.2")
     rt = env["start"]()
     rt.shadow.close(1)
-    rt.shadow = ShadowRunner(rt.writer, capacity=5, timeout_s=5.0).start()  # a tiny queue for the test
-    warm = rt.predict(rows[200:210])  # warm-up (first-call costs are not what this test measures)
-    skipped_before = rt.shadow.stats()["skipped_queue_full"]
-    started = time.perf_counter()
-    answers = [a for start in range(0, 100, 10) for a in rt.predict(rows[start : start + 10])]
-    elapsed = time.perf_counter() - started
-    assert all(not a.fallback for a in answers)
-    assert elapsed < 1.0 + 10 * 0.1  # a 0.2 s shadow batch never delays the live answers
-    skipped = rt.shadow.stats()["skipped_queue_full"] - skipped_before
-    assert skipped >= 70
-    (env["versions"]["credit-v2"] / "FAULT").unlink()
+    rt.shadow = ShadowRunner(rt.writer, capacity=5, timeout_s=60.0).start()  # a tiny queue for the test
+    warm = rt.predict(rows[200:205])  # warm-up (first-call costs are not what this test measures)
+    assert rt.flush(20)
+    before = rt.shadow.stats()
+    fault = env["versions"]["credit-v2"] / "FAULT"
+    fault.write_text("hold")  # the shadow model blocks until the file goes: its first batch never finishes meanwhile
+    try:
+        answers = [a for start in range(0, 100, 10) for a in rt.predict(rows[start : start + 10])]
+        during = rt.shadow.stats()
+        held = fault.read_text() == "hold"
+    finally:
+        fault.unlink()
+    assert held and all(not a.fallback and a.version_id == "credit-v1" for a in answers)
+    # every live answer came back while the shadow had not finished one row: nothing waited for it
+    assert during["predicted"] == before["predicted"]
+    skipped = during["skipped_queue_full"] - before["skipped_queue_full"]
+    assert skipped == len(answers) - 5  # 5 slots taken by the held rows, every later row skipped, none queued
     assert rt.flush(20)
     stored = _stored(env["url"])
     shadowed = [stored[a.request_id] for a in answers if stored[a.request_id].shadow_version]

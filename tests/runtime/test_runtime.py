@@ -82,13 +82,7 @@ def test_explanations_map_to_inputs_and_add_up(runtime: GuardedRuntime, credit_f
     # exact attributions: differences of sums equal differences of log-odds
     delta = sum(a.explanation.values()) - sum(b.explanation.values())
     assert delta == pytest.approx(logit(a.probability) - logit(b.probability), abs=1e-3)
-    row = rows[0]
-    times = []
-    for _ in range(15):
-        start = time.perf_counter()
-        runtime.explainer.explain([row])
-        times.append(time.perf_counter() - start)
-    assert sorted(times)[len(times) // 2] < 0.1  # target 10 ms on a quiet machine; see benchmarks/RESULTS.md
+    # its speed (target 10 ms) is measured by benchmarks/service_load.py, not asserted on a shared machine
 
 
 def test_guardrail_violations_answer_from_the_baseline(runtime: GuardedRuntime, credit_folder: Path) -> None:
@@ -153,22 +147,28 @@ def test_a_bad_row_does_not_drag_its_batch_into_the_fallback(runtime: GuardedRun
 def test_timeout_answers_from_the_fallback_and_audits_once(load: Any, credit_folder: Path, tmp_path: Path, store_url: str) -> None:
     folder = variant(credit_folder, tmp_path / "credit" / "slow", timeout_ms=100)
     rt = load(folder)
-    (folder / "FAULT").write_text("slow 0.6")  # the captured FaultInjector reads credit_folder/FAULT ...
-    fault = credit_folder / "FAULT"
-    fault.write_text("slow 0.6")  # ... by absolute path, so the copy shares it
+    rows = sample_rows(credit_folder)
+    fault = credit_folder / "FAULT"  # the captured FaultInjector reads credit_folder/FAULT by absolute path
+    fault.write_text("hold")  # the model blocks until the file goes (at most 60 s)
     try:
-        start = time.perf_counter()
-        [answer] = rt.predict([sample_rows(credit_folder)[0]])
-        waited = time.perf_counter() - start
+        [answer] = rt.predict([rows[0]])
+        held = fault.read_text() == "hold"  # answered while the model was still blocked: no time measured
     finally:
         fault.unlink()
     assert answer.fallback and answer.fallback_reason == "timeout: no model answer within 100 ms"
-    assert waited < 0.45
-    time.sleep(0.8)  # the model thread finishes the late batch: it must not audit the request again
+    assert held
+    # one model thread: a later request answered by the model comes after the late batch has finished,
+    # and that late batch must not audit the first request again
+    later = []
+    for row in rows[1:21]:
+        later.append(rt.predict([row])[0])
+        if not later[-1].fallback:
+            break
+    assert not later[-1].fallback, [a.fallback_reason for a in later]
     assert rt.writer.flush(10)
     with Store.open(store_url) as store:
         assert store.audit.get(answer.request_id).fallback_reason == answer.fallback_reason
-        assert store.audit.count() == 1
+        assert store.audit.count() == 1 + len(later)
 
 
 @pytest.mark.parametrize("strategy", ["constant", "previous_version", "missing_baseline"])
