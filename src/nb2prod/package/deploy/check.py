@@ -61,4 +61,9 @@ def check_inputs(model: Any, inputs: DeployInputs, request: DeployRequest, plan:
     if fallback["strategy"] == "baseline" and inputs.target is None:
         fallback = {**fallback, "strategy": "none"}
         warnings.append("no --target given: no baseline fallback model (fallback: none)")
-    return Checked(info=info, frame=frame, schema=infer_schema(frame), protected=protected, fallback=fallback, warnings=warnings)
+    from nb2prod.package.guard_policy import guard_features, parse_policies
+
+    # guardrails from the training frame only; policies probed against the model (what it cannot take)
+    policies = parse_policies(request.guardrails, [str(c) for c in frame.columns])
+    schema = guard_features(model, frame, infer_schema(frame), info.task_spec(request.threshold), policies)
+    return Checked(info=info, frame=frame, schema=schema, protected=protected, fallback=fallback, warnings=warnings)

@@ -94,8 +94,10 @@ def write_environment(folder: Path, checked: Checked, modules: Any, wheels: tupl
     from nb2prod.package.environment import pin_environment, wheel_distribution
 
     warnings: list[str] = []
-    categorical = [f["name"] for f in checked.schema if f["dtype"] in {"category", "string", "bool"}]
-    (folder / "reference.json").write_text(json.dumps(reference_for(checked.frame, categorical)), encoding="utf-8")
+    from nb2prod.package.schema import drift_columns
+
+    columns, categorical = drift_columns(checked.schema)  # no datetimes, no free text
+    (folder / "reference.json").write_text(json.dumps(reference_for(checked.frame[columns], categorical)), encoding="utf-8")
 
     lock = pin_environment(modules)
     from_wheels = {wheel_distribution(w.name) for w in wheels}

@@ -34,6 +34,7 @@ class DeployRequest:
     # the service
     protected: tuple[str, ...] = ()
     fallback: str = "baseline"
+    guardrails: str | None = None  # "warn" (default) | "fallback", for all features or "age=fallback,income=warn"
     min_metric: tuple[str, ...] = ()  # "metric=value" gate thresholds
     tolerance: float = 0.01
     allow_schema_change: bool = False
@@ -66,6 +67,8 @@ class DeployRequest:
             elif isinstance(value, (str, Path)):
                 value = (value,)
             object.__setattr__(self, name, tuple(str(v) for v in value or ()))
+        if isinstance(self.guardrails, Mapping):  # {"age": "fallback"} from Python → "age=fallback"
+            object.__setattr__(self, "guardrails", ",".join(f"{k}={v}" for k, v in self.guardrails.items()))
         if self.holdout_vars is not None:
             if len(self.holdout_vars) != 2:
                 raise UsageError("holdout needs two variables", fix="e.g. --holdout X_test y_test")
@@ -145,6 +148,9 @@ DEPLOY_OPTIONS: tuple[DeployOption, ...] = (
                  metavar="X_TEST Y_TEST"),
     DeployOption("protected", ("--protected",), "Protected attribute column (repeatable).", kind="many", metavar="COLUMN"),
     DeployOption("fallback", ("--fallback",), "baseline | constant:VALUE | previous | none.", metavar="STRATEGY"),
+    DeployOption("guardrails", ("--guardrails",),
+                 "What a value outside the training range does: warn (answer with the model, flag the row; default) or "
+                 "fallback — for every feature, or per feature: age=fallback,income=warn.", metavar="POLICY"),
     DeployOption("min_metric", ("--min-metric",), "Gate threshold, e.g. roc_auc=0.7 (repeatable).", kind="many",
                  metavar="METRIC=VALUE"),
     DeployOption("tolerance", ("--tolerance",), "Allowed drop of the primary metric vs live.", type="float"),
