@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from jupyter_server.base.handlers import APIHandler
@@ -49,6 +50,8 @@ class BaseHandler(APIHandler):
             body = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise UsageError(f"the request body is not JSON: {exc.msg}", fix="send a JSON object") from exc
+        except RecursionError as exc:  # e.g. 50,000 nested brackets: the parser's stack, not a server fault
+            raise UsageError("the request body is nested too deeply", fix='send a flat JSON object, e.g. {"version": "v2026..."}') from exc
         if not isinstance(body, dict):
             raise UsageError("the request body must be a JSON object", fix='send e.g. {"version": "v2026..."}')
         return body
@@ -81,9 +84,19 @@ class BaseHandler(APIHandler):
         if isinstance(exc, Nb2prodError):
             self.set_status(exc.http_status)
             self.set_header("Content-Type", "application/json")
-            self.finish(json.dumps(exc.to_dict(), default=str))
+            self.finish(self._without_root(json.dumps(exc.to_dict(), default=str)))
             return
         super().write_error(status_code, **kwargs)
+
+    def _without_root(self, text: str) -> str:
+        """``text`` with the server's root folder removed: a client sees paths as it named them, never the host's layout."""
+        root = self.settings.get("server_root_dir") or getattr(self.settings.get("contents_manager"), "root_dir", None)
+        if not root:
+            return text
+        for variant in {str(root), str(Path(root).expanduser().resolve())}:
+            prefix = variant.rstrip("/") + "/"
+            text = text.replace(json.dumps(prefix)[1:-1], "").replace(json.dumps(variant.rstrip("/"))[1:-1], ".")
+        return text
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, Nb2prodError):
