@@ -25,7 +25,8 @@ W_BOUND = 0.03  # normed Wasserstein: |profile − exact| (measured ≤ 0.02 on 
 
 
 def _psi_bound(exact: float) -> float:
-    return 0.005 + 0.06 * exact
+    # decile shares each move by up to ~2x the rank error, and PSI's log ratio amplifies that in a near-empty decile
+    return 0.02 + 0.3 * exact
 
 
 def _merged(store: Store, name: str) -> tuple[Profile, LabelProfile]:
@@ -196,9 +197,9 @@ def test_report_covers_the_live_version_and_names_the_others(seeded: Callable[..
 
 
 def test_series_width_follows_the_window(seeded: Callable[..., Workspace]) -> None:
-    assert 24 <= series_points(86400) <= 48 and series_points(3600) == 12 and 24 <= series_points(7 * 86400) <= 48
+    assert series_points(86400) == 24 and series_points(3600) == 12 and 24 <= series_points(7 * 86400) <= 30
     ws = seeded(n_live=3000, span_s=86400 * 0.99)
     series = ws.drift_series("credit", window="1d")
-    assert 24 <= len(series) <= 48  # a real time series, not one dot
+    assert 22 <= len(series) <= 24  # a real time series of hourly points (an hour under 30 rows is left out), not one dot
     assert [s.since for s in series] == sorted(s.since for s in series)
     assert 2900 <= sum(s.n_current for s in series) <= 3000  # only a partly covered first point may fall under 30 rows

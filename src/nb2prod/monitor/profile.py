@@ -22,6 +22,7 @@ import math
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 from typing import Any, TypeGuard
 
 import numpy as np
@@ -33,6 +34,7 @@ __all__ = [
     "BUCKET_S",
     "KLL_K",
     "MAX_CATEGORIES",
+    "MAX_CODES",
     "MAX_GROUPS",
     "SCORE_BINS",
     "ColumnSummary",
@@ -50,6 +52,8 @@ MAX_CATEGORIES = 256  # exact counts per column up to here, then "other" + frequ
 MAX_GROUPS = 64  # text/bool columns with at most this many values keep decision counts per value (fairness)
 SCORE_BINS = 4096  # scores in [0, 1] binned this finely for the estimated accuracy and AUC (error ≤ 1/8192)
 _FI_LG_K = 7
+MAX_CODES = 64  # a number column with more distinct values than this in one batch is a measurement, not category codes
+_MAX_MAGNITUDE = 2**53  # the service's input bound (as nb2prod.monitor.frames.safe_inputs)
 
 
 def bucket_of(ts: float) -> int:
@@ -266,12 +270,8 @@ class Profile:
     # -- folding ---------------------------------------------------------------------------------
     def fold(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Add prediction rows (``AuditEvent.to_dict()`` shapes), vectorised per column."""
-        kept = []
-        for row in rows:
-            if safe_inputs(row.get("inputs")):
-                kept.append(row)
-            else:
-                self.skipped += 1
+        kept = _safe_rows(rows)
+        self.skipped += len(rows) - len(kept)
         if not kept:
             return
         k = len(kept)
@@ -313,9 +313,17 @@ class Profile:
         for name in sorted(names):
             values = [row["inputs"].get(name) for row in rows]
             column = self.columns.setdefault(name, ColumnSummary())
-            present = [v for v in values if v is not None and not (isinstance(v, float) and v != v)]
-            column.missing += len(values) - len(present)
-            numbers = np.array([float(v) for v in present if isinstance(v, int | float)], dtype=float)
+            raw = Counter(values)  # rows are safe: no NaN, every value hashable
+            missing = raw.pop(None, 0)
+            column.missing += missing
+            present = len(values) - missing
+            kinds = set(map(type, raw))
+            numeric = kinds <= {int, float}
+            if numeric:
+                numbers = np.array(values, dtype=float)  # None → NaN
+                numbers = numbers[~np.isnan(numbers)] if missing else numbers
+            else:
+                numbers = np.array([float(v) for v in values if isinstance(v, int | float)], dtype=float)
             if numbers.size:
                 column.count += int(numbers.size)
                 low, high = float(numbers.min()), float(numbers.max())
@@ -324,24 +332,24 @@ class Profile:
                 column.sum += float(numbers.sum())
                 column.sum_sq += float(np.dot(numbers, numbers))
                 column.sketch = _kll_update(column.sketch, numbers)
-            raw = Counter(present)
-            numeric = all(_is_number(v) for v in raw)
             column.numeric_only = column.numeric_only and numeric
-            if column.numeric_only and (column.other or len(raw) + len(column.categories) > MAX_CATEGORIES):
-                column.other += sum(column.categories.values())
+            # fractional numbers are measurements, not category codes: their distribution lives in the sketch
+            continuous = numeric and (len(raw) > MAX_CODES or (float in kinds and not all(float(v).is_integer() for v in raw)))
+            if column.numeric_only and (continuous or column.other or len(raw) + len(column.categories) > MAX_CATEGORIES):
+                column.other += sum(column.categories.values()) + present  # a continuous column: its numbers live in the sketch
                 column.categories = Counter()
-                column.other += len(present)  # a continuous column: its numbers live in the sketch
             else:
                 for value, count in raw.items():
                     column.categories[category_key(value)] += count
                 column._bound_categories()
             if column.groups is not None:
-                if any(not isinstance(v, str | bool) for v in present):
+                if not kinds <= {str, bool}:
                     column.groups = None  # numbers are not groups: fairness needs text or bool attributes
                 else:
-                    column.groups.update(
-                        (group_key(v), d) for v, d in zip(values, decisions, strict=True) if d is not None
-                    )
+                    pairs = Counter(zip(values, decisions, strict=True))
+                    for (value, decision), count in pairs.items():
+                        if decision is not None:
+                            column.groups[(group_key(value), decision)] += count
                     if len({g for g, _ in column.groups}) > MAX_GROUPS:
                         column.groups = None
 
@@ -485,6 +493,22 @@ class LabelProfile:
     @classmethod
     def loads(cls, blob: bytes) -> LabelProfile:
         return cls.from_dict(json.loads(zlib.decompress(blob)))
+
+
+def _safe_rows(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Rows whose inputs can be analysed; checks each distinct value once (the per-row check only when one is not)."""
+    try:
+        if all(type(r.get("inputs")) is dict for r in rows):
+            distinct = set(chain.from_iterable(r["inputs"].values() for r in rows))
+            kinds = set(map(type, distinct))
+            if kinds <= {str, bool, int, float, type(None)}:
+                floats = np.fromiter((v for v in distinct if type(v) is float), dtype=float)
+                ints = [v for v in distinct if type(v) is int]
+                if np.all(np.abs(floats) <= _MAX_MAGNITUDE) and all(-_MAX_MAGNITUDE <= v <= _MAX_MAGNITUDE for v in ints):
+                    return list(rows)  # NaN fails the comparison above, as the per-row check wants
+    except TypeError:  # an unhashable value (list, dict): check row by row
+        pass
+    return [r for r in rows if safe_inputs(r.get("inputs"))]
 
 
 def fold_rows(rows: Iterable[Mapping[str, Any]]) -> dict[int, Profile]:

@@ -18,8 +18,8 @@ __all__ = ["ProfileWindow", "series_points"]
 _WIDTHS = (60, 300, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800)
 
 
-def series_points(seconds: float | None, *, most: int = 48) -> int:
-    """Points of a time series over ``seconds``: the finest whole-bucket width giving at most ``most`` (a day → 48 half-hours)."""
+def series_points(seconds: float | None, *, most: int = 30) -> int:
+    """Points of a time series over ``seconds``: the finest width giving at most ``most`` (an hour → 12, a day → 24 hours)."""
     if seconds is None:
         return 24
     for width in _WIDTHS:
@@ -87,11 +87,19 @@ class ProfileWindow:
         if (count, version_id) in self._parts:
             return self._parts[(count, version_id)]
         start, end = self.start, self.until
+        align = max((x.width for x in self.items), default=BUCKET_S)
+        if align > BUCKET_S:  # hour rollups: sub-windows of whole hours, so no hour is split between two
+            start = math.floor(start / align) * align
+            width = max(align, round((end - start) / count / align) * align)
+            edges = [(start + i * width, start + (i + 1) * width if i < count - 1 else end) for i in range(count)]
+            edges = [(a, max(a, b)) for a, b in edges if a < end] or [(start, end)]
+        else:
+            edges = buckets(start, end, count)
         out = []
-        for a, b in buckets(start, end, count):
+        for a, b in edges:
             last = b >= end
             chosen = [x for x in self.items if (version_id is None or x.version_id == version_id)
-                      and x.bucket >= a - (BUCKET_S if a == start else 0) and (x.bucket <= b if last else x.bucket < b)]
+                      and x.bucket >= a - (BUCKET_S if a == edges[0][0] else 0) and (x.bucket <= b if last else x.bucket < b)]
             profile, labels = Profile(), LabelProfile()
             for x in chosen:
                 profile.merge(x.profile)

@@ -76,9 +76,13 @@ def drift_timeline_profile(
     return tuple(out)
 
 
-def load_profile_window(store: Any, name: str, since: float | None, until: float) -> ProfileWindow:
-    """The bucket profiles of ``name`` over ``[since, until)``, every version."""
-    return ProfileWindow(store.audit.profiles.buckets(name, since=since, until=until), since=since, until=until)
+def load_profile_window(store: Any, name: str, since: float | None, until: float, *, parts: int | None = None) -> ProfileWindow:
+    """The bucket profiles of ``name`` over ``[since, until)``, every version.
+
+    Whole past hours come as hour rollups unless the window is to be split into ``parts`` shorter than an hour.
+    """
+    rollup = since is None or parts is None or (until - since) / parts >= 3600 - 1e-6
+    return ProfileWindow(store.audit.profiles.buckets(name, since=since, until=until, rollup=rollup), since=since, until=until)
 
 
 def flatten_metrics(report: MonitorReport) -> dict[str, float | None]:
@@ -200,7 +204,7 @@ def _snapshot_profiles(
     business: Mapping[str, BusinessMetric] | None, alpha: float, min_effect: float, min_group_size: int, n_windows: int,
     metric: str | None, timeline: bool,
 ) -> MonitorReport:
-    window_profiles = load_profile_window(store, ctx.name, since, until)
+    window_profiles = load_profile_window(store, ctx.name, since, until, parts=n_windows if timeline or n_windows else None)
     version = ctx.version_id
     versions = window_profiles.versions()
     profile, _ = window_profiles.merged(version)
@@ -303,7 +307,7 @@ def drift_series(
                 series.append(compute_drift(reference, part.inputs, name=ctx.name, version_id=ctx.version_id, window=window,
                                             alpha=alpha, min_effect=min_effect, since=a, until=b))
         return series
-    window_profiles = load_profile_window(store, ctx.name, since, end)
+    window_profiles = load_profile_window(store, ctx.name, since, end, parts=points)
     if window_profiles.merged(ctx.version_id)[0].n == 0:
         raise NotFoundError(f"no predictions of {ctx.version_id} in the window {window}",
                             fix="widen --window (e.g. --window all) or send traffic to the service")

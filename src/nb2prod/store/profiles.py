@@ -24,6 +24,14 @@ if TYPE_CHECKING:
 
 __all__ = ["BucketProfile", "ProfileStore", "writer_id"]
 
+_HOUR = 3600
+
+
+def _signature(parts: Sequence[int]) -> str:
+    """Minute profile rows and rows folded, label rows and label updates of one hour."""
+    return ":".join(map(str, parts))
+
+
 _PREDICTION_COLUMNS = ("request_id", "name", "version_id", "arm", "ts", "inputs", "output", "score")
 
 
@@ -41,6 +49,7 @@ class BucketProfile:
     bucket: int
     profile: Profile
     labels: LabelProfile | None = None
+    width: int = 60  # seconds the bucket covers: a minute, or an hour rollup
 
 
 def _insert_ignore(conn: Connection, table: sa.Table) -> Any:
@@ -150,7 +159,8 @@ class ProfileStore:
             conn.execute(_insert_ignore(conn, lp).values(**key, data=LabelProfile().dumps()))
             stored = conn.execute(sa.select(lp.c.data).where(*_key_where(lp, key)).with_for_update()).scalar_one()
             merged = LabelProfile.loads(stored).merge(delta)
-            conn.execute(lp.update().where(*_key_where(lp, key)).values(data=merged.dumps()))
+            conn.execute(lp.update().where(*_key_where(lp, key)).values(data=merged.dumps(),
+                                                                         updates=sa.func.coalesce(lp.c.updates, 0) + 1))
 
     @staticmethod
     def _predictions(conn: Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -181,37 +191,118 @@ class ProfileStore:
     # -- reading ------------------------------------------------------------------------------
     def buckets(
         self, name: str, *, since: float | None = None, until: float | None = None, version_id: str | None = None,
-        with_labels: bool = True,
+        with_labels: bool = True, rollup: bool = False,
     ) -> list[BucketProfile]:
-        """Merged bucket profiles of ``name`` whose bucket starts in ``[since rounded down to a bucket, until)``, oldest first."""
+        """Merged bucket profiles of ``name`` whose bucket starts in ``[since rounded down to a bucket, until)``, oldest first.
+
+        ``rollup=True`` answers whole past hours with one hour profile each (kept in ``profile_rollups``,
+        re-rolled when its minute rows or labels changed): a day is ~24 profiles to merge instead of 1440.
+        """
         from nb2prod.monitor.profile import LabelProfile, Profile, bucket_of
+
+        first = bucket_of(since) if since is not None else None
+        p, lp = t.profiles, t.label_profiles
 
         def window(table: sa.Table, query: Any) -> Any:
             query = query.where(table.c.name == name)
-            if since is not None:
-                query = query.where(table.c.bucket >= bucket_of(since))
+            if first is not None:
+                query = query.where(table.c.bucket >= first)
             if until is not None:
                 query = query.where(table.c.bucket < until)
             if version_id is not None:
                 query = query.where(table.c.version_id == version_id)
             return query
 
-        p, lp = t.profiles, t.label_profiles
-        merged: dict[tuple[str, str, int], BucketProfile] = {}
         with self._engine.connect() as conn:
+            hours = self._rollups(conn, name, first, until, window) if rollup else {}
+            covered = {(v, a, h) for (v, a, h) in hours}
+            merged: dict[tuple[str, str, int], BucketProfile] = {}
             for r in conn.execute(window(p, sa.select(p.c.version_id, p.c.arm, p.c.bucket, p.c.data))):
-                key = (r.version_id, r.arm, int(r.bucket))
+                bucket = int(r.bucket)
+                if (r.version_id, r.arm, bucket - bucket % _HOUR) in covered:
+                    continue
+                key = (r.version_id, r.arm, bucket)
                 profile = Profile.loads(r.data)
                 if key in merged:
                     merged[key].profile.merge(profile)
                 else:
-                    merged[key] = BucketProfile(version_id=r.version_id, arm=r.arm, bucket=int(r.bucket), profile=profile)
+                    merged[key] = BucketProfile(version_id=r.version_id, arm=r.arm, bucket=bucket, profile=profile)
             if with_labels:
                 for r in conn.execute(window(lp, sa.select(lp.c.version_id, lp.c.arm, lp.c.bucket, lp.c.data))):
-                    key = (r.version_id, r.arm, int(r.bucket))
-                    if key in merged:
+                    bucket = int(r.bucket)
+                    key = (r.version_id, r.arm, bucket)
+                    if key in merged and (r.version_id, r.arm, bucket - bucket % _HOUR) not in covered:
                         merged[key].labels = LabelProfile.loads(r.data)
-        return sorted(merged.values(), key=lambda b: (b.bucket, b.version_id, b.arm))
+        items = list(merged.values()) + list(hours.values())
+        return sorted(items, key=lambda b: (b.bucket, b.version_id, b.arm))
+
+    def _rollups(
+        self, conn: Connection, name: str, first: int | None, until: float | None, window: Any,
+    ) -> dict[tuple[str, str, int], BucketProfile]:
+        """Hour profiles of the window's whole past hours: stored ones still valid, the others rolled now."""
+        import time
+
+        from nb2prod.monitor.profile import LabelProfile, Profile
+
+        p, lp, ru = t.profiles, t.label_profiles, t.profile_rollups
+        closed = time.time() - 2 * _HOUR / 60  # an hour still being written is read by the minute
+        limit = min(until, closed) if until is not None else closed
+
+        def eligible(hour: int) -> bool:
+            return (first is None or hour >= first) and hour + _HOUR <= limit
+
+        signatures: dict[tuple[str, str, int], list[int]] = {}
+        hour_of = (p.c.bucket - p.c.bucket % _HOUR).label("hour")
+        query = window(p, sa.select(p.c.version_id, p.c.arm, hour_of, sa.func.count(), sa.func.sum(p.c.n))).group_by(
+            p.c.version_id, p.c.arm, hour_of)
+        for v, a, h, rows, n in conn.execute(query):
+            if eligible(int(h)):
+                signatures[(v, a, int(h))] = [int(rows), int(n or 0), 0, 0]
+        label_hour = (lp.c.bucket - lp.c.bucket % _HOUR).label("hour")
+        query = window(lp, sa.select(lp.c.version_id, lp.c.arm, label_hour, sa.func.count(),
+                                     sa.func.sum(sa.func.coalesce(lp.c.updates, 0)))).group_by(lp.c.version_id, lp.c.arm, label_hour)
+        for v, a, h, rows, updates in conn.execute(query):
+            if (v, a, int(h)) in signatures:
+                signatures[(v, a, int(h))][2:] = [int(rows), int(updates or 0)]
+        if not signatures:
+            return {}
+        hours = sorted({h for _, _, h in signatures})
+        query = sa.select(ru.c.version_id, ru.c.arm, ru.c.hour, ru.c.signature, ru.c.data, ru.c.labels).where(
+            ru.c.name == name, ru.c.hour >= hours[0], ru.c.hour <= hours[-1])
+        out: dict[tuple[str, str, int], BucketProfile] = {}
+        for r in conn.execute(query):
+            key = (r.version_id, r.arm, int(r.hour))
+            if key in signatures and r.signature == _signature(signatures[key]):
+                out[key] = BucketProfile(version_id=r.version_id, arm=r.arm, bucket=int(r.hour), width=_HOUR,
+                                         profile=Profile.loads(r.data), labels=LabelProfile.loads(r.labels) if r.labels else None)
+        stale = [key for key in signatures if key not in out]
+        for v, a, h in stale:
+            profile, labels = Profile(), LabelProfile()
+            found_labels = False
+            for r in conn.execute(sa.select(p.c.data).where(p.c.name == name, p.c.version_id == v, p.c.arm == a,
+                                                             p.c.bucket >= h, p.c.bucket < h + _HOUR)):
+                profile.merge(Profile.loads(r.data))
+            for r in conn.execute(sa.select(lp.c.data).where(lp.c.name == name, lp.c.version_id == v, lp.c.arm == a,
+                                                             lp.c.bucket >= h, lp.c.bucket < h + _HOUR)):
+                labels.merge(LabelProfile.loads(r.data))
+                found_labels = True
+            out[(v, a, h)] = BucketProfile(version_id=v, arm=a, bucket=h, width=_HOUR, profile=profile,
+                                           labels=labels if found_labels else None)
+            self._store_rollup(name, v, a, h, _signature(signatures[(v, a, h)]), profile, labels if found_labels else None)
+        return out
+
+    def _store_rollup(self, name: str, version_id: str, arm: str, hour: int, signature: str, profile: Profile,
+                      labels: LabelProfile | None) -> None:
+        """Keep an hour rollup for the next reader; a busy store just means the next reader rolls it again."""
+        ru = t.profile_rollups
+        key = {"name": name, "version_id": version_id, "arm": arm, "hour": hour}
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(ru.delete().where(*_key_where(ru, key)))
+                conn.execute(ru.insert().values(**key, signature=signature, data=profile.dumps(),
+                                                labels=labels.dumps() if labels is not None else None))
+        except (sa.exc.OperationalError, sa.exc.IntegrityError):
+            pass
 
     def version_counts(self, name: str, *, since: float | None = None, until: float | None = None) -> dict[str, int]:
         """Rows per version in the window (from the profile rows' counts, no decoding)."""
@@ -261,6 +352,10 @@ class ProfileStore:
                 if start is not None:
                     removal = removal.where(table.c.bucket >= start)
                 conn.execute(removal)
+            rollups = t.profile_rollups.delete().where(t.profile_rollups.c.name == name)
+            if start is not None:
+                rollups = rollups.where(t.profile_rollups.c.hour >= start - start % _HOUR)
+            conn.execute(rollups)
             columns = [p.c[c] for c in _PREDICTION_COLUMNS if c not in ("inputs", "output")] + [
                 sa.type_coerce(p.c.inputs, sa.Text).label("inputs"),
                 p.c.latency_ms, p.c.fallback, sa.type_coerce(p.c.violations, sa.Text).label("violations"), p.c.error,

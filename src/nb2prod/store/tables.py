@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from nb2prod.limits import ACTOR_LENGTH, REQUEST_ID_LENGTH
 
 __all__ = [
-    "alerts", "events", "feedback", "label_profiles", "metadata", "overrides", "predictions", "profiles", "runs", "traffic",
+    "alerts", "events", "feedback", "label_profiles", "metadata", "overrides", "predictions", "profile_rollups", "profiles", "runs",
+    "traffic",
     "versions",
 ]
 
@@ -155,5 +156,20 @@ label_profiles = sa.Table(
     sa.Column("arm", sa.String(16), primary_key=True),
     sa.Column("bucket", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("updates", sa.Integer),  # bumped by every fold: part of an hour rollup's freshness signature
     sa.Index("ix_label_profiles_name_bucket", "name", "bucket"),
+)
+
+# Hour rollups of the minute profiles, written lazily by readers; valid while the signature (minute
+# rows, their row count, label updates) still matches, so a late replay or label simply re-rolls.
+profile_rollups = sa.Table(
+    "profile_rollups",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("version_id", sa.String(64), primary_key=True),
+    sa.Column("arm", sa.String(16), primary_key=True),
+    sa.Column("hour", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("signature", sa.String(128), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("labels", sa.LargeBinary),
 )

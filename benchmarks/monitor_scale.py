@@ -1,0 +1,188 @@
+"""Monitoring at real traffic: profile path vs exact row path, write throughput, profile storage.
+
+Seeds a day of credit-model traffic (the example's 14 input columns, 20 % labelled) through the
+store's one prediction write path (``Store.audit.write`` in batches, as the service's writer
+thread does), then — in a fresh process per measurement, so peak RSS is the reader's own — times:
+
+- ``Workspace.monitor(window="1d")`` from profiles, and from the audit rows (``source="rows"``,
+  only up to ``--row-path-max`` rows: it grows linearly);
+- ``Workspace.drift_series(window="1d", points=24)``;
+- one refresh of the Drift panel's REST calls (monitor + drift_series);
+- write throughput with profiles on vs off on the same rows (the first ``--throughput-rows``);
+- profile bytes per bucket (one minute of one deployment, version and arm).
+
+Usage: ``python benchmarks/monitor_scale.py [--rows 100000 1000000] [--batch 1000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+NAME = "credit"
+DAY = 86400.0
+
+
+def _register(home: Path) -> None:
+    from nb2prod.api import Workspace
+    from nb2prod.examples.credit import CATEGORICAL, PROTECTED, TARGET, make_credit_data
+    from nb2prod.models import RegistryEvent, Traffic, VersionRecord
+    from nb2prod.monitor.reference import build_reference, save_reference
+
+    folder = home / "deployments" / NAME / f"{NAME}-v1"
+    folder.mkdir(parents=True, exist_ok=True)
+    save_reference(build_reference(make_credit_data(20_000, seed=1).drop(columns=[TARGET]), CATEGORICAL), folder / "reference.json")
+    (folder / "deployment.json").write_text(json.dumps({
+        "name": NAME, "version_id": f"{NAME}-v1", "task": "binary", "classes": [0, 1], "positive_class": 1, "threshold": 0.5,
+        "protected": [PROTECTED], "favorable": 0, "reference_file": "reference.json",
+        "calibration": {"scores": [0.0, 1.0], "rates": [0.0, 1.0]},
+    }))
+    with Workspace.open(home) as ws:
+        ws.store.registry.add_version(VersionRecord(
+            version_id=f"{NAME}-v1", name=NAME, created_at="2026-11-01T00:00:00", model_hash="x", metrics={"accuracy": 0.8},
+            deployment_dir=str(folder), extra={"task": "binary", "protected": [PROTECTED]},
+        ))
+        ws.store.registry.set_traffic(Traffic(name=NAME, live=f"{NAME}-v1"), RegistryEvent(NAME, "promote", f"{NAME}-v1", "bench", "seed"))
+
+
+def _chunks(total: int, now: float, chunk: int = 50_000) -> Any:
+    """Events (and feedback) of ``total`` rows spread evenly over the day before ``now``, oldest first."""
+    from nb2prod.examples.credit import TARGET, make_credit_data
+    from nb2prod.models import AuditEvent, Feedback
+
+    rng = np.random.default_rng(0)
+    for start in range(0, total, chunk):
+        n = min(chunk, total - start)
+        scenario = "none" if start < total // 2 else "economic_shift"  # drift arrives half-way through the day
+        frame = make_credit_data(n, seed=start + 11, scenario=scenario)
+        target = frame.pop(TARGET).to_numpy()
+        z = (frame["debt_to_income"].to_numpy() * 4 + frame["late_payments_2y"].to_numpy() * 0.5 - 2.0)
+        score = 1 / (1 + np.exp(-z))
+        ts = now - DAY + (start + np.arange(n) + 0.5) * (DAY / total)
+        latency = rng.gamma(2.0, 6.0, n)
+        records = frame.to_dict(orient="records")
+        events = [
+            AuditEvent(request_id=f"r{start + i}", name=NAME, version_id=f"{NAME}-v1", ts=float(ts[i]), inputs=records[i],
+                       output=int(score[i] >= 0.5), score=float(score[i]), latency_ms=float(latency[i]))
+            for i in range(n)
+        ]
+        labelled = np.nonzero(rng.random(n) < 0.2)[0]
+        feedback = [Feedback(request_id=f"r{start + i}", label=int(target[i]), ts=float(ts[i]) + 1) for i in labelled]
+        yield events, feedback
+
+
+def seed(home: Path, rows: int, now: float, batch: int) -> dict[str, float]:
+    from nb2prod.store import Store
+
+    _register(home)
+    store = Store.open(f"sqlite:///{home / 'nb2prod.db'}")
+    written, spent = 0, 0.0
+    for events, feedback in _chunks(rows, now):
+        started = time.perf_counter()
+        for i in range(0, len(events), batch):
+            store.audit.write(events[i : i + batch])
+        spent += time.perf_counter() - started
+        written += len(events)
+        store.audit.add_feedback(feedback)
+        print(f"  seeded {written:,} rows ({written / spent:,.0f} rows/s)", file=sys.stderr, flush=True)
+    storage = store.audit.profiles.storage(NAME)
+    store.close()
+    return {"rows_per_s": written / spent, **storage}
+
+
+def throughput(rows: int, now: float, batch: int) -> dict[str, float]:
+    """Write the same rows into two fresh stores, profiles on and off."""
+    from nb2prod.store import Store
+
+    events = [e for chunk, _ in _chunks(rows, now) for e in chunk]
+    out = {}
+    for profiles in (False, True):
+        with tempfile.TemporaryDirectory() as folder:
+            store = Store.open(f"sqlite:///{folder}/t.db")
+            store.audit.profiling = profiles
+            started = time.perf_counter()
+            for i in range(0, len(events), batch):
+                store.audit.write(events[i : i + batch])
+            out["profiles_on" if profiles else "profiles_off"] = len(events) / (time.perf_counter() - started)
+            store.close()
+    return out
+
+
+def read(home: Path, source: str, now: float) -> dict[str, float]:
+    """Run in a fresh process: time the monitoring calls, report peak RSS."""
+    from nb2prod.api import Workspace
+    from nb2prod.monitor.snapshot import drift_series, monitor_snapshot
+
+    with Workspace.open(home) as ws:
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        report = monitor_snapshot(ws.store, NAME, window="1d", until=now, source=source)
+        timings["monitor_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        series = drift_series(ws.store, NAME, window="1d", points=24, until=now, source=source)
+        timings["drift_series_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        monitor_snapshot(ws.store, NAME, window="1d", until=now, source=source)
+        drift_series(ws.store, NAME, window="1d", points=24, until=now, source=source)
+        timings["panel_refresh_s"] = time.perf_counter() - started
+        timings["n"] = report.n
+        timings["points"] = len(series)
+        timings["drifted"] = sorted(report.drift.drifted) if report.drift else []  # type: ignore[assignment]
+    timings["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return timings
+
+
+def _child(home: Path, source: str, now: float) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--read", str(home), "--source", source, "--now", str(now)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--row-path-max", type=int, default=200_000)
+    parser.add_argument("--throughput-rows", type=int, default=50_000)
+    parser.add_argument("--read", type=Path)
+    parser.add_argument("--source", default="profiles")
+    parser.add_argument("--now", type=float)
+    args = parser.parse_args()
+    if args.read is not None:
+        print(json.dumps(read(args.read, args.source, args.now)))
+        return
+    now = float(int(time.time() // 60) * 60)
+    print(f"load average at start: {Path('/proc/loadavg').read_text().split()[:3]} (shared machine)")
+    tp = throughput(args.throughput_rows, now, args.batch)
+    print(f"write throughput ({args.throughput_rows:,} rows, batches of {args.batch}): profiles off {tp['profiles_off']:,.0f} rows/s, "
+          f"on {tp['profiles_on']:,.0f} rows/s (ratio {tp['profiles_on'] / tp['profiles_off']:.2f})")
+    results = {}
+    for rows in args.rows:
+        with tempfile.TemporaryDirectory() as folder:
+            home = Path(folder)
+            seeded = seed(home, rows, now, args.batch)
+            prof = _child(home, "profiles", now)
+            exact = _child(home, "rows", now) if rows <= args.row_path_max else None
+        results[rows] = {"seed": seeded, "profiles": prof, "rows": exact}
+        line = (f"{rows:>10,} rows: monitor {prof['monitor_s']:.3f} s, drift_series(24) {prof['drift_series_s']:.3f} s, "
+                f"panel refresh {prof['panel_refresh_s']:.3f} s, peak RSS {prof['peak_rss_mb']:.0f} MB, "
+                f"{seeded['bytes_per_bucket'] / 1024:.1f} KB per bucket, seeded at {seeded['rows_per_s']:,.0f} rows/s")
+        if exact is not None:
+            line += (f" | rows path: monitor {exact['monitor_s']:.3f} s, drift_series {exact['drift_series_s']:.3f} s, "
+                     f"peak RSS {exact['peak_rss_mb']:.0f} MB; same drifted columns: {exact['drifted'] == prof['drifted']}")
+        print(line, flush=True)
+    print(f"load average at end: {Path('/proc/loadavg').read_text().split()[:3]}")
+    print(json.dumps({str(k): v for k, v in results.items()}))
+
+
+if __name__ == "__main__":
+    main()
