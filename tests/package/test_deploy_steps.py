@@ -325,3 +325,57 @@ def test_phases_are_timed_in_order_and_repeat_lines_stay_in_their_phase() -> Non
             show.say(line)
     assert list(show.parts) == ["run notebook", "check + capture", "proof + build", "register"]
     assert all(v >= 0 for v in show.parts.values()) and show.current is None
+
+
+# -- errors for humans -----------------------------------------------------------------------------
+@pytest.mark.parametrize(("args", "code", "error", "needle"), [
+    (["deploy", "nb.ipynb", "--json"], 2, "usage", "needs a name"),
+    (["deploy", "nb.ipynb", "--name", "a", "--bogus", "--json"], 2, "usage", "No such option"),
+    (["deploy", "nb.ipynb", "--name", "a", "--cell", "2", "--upto", "fit", "--json"], 2, "usage", "--cell and --upto"),
+    (["deploy", "absent.ipynb", "--name", "a", "--json"], 6, "bad_notebook", "absent.ipynb: no such notebook"),
+])
+def test_every_cli_deploy_failure_is_one_line_and_json_on_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str],
+                                                                  code: int, error: str, needle: str) -> None:
+    from nb2prod.cli import main
+
+    (tmp_path / "nb.ipynb").write_text("{}")
+    import os
+
+    before = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        returned = main(["--home", str(tmp_path / "h"), *args])
+    finally:
+        os.chdir(before)
+    out = capsys.readouterr()
+    body = json.loads(out.out)
+    assert (returned, body["ok"], body["error"]) == (code, False, error) and needle in body["message"], body
+    assert len(out.err.strip().splitlines()) == 1 and out.err.startswith("error: ")
+
+
+def test_an_unexpected_exception_is_still_one_line(workspace: Workspace, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from nb2prod.cli import main
+
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Workspace, "deploy_notebook", broken)
+    monkeypatch.delenv("NB2PROD_DEBUG", raising=False)
+    assert main(["--home", str(workspace.settings.home), "deploy", "nb.ipynb", "--name", "a", "--json"]) == 1
+    out = capsys.readouterr()
+    assert json.loads(out.out)["message"] == "RuntimeError: disk on fire" and "Traceback" not in out.err
+    assert out.err.count("\n") == 1 and "NB2PROD_DEBUG=1" in out.err
+
+
+def test_the_magic_names_the_input_that_rebound_the_data(shell: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from deploy_shell import run
+
+    run(shell, "from sklearn.datasets import load_diabetes\nfrom sklearn.linear_model import Ridge\n"
+               "Xd, yd = load_diabetes(return_X_y=True, as_frame=True)\nridge = Ridge().fit(Xd, yd)")
+    run(shell, "Xd = Xd[['age', 'bmi']]")
+    rebound_at = shell.execution_count - 1
+    assert run(shell, "%deploy ridge --name ridge --data Xd --target yd --quiet") is None
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and err[0].startswith("error: Xd lacks column(s) sex"), err
+    assert f"Xd was last assigned in In [{rebound_at}]" in err[0] and "re-run the cells" in err[0]

@@ -7,6 +7,7 @@ error's exit code; click usage mistakes become one line and exit code 2.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -57,6 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return _fail(as_json, "interrupted", "interrupted", None, 130)
+    except Exception as exc:  # an nb2prod bug: still one line (NB2PROD_DEBUG=1 shows the traceback)
+        if os.environ.get("NB2PROD_DEBUG"):
+            raise
+        return _fail(as_json, "internal", f"{type(exc).__name__}: {exc}"[:400],
+                     "rerun with NB2PROD_DEBUG=1 to see the traceback, and report it as an nb2prod bug", 1)
     return 0
 
 

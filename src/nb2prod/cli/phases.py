@@ -12,6 +12,7 @@ __all__ = ["PhaseDisplay", "phase_of"]
 # progress line (its start) → the phase it belongs to; the deploy's own steps report these lines
 _PHASES: tuple[tuple[str, str], ...] = (
     ("running the notebook", "run notebook"),
+    ("finishing the notebook run", "run notebook"),
     ("checking", "check + capture"),
     ("measuring", "check + capture"),
     ("capturing", "check + capture"),

@@ -122,7 +122,7 @@ class _ProgressTail:
         self.seen = len(lines)
 
     def _loop(self) -> None:
-        while not self.stopped.wait(0.2):
+        while not self.stopped.wait(0.1):
             self._poll()
 
     def __enter__(self) -> _ProgressTail:

@@ -22,8 +22,11 @@ def deploy_in_kernel(home: str, request_json: str, out: str, progress: str, name
     progress_file = Path(progress)
 
     def say(message: str) -> None:
-        with progress_file.open("a", encoding="utf-8") as log:
-            log.write(json.dumps({"phase": message}) + "\n")
+        try:
+            with progress_file.open("a", encoding="utf-8") as log:
+                log.write(json.dumps({"phase": message}) + "\n")
+        except OSError:  # progress is a courtesy: it never fails the deploy
+            pass
 
     try:
         from nb2prod.api import Workspace
@@ -46,3 +49,4 @@ def deploy_in_kernel(home: str, request_json: str, out: str, progress: str, name
         result = {"failed": True, "error": "internal", "message": f"deploy failed: {type(exc).__name__}: {exc}"[:400],
                   "fix": "run %deploy in the notebook to see the traceback, and report it if it is an nb2prod bug"}
     Path(out).write_text(json.dumps(result), encoding="utf-8")
+    say("finishing the notebook run")  # what follows (kernel shutdown, saving the run) is the run's time again
