@@ -89,13 +89,13 @@ class ProfileWindow:
         start, end = self.start, self.until
         align = max((x.width for x in self.items), default=BUCKET_S)
         if align > BUCKET_S:  # hour rollups: sub-windows of whole hours, so no hour is split between two
-            start = math.floor(start / align) * align
-            width = max(align, round((end - start) / count / align) * align)
-            edges = [(start + i * width, start + (i + 1) * width if i < count - 1 else end) for i in range(count)]
+            start = float(math.floor(start / align) * align)
+            width = float(max(align, round((end - start) / count / align) * align))
+            edges: list[tuple[float, float]] = [(start + i * width, start + (i + 1) * width if i < count - 1 else end) for i in range(count)]
             edges = [(a, max(a, b)) for a, b in edges if a < end] or [(start, end)]
         else:
             edges = buckets(start, end, count)
-        out = []
+        out: list[tuple[float, float, Profile, LabelProfile]] = []
         for a, b in edges:
             last = b >= end
             chosen = [x for x in self.items if (version_id is None or x.version_id == version_id)
