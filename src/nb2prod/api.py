@@ -213,6 +213,31 @@ class Workspace:
         checks, _ = evaluate_rules(self.store, name, chosen, webhook=webhook, business=business, now=now)
         return checks
 
+    def rebuild_profiles(self, name: str, *, since: str | None = None) -> int:
+        """Recompute ``name``'s monitoring profiles from its audit rows (all, or the last ``since`` window); rows folded."""
+        import time as _time
+
+        from nb2prod.monitor.windows import window_bounds
+
+        start = window_bounds(since, _time.time())[0] if since else None
+        return self.store.audit.profiles.rebuild(name, since=start)
+
+    def prune_audit(self, older_than: str, *, name: str | None = None) -> int:
+        """Delete audit rows (with their feedback and overrides) older than ``older_than``; monitoring profiles stay."""
+        import time as _time
+
+        from nb2prod.errors import UsageError
+        from nb2prod.monitor.windows import window_bounds
+
+        cutoff = window_bounds(older_than, _time.time())[0]
+        if cutoff is None:
+            raise UsageError("retention must be a duration, not 'all'", fix="e.g. --older-than 30d")
+        return self.store.audit.profiles.delete_audit_before(cutoff, name=name)
+
+    def profile_storage(self, name: str | None = None) -> dict[str, float]:
+        """Profile rows, bytes and bytes per bucket (a minute of one deployment, version and arm)."""
+        return self.store.audit.profiles.storage(name)
+
     def alerts(self, name: str | None = None, *, limit: int = 50) -> list[AlertEvent]:
         """Recorded alerts, newest first."""
         return self.store.alerts.list(name, limit=limit)
