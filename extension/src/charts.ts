@@ -2,6 +2,7 @@
 import embed, { Result } from 'vega-embed';
 
 import type { IThemeColors, Spec } from './chartSpecs';
+import { fitTitle } from './dashboardModel';
 
 /** Theme colours from JupyterLab's CSS variables at the time of the call (light or dark). */
 export function themeColors(node: HTMLElement = document.body): IThemeColors {
@@ -33,7 +34,7 @@ export class Chart {
     if (!spec) {
       return;
     }
-    this.view = await embed(this.node, spec as never, { actions: false, renderer: 'svg' });
+    this.view = await embed(this.node, fitTitle(spec, this.node.clientWidth) as never, { actions: false, renderer: 'svg' });
   }
 
   dispose(): void {

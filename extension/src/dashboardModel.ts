@@ -133,3 +133,34 @@ export function timeFormat(window: string): string {
 export function drawable(rows: readonly { value: number | null }[]): boolean {
   return rows.filter(r => r.value !== null && r.value !== undefined).length >= 2;
 }
+
+/** Greedy word wrap of `text` into lines of at most `maxChars` (a longer word gets a line of its own). */
+export function wrapText(text: string, maxChars: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > maxChars) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) {
+    lines.push(line);
+  }
+  return lines;
+}
+
+/** A chart title wrapped to `widthPx`, so a narrow chart shows its whole title and subtitle on more lines. */
+export function fitTitle(spec: Record<string, unknown>, widthPx: number): Record<string, unknown> {
+  const title = spec['title'] as { text?: unknown; subtitle?: unknown } | undefined;
+  if (!title || typeof title !== 'object' || widthPx <= 0) {
+    return spec;
+  }
+  const flat = (v: unknown): string => (Array.isArray(v) ? v.join(' ') : typeof v === 'string' ? v : '');
+  // ~7 px per character of the 12 px title, ~5.6 px of the 10 px subtitle (sans-serif, measured on the panels).
+  const text = wrapText(flat(title.text), Math.max(12, Math.floor(widthPx / 7)));
+  const subtitle = wrapText(flat(title.subtitle), Math.max(16, Math.floor(widthPx / 5.6)));
+  return { ...spec, title: { ...title, text: text.length ? text : '', subtitle: subtitle.length ? subtitle : '' } };
+}

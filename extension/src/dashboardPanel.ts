@@ -4,6 +4,8 @@
  * dataset drift, live and estimated performance with their bands, fairness per group, operations,
  * the shadow comparison and alerts. One request per refresh (`deployments/NAME/dashboard`).
  */
+import { Widget } from '@lumino/widgets';
+
 import { Chart, themeColors } from './charts';
 import { fairnessSpec, IThemeColors, topFeatures } from './chartSpecs';
 import { Nb2prodClient } from './client';
@@ -31,6 +33,8 @@ export class DashboardPanel extends RefreshingPanel {
   private readonly tilesNode = el('div', { className: 'jp-nb2prod-tiles' });
   private readonly bodyNode = el('div', { className: 'jp-nb2prod-dash-body' });
   private charts: Chart[] = [];
+  private resizeTimer = 0;
+  private drawnWidth = 0;
 
   constructor(client: Nb2prodClient, id: string) {
     super(client, { id, className: 'jp-nb2prod-dashboard', title: 'Monitoring dashboard', live: true });
@@ -70,8 +74,19 @@ export class DashboardPanel extends RefreshingPanel {
   }
 
   dispose(): void {
+    window.clearTimeout(this.resizeTimer);
     this.charts.forEach(c => c.dispose());
     super.dispose();
+  }
+
+  /** Redraw the last answer once the width settles: titles re-wrap and grids reflow (no new request). */
+  protected onResize(msg: Widget.ResizeMessage): void {
+    super.onResize(msg);
+    window.clearTimeout(this.resizeTimer);
+    const width = this.node.clientWidth;
+    if (this.last && width !== this.drawnWidth) {
+      this.resizeTimer = window.setTimeout(() => this.last && void this.draw(this.last), 250);
+    }
   }
 
   protected async load(): Promise<boolean> {
@@ -94,6 +109,7 @@ export class DashboardPanel extends RefreshingPanel {
   }
 
   private async draw(d: IDashboard): Promise<void> {
+    this.drawnWidth = this.node.clientWidth;
     const c = themeColors(this.node);
     const m = d.monitor;
     const end = m.until * 1000;
@@ -122,14 +138,15 @@ export class DashboardPanel extends RefreshingPanel {
     );
     this.charts.forEach(chart => chart.dispose());
     this.charts = [];
-    const pending: Promise<void>[] = [];
+    // Charts render once their slots are in the page, so each knows its width (titles wrap to it).
+    const pending: (() => Promise<void>)[] = [];
     const chart = (className: string, spec: Record<string, unknown> | null, empty: string): HTMLElement => {
       if (!spec) {
         return el('div', { className: `jp-nb2prod-chart jp-nb2prod-chart-empty ${className}` }, empty);
       }
       const slot = new Chart(className);
       this.charts.push(slot);
-      pending.push(slot.render(spec));
+      pending.push(() => slot.render(spec));
       return slot.node;
     };
     const sections = [
@@ -141,7 +158,8 @@ export class DashboardPanel extends RefreshingPanel {
       this.alertsSection(d)
     ];
     this.bodyNode.replaceChildren(...sections.filter((node): node is HTMLElement => node !== null));
-    await Promise.all(pending);
+    await Promise.all(pending.map(render => render()));
+    this.node.dataset.drawnWidth = String(this.drawnWidth); // the browser tests wait for a redraw at a new width
   }
 
   private driftSection(d: IDashboard, span: ITimeSpan, c: IThemeColors, chart: ChartFn): HTMLElement {

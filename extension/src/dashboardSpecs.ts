@@ -185,6 +185,8 @@ export function datasetDriftTimeSpec(timeline: readonly IMetricWindow[], span: I
 function opsRows(timeline: readonly IOpsStats[]): Record<string, unknown>[] {
   return timeline.map(s => ({
     time: ((s.start + s.end) / 2) * 1000,
+    start: s.start * 1000,
+    end: s.end * 1000,
     n: s.n,
     few: s.n < MIN_ROWS,
     p50: s.latency_p50_ms,
@@ -222,15 +224,17 @@ export function latencySpec(timeline: readonly IOpsStats[], span: ITimeSpan, c: 
 /** Requests per bucket as bars, and the error and fallback rates as lines on their own axis. */
 export function trafficSpec(timeline: readonly IOpsStats[], span: ITimeSpan, c: IThemeColors): Spec {
   const rows = opsRows(timeline);
+  const worst = Math.max(0, ...timeline.map(s => Math.max(s.error_rate, s.fallback_rate)));
   return {
     ...base('Throughput, errors and fallback', 'bars: requests per bucket · lines: error and fallback rate', 110, c),
     resolve: { scale: { y: 'independent' } },
     layer: [
       {
         data: { values: rows },
-        mark: { type: 'bar', color: c.accent, opacity: 0.35 },
+        mark: { type: 'bar', color: c.accent, opacity: 0.35, stroke: c.grid, strokeWidth: 0.5 },
         encoding: {
-          x: timeX(span),
+          x: { ...timeX(span), field: 'start' },
+          x2: { field: 'end' },
           y: { field: 'n', type: 'quantitative', title: 'requests', axis: { tickCount: 4 } },
           tooltip: [{ field: 'n', title: 'requests' }, { field: 'rps', format: '.2f', title: 'req/s' }]
         }
@@ -241,7 +245,8 @@ export function trafficSpec(timeline: readonly IOpsStats[], span: ITimeSpan, c: 
         mark: { type: 'line', point: { size: 16 }, strokeWidth: 1.5 },
         encoding: {
           x: timeX(span),
-          y: { field: 'share', type: 'quantitative', title: 'rate', axis: { format: '.0%', orient: 'right', tickCount: 3 } },
+          // Rates from 0: with no errors the line lies on the axis, not in the middle of an empty scale.
+          y: { field: 'share', type: 'quantitative', title: 'rate', scale: { domain: [0, Math.max(0.05, worst)] }, axis: { format: '.0%', orient: 'right', tickCount: 3 } },
           color: { field: 'rate', type: 'nominal', title: null, scale: { domain: ['errors', 'fallback'], range: [c.warn, c.muted] } },
           tooltip: [{ field: 'rate' }, { field: 'share', format: '.1%' }, { field: 'n', title: 'requests' }]
         }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import type { IThemeColors } from '../src/chartSpecs';
-import { bucketRows, drawable, mixedVersionsNote, shortId, tiles, timeFormat, versionLabel } from '../src/dashboardModel';
+import { bucketRows, drawable, fitTitle, mixedVersionsNote, shortId, tiles, timeFormat, versionLabel, wrapText } from '../src/dashboardModel';
 import { datasetDriftTimeSpec, featureTimeSpec, metricTimeSpec, timeX } from '../src/dashboardSpecs';
 import { shadowState, shadowStats } from '../src/shadowModel';
 import type { IDashboard, IDriftResult, IMetricWindow, IShadowComparison } from '../src/tokens';
@@ -121,4 +121,11 @@ test('shadow: timeouts shown apart from errors and completeness as compared / sh
   assert.equal(byKey['completeness'].flag, true);
   assert.equal(byKey['requests'].value, '90', 'timeouts are not compared rows');
   assert.equal(shadowState({ ...c, overall: { n: 0, agreement: null, low: null, high: null }, candidate_errors: 0 }), 'ready', 'only timeouts is still worth showing');
+});
+
+test('titles wrap to the chart width instead of running past it', () => {
+  assert.deepEqual(wrapText('share of features drifted per bucket · ticks: too few rows to test', 24), ['share of features', 'drifted per bucket ·', 'ticks: too few rows to', 'test']);
+  const spec: any = fitTitle({ title: { text: 'Dataset drift', subtitle: 'share of features drifted per bucket · ticks: too few rows to test' } }, 200);
+  assert.ok(spec.title.subtitle.every((line: string) => line.length <= Math.floor(200 / 5.6)));
+  assert.deepEqual(fitTitle({ mark: 'bar' }, 200), { mark: 'bar' });
 });

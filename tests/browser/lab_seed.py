@@ -30,6 +30,7 @@ __all__ = ["LINT_NOTEBOOK", "SCORECARD", "seed_lab_workspace"]
 LINT_NOTEBOOK = "lint_demo.ipynb"
 SCORECARD = "scorecard"
 SCORECARD_FEATURES = ["income", "loan_amount", "age"]
+HOUR_ROWS = 600  # steady traffic over the last hour
 
 
 def _notebook() -> dict[str, Any]:
@@ -48,6 +49,14 @@ def _notebook() -> dict[str, Any]:
             code("offset = 3", 3, "define-offset"),
         ],
     }
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _model(train: Any, features: list[str], categorical: list[str]) -> Any:
@@ -80,7 +89,8 @@ def seed_lab_workspace(root: Path, home: Path) -> dict[str, Any]:
 
     ws = Workspace.open(home)
     deployed = ws.deploy(model, name="credit", data=train[columns], target=train[TARGET],
-                         holdout=(holdout[columns], holdout[TARGET]), protected=[PROTECTED], min_metric={"roc_auc": 0.6}, serve=True)
+                         holdout=(holdout[columns], holdout[TARGET]), protected=[PROTECTED], min_metric={"roc_auc": 0.6}, serve=True,
+                         port=_free_port())  # other services on this machine may hold 3000 and up
     assert deployed.url, "deploy(serve=True) must start the service"
     live = make_credit_data(300, seed=11, scenario="covariate_shift")
     rows = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in live[columns].to_dict(orient="records")]
@@ -90,23 +100,28 @@ def seed_lab_workspace(root: Path, home: Path) -> dict[str, Any]:
     finally:
         ws.stop("credit")
 
-    # a day of earlier traffic through the store API, scored by the deployed artifact
+    # a day of earlier traffic through the store API, scored by the deployed artifact: 900 rows over
+    # the day (the second half drifts) and a steady 600 over the last hour, so both a day and an
+    # hour read as curves of full buckets rather than one dot
     record = ws.store.registry.get(deployed.version_id)
     saved = load_model(deployed.deployment_dir)
     earlier = make_credit_data(900, seed=12)
     shifted = make_credit_data(900, seed=13, scenario="covariate_shift")
+    recent = make_credit_data(HOUR_ROWS, seed=17, scenario="covariate_shift")
     now = time.time()
-    ages = np.linspace(23 * 3600, 1200, 900)
-    frame = pd.concat([earlier.iloc[:450], shifted.iloc[450:]], ignore_index=True)  # the second half of the day drifts
+    ages = np.concatenate([np.linspace(23 * 3600, 3700, 900), np.linspace(3550, 60, HOUR_ROWS)])
+    frame = pd.concat([earlier.iloc[:450], shifted.iloc[450:], recent], ignore_index=True)  # the second half of the day drifts
     proba = saved.predict_proba(frame[columns])[:, 1]
     inputs = frame[columns].to_dict(orient="records")
+    history = len(frame)
     ws.store.audit.write([
         AuditEvent(request_id=f"hist-{i}", name="credit", version_id=deployed.version_id, ts=now - float(ages[i]),
                    inputs={k: (v.item() if hasattr(v, "item") else v) for k, v in inputs[i].items()},
                    output=int(proba[i] >= 0.5), score=float(proba[i]), latency_ms=4.0 + i % 7, probabilities=[1 - float(proba[i]), float(proba[i])])
-        for i in range(900)
+        for i in range(history)
     ])
-    ws.store.audit.add_feedback([Feedback(request_id=f"hist-{i}", label=int(frame[TARGET].iloc[i]), ts=now - float(ages[i]) + 60) for i in range(0, 900, 2)])
+    ws.store.audit.add_feedback([Feedback(request_id=f"hist-{i}", label=int(frame[TARGET].iloc[i]), ts=now - float(ages[i]) + 60)
+                                 for i in range(history)])  # every row labelled: hourly buckets hold the 30 labels a live metric needs
 
     candidate_id = f"credit-v{time.strftime('%Y%m%dt%H%M%S', time.gmtime(now + 5))}-cand01"
     metrics = {k: (v + 0.004 if isinstance(v, float) else v) for k, v in record.metrics.items()}
@@ -118,7 +133,7 @@ def seed_lab_workspace(root: Path, home: Path) -> dict[str, Any]:
     shadow = _seed_shadow(ws, record, saved, columns, model_features, now)
     approval = _seed_approval(ws, record, train, columns, model_features, now)
     ws.close()
-    return {"live": deployed.version_id, "candidate": candidate_id, "served_rows": served, "history_rows": 900, **shadow, **approval}
+    return {"live": deployed.version_id, "candidate": candidate_id, "served_rows": served, "history_rows": history, **shadow, **approval}
 
 
 def _version(record: Any, *, name: str, version_id: str, created: datetime, model: Any, holdout: Any, columns: list[str], parent: str | None) -> Any:
