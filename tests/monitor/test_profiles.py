@@ -203,3 +203,29 @@ def test_series_width_follows_the_window(seeded: Callable[..., Workspace]) -> No
     assert 22 <= len(series) <= 24  # a real time series of hourly points (an hour under 30 rows is left out), not one dot
     assert [s.since for s in series] == sorted(s.since for s in series)
     assert 2900 <= sum(s.n_current for s in series) <= 3000  # only a partly covered first point may fall under 30 rows
+
+
+def test_cli_rebuilds_profiles_and_prunes_audit_rows(seeded: Callable[..., Workspace], capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    import sqlalchemy as sa
+
+    from nb2prod.cli import main
+    from nb2prod.store import tables as t
+
+    ws = seeded(n_live=400)
+    home = str(ws.settings.home)
+    with ws.store.engine.begin() as conn:  # as if written before profiles existed
+        conn.execute(sa.delete(t.profiles))
+        conn.execute(sa.delete(t.label_profiles))
+        conn.execute(sa.delete(t.profile_rollups))
+    capsys.readouterr()
+    assert main(["--home", home, "profiles", "rebuild", "credit", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["folded"] == 400
+    assert ws.monitor("credit", window="1d").n == 400
+    assert main(["--home", home, "profiles", "prune-audit"]) == 2  # no retention given: a usage error, nothing deleted
+    assert ws.store.audit.count("credit") == 400
+    assert main(["--home", home, "profiles", "prune-audit", "--older-than", "1s", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["deleted"] == 400
+    assert ws.store.audit.count("credit") == 0
+    assert ws.monitor("credit", window="1d").n == 400  # monitoring history survives

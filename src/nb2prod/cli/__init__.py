@@ -22,6 +22,7 @@ __all__ = ["cli", "main"]
 from nb2prod.cli import deploy as _deploy  # noqa: F401
 from nb2prod.cli import lint as _lint  # noqa: F401
 from nb2prod.cli import monitor as _monitor  # noqa: F401
+from nb2prod.cli import profiles as _profiles  # noqa: F401
 from nb2prod.cli import retrain as _retrain  # noqa: F401
 from nb2prod.cli import rollout as _rollout  # noqa: F401
 from nb2prod.cli import runs as _runs  # noqa: F401

@@ -362,11 +362,17 @@ class ProfileStore:
                 p.c.confidence, p.c.shadow_version, sa.type_coerce(p.c.shadow_output, sa.Text).label("shadow_output"),
                 p.c.shadow_score, p.c.shadow_error, sa.type_coerce(p.c.output, sa.Text).label("output_text"),
             ]
-            query = sa.select(*columns).where(p.c.name == name).order_by(p.c.ts)
+            query = sa.select(*columns).where(p.c.name == name).order_by(p.c.ts, p.c.request_id).limit(chunk)
             if start is not None:
                 query = query.where(p.c.ts >= start)
-            result = conn.execute(query)
-            while batch := result.fetchmany(chunk):
+            last: tuple[float, str] | None = None
+            while True:  # keyset pages: the fold writes on this connection between reads
+                page = query if last is None else query.where(
+                    sa.or_(p.c.ts > last[0], sa.and_(p.c.ts == last[0], p.c.request_id > last[1])))
+                batch = conn.execute(page).all()
+                if not batch:
+                    break
+                last = (batch[-1].ts, batch[-1].request_id)
                 rows = []
                 for r in batch:
                     row = dict(r._mapping)
