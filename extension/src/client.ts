@@ -125,11 +125,13 @@ export class Nb2prodClient {
     return this.request<IDeploymentStatus>(`deployments/${seg(name)}/canary`, 'POST', { version, percent, reason });
   }
 
-  async monitor(name: string, window = '1h', nWindows = 12): Promise<IMonitorReport> {
+  /** Without `nWindows` the server picks the bucket count from the window (a day: 24 hourly buckets). */
+  async monitor(name: string, window = '1h', nWindows?: number): Promise<IMonitorReport> {
     return this.request<IMonitorReport>(endpoint(`deployments/${seg(name)}/monitor`, { window, n_windows: nWindows }));
   }
 
-  async driftSeries(name: string, window = '1d', points = 12): Promise<IDriftSeries> {
+  /** Without `points` the server picks the bucket count from the window. */
+  async driftSeries(name: string, window = '1d', points?: number): Promise<IDriftSeries> {
     return this.request<IDriftSeries>(endpoint(`deployments/${seg(name)}/drift`, { window, points }));
   }
 

@@ -60,7 +60,7 @@ export class DriftPanel extends DeploymentWindowPanel {
     const window_ = this.windowSelect.value;
     const [report, series, alerts] = await Promise.all([
       this.client.monitor(name, window_),
-      this.client.driftSeries(name, window_, 12).catch((error: unknown) => {
+      this.client.driftSeries(name, window_).catch((error: unknown) => {
         if (error instanceof ApiError && error.status === 404) {
           return null;
         }

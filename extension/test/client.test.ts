@@ -77,12 +77,18 @@ test('list answers are unwrapped', async () => {
   assert.deepEqual((await client.alerts('credit')).map(a => a.rule), ['r']);
 });
 
-test('monitoring queries carry the window', async () => {
+test('monitoring queries carry the window; the bucket count is left to the server unless given', async () => {
   const { client, calls } = fake(200, { series: [] });
   await client.monitor('credit', '7d');
   await client.driftSeries('credit', 'all', 6);
-  assert.equal(calls[0].endpoint, 'deployments/credit/monitor?window=7d&n_windows=12');
+  await client.driftSeries('credit', '1d');
+  await client.dashboard('credit', '1h', 'credit-v2');
+  await client.dashboard('credit', '1d', '');
+  assert.equal(calls[0].endpoint, 'deployments/credit/monitor?window=7d');
   assert.equal(calls[1].endpoint, 'deployments/credit/drift?window=all&points=6');
+  assert.equal(calls[2].endpoint, 'deployments/credit/drift?window=1d');
+  assert.equal(calls[3].endpoint, 'deployments/credit/dashboard?window=1h&version=credit-v2');
+  assert.equal(calls[4].endpoint, 'deployments/credit/dashboard?window=1d', 'no version: the live one');
 });
 
 test('an nb2prod error answer becomes an ApiError with message, code and fix', async () => {

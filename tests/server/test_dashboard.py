@@ -63,3 +63,10 @@ async def test_dashboard_mistakes_are_4xx(jp_fetch: Any, monitored: Workspace, n
         await jp_fetch("nb2prod", "api", "deployments", name, "dashboard", params=params)
     assert err.value.code == status
     assert json.loads(err.value.response.body)["message"]  # type: ignore[union-attr]
+
+
+async def test_monitor_and_drift_routes_pick_the_bucket_count_from_the_window(jp_fetch: Any, monitored: Workspace) -> None:
+    monitor = json.loads((await jp_fetch("nb2prod", "api", "deployments", "monitored", "monitor", params={"window": "1d"})).body)
+    assert len(monitor["drift_timeline"]) == 24
+    drift = json.loads((await jp_fetch("nb2prod", "api", "deployments", "monitored", "drift", params={"window": "1d"})).body)
+    assert 1 < len(drift["series"]) <= 24 and all(s["n_current"] >= 30 for s in drift["series"])

@@ -5,27 +5,33 @@ from __future__ import annotations
 import tornado.web
 
 from nb2prod.server.base import BaseHandler
+from nb2prod.server.dashboard import points_for_window
 
 __all__ = ["AlertsHandler", "DriftSeriesHandler", "MonitorHandler", "ShadowHandler"]
 
 
 class MonitorHandler(BaseHandler):
-    """``GET ?window=1h&n_windows=12``: data drift, concept drift, fairness and operations over one window."""
+    """``GET ?window=1h&n_windows=12``: data drift, concept drift, fairness and operations over one window.
+
+    Without ``n_windows`` the bucket count follows the window (a day: 24 hourly buckets), as on the dashboard.
+    """
 
     @tornado.web.authenticated
     async def get(self, name: str) -> None:
         window = self.get_query_argument("window", "1h")
-        report = await self.call(self.workspace.monitor, name, window=window, n_windows=self.query_int("n_windows", 12, high=200))
+        n_windows = self.query_int("n_windows", points_for_window(window), high=200)
+        report = await self.call(self.workspace.monitor, name, window=window, n_windows=n_windows)
         self.write_json(report.to_dict())
 
 
 class DriftSeriesHandler(BaseHandler):
-    """``GET ?window=1d&points=12``: per-feature drift in consecutive sub-windows, oldest first."""
+    """``GET ?window=1d&points=24``: per-feature drift in consecutive sub-windows, oldest first (``points`` defaults from the window)."""
 
     @tornado.web.authenticated
     async def get(self, name: str) -> None:
         window = self.get_query_argument("window", "1d")
-        series = await self.call(self.workspace.drift_series, name, window=window, points=self.query_int("points", 12, high=200))
+        points = self.query_int("points", points_for_window(window), high=200)
+        series = await self.call(self.workspace.drift_series, name, window=window, points=points)
         self.write_json({"name": name, "window": window, "series": [d.to_dict() for d in series]})
 
 
