@@ -122,3 +122,24 @@ def test_a_folder_without_guard_settings_keeps_the_exact_range_and_falls_back() 
     assert violation == "age: 76 above training max 75" and violation.blocking
     with pytest.raises(Exception, match=r"features\[0\].guard.policy"):
         FeatureSpec.parse({"name": "age", "dtype": "int", "guard": {"policy": "ignore"}}, FOLDER, 0)
+
+
+def test_the_deploy_option_reaches_the_spec_from_the_magic_the_api_and_the_check_step(workspace: Any) -> None:
+    from nb2prod.magics import _deploy_parser
+    from nb2prod.package.deploy import DeployInputs, DeployRequest
+    from nb2prod.package.deploy.check import check_inputs
+    from nb2prod.package.deploy.validate import validate
+
+    parsed = _deploy_parser().parse_args(["model", "--name", "wine", "--guardrails", "alcohol=fallback"])
+    assert parsed.guardrails == "alcohol=fallback"
+    assert DeployRequest(name="wine", guardrails={"alcohol": "fallback"}).guardrails == "alcohol=fallback"
+    bunch = datasets.load_wine(as_frame=True)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000)).fit(bunch.data, bunch.target)
+    request = DeployRequest(name="wine", guardrails="alcohol=fallback")
+    checked = check_inputs(model, DeployInputs(model, bunch.data, bunch.target), request,
+                           validate(workspace.settings, request, has_holdout=False))
+    policies = {f["name"]: f["guard"]["policy"] for f in checked.schema}
+    assert policies["alcohol"] == "fallback" and set(policies.values()) == {"warn", "fallback"}
+    with pytest.raises(UsageError, match="not a training column"):
+        bad = request.replace(guardrails="alcool=fallback")
+        check_inputs(model, DeployInputs(model, bunch.data, bunch.target), bad, validate(workspace.settings, bad, has_holdout=False))
