@@ -289,6 +289,18 @@ class Workspace:
 
         return deploy_model(self.settings, self.store, request, inputs, lint=self.lint_notebook, progress=progress)
 
+    def deploy_logged(self, request: DeployRequest, *, data: Any = None, target: Any = None, holdout: tuple[Any, Any] | None = None,
+                      progress: Callable[[str], None] | None = None) -> DeployResult:
+        """Deploy the MLflow model ``request.source`` names (``models:/NAME/VERSION`` or ``runs:/RUN_ID/model``).
+
+        Its signature and input example give the schema unless ``data`` (the training frame) is passed;
+        ``target``/``holdout`` enable the baseline fallback and the validation gate as for any deploy.
+        """
+        from nb2prod.package.deploy.mlflow_link import logged_inputs
+
+        inputs = logged_inputs(self.settings, request, data=data, target=target, holdout=holdout)
+        return self.deploy_request(request, inputs, progress=progress)
+
     def deploy_from_namespace(self, request: DeployRequest, namespace: dict[str, Any], *, history: Sequence[str] = (),
                               progress: Callable[[str], None] | None = None) -> DeployResult:
         """Deploy the variables ``request`` names (``model_var``, ``data_var``, …) from a kernel's ``namespace``."""

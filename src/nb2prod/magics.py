@@ -152,6 +152,10 @@ class Nb2prodMagics(Magics):
             import getpass
 
             options["notebook"] = _current_notebook(options.get("notebook"), ns)
+            if _is_model_uri(options["model_var"]):  # a model logged to MLflow, not a notebook variable
+                options["source"] = options.pop("model_var")
+                request = DeployRequest.from_options({"actor": getpass.getuser(), **options})
+                return _deploy_logged(Workspace.open(), request, ns, say)
             request = DeployRequest.from_options({"actor": getpass.getuser(), **options})
             if not request.data_var:
                 raise UsageError("--data names the training data variable", fix="e.g. %deploy model --name NAME --data X_train")
@@ -160,6 +164,29 @@ class Nb2prodMagics(Magics):
         except Nb2prodError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return None
+
+
+def _is_model_uri(ref: str) -> bool:
+    from nb2prod.package.deploy.mlflow_link import is_model_uri
+
+    return is_model_uri(ref)
+
+
+def _deploy_logged(workspace: object, request: object, ns: dict[str, object], say: object) -> object:
+    """``%deploy models:/NAME/VERSION …``: the data variables, when named, come from the notebook."""
+    from nb2prod.api import Workspace
+    from nb2prod.errors import UsageError
+    from nb2prod.package.deploy import DeployRequest
+
+    assert isinstance(workspace, Workspace) and isinstance(request, DeployRequest)
+    absent = [v for v in request.variables.values() if v not in ns]
+    if absent:
+        raise UsageError(f"the notebook defines no variable named {absent[0]!r}", fix="run the cell that defines it first")
+    holdout = request.holdout_vars
+    return workspace.deploy_logged(
+        request, data=ns[request.data_var] if request.data_var else None, target=ns[request.target_var] if request.target_var else None,
+        holdout=(ns[holdout[0]], ns[holdout[1]]) if holdout else None, progress=say,  # type: ignore[arg-type]
+    )
 
 
 def _deploy_parser() -> argparse.ArgumentParser:

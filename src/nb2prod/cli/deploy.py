@@ -55,6 +55,8 @@ def deploy(ws: Workspace, notebook: str, params: tuple[tuple[str, str], ...], as
     """Run NOTEBOOK (papermill, in its own folder) and deploy the model it fits, exactly as %deploy would in it.
 
     Cells tagged skip-deploy are left out; --cell N / --upto TAG capture the variables after that cell.
+    NOTEBOOK may instead be an MLflow model, models:/NAME/VERSION or runs:/RUN_ID/model (its signature
+    and input example give the schema).
     """
     from nb2prod.api import _user
     from nb2prod.cli.phases import PhaseDisplay
@@ -71,18 +73,29 @@ def deploy(ws: Workspace, notebook: str, params: tuple[tuple[str, str], ...], as
         from nb2prod.errors import UsageError
 
         raise UsageError("--port only applies with --serve", fix="add --serve, or drop --port")
+    from nb2prod.package.deploy.mlflow_link import is_model_uri
+
     with PhaseDisplay(enabled=not as_json) as show:
-        result = ws.deploy_notebook(notebook, request=request, progress=show.say)
+        if is_model_uri(notebook):  # a model logged to MLflow: no notebook to run, its input example is the data
+            logged = request.replace(source=notebook, model_var=None, data_var=None, target_var=None, holdout_vars=None)
+            show.say("loading the model from MLflow")
+            result = ws.deploy_logged(logged, progress=show.say)
+        else:
+            result = ws.deploy_notebook(notebook, request=request, progress=show.say)
         url = None
         if serve:
             show.say("starting the service")
             url = ws.serve(f"{result.name}:{result.version_id}", port=port).url
         wall_s = show.finish()
     parts = {k: round(v, 2) for k, v in show.parts.items()}
+    mlflow = ws.store.registry.get(result.version_id).extra.get("mlflow") if request.mlflow else None
     if as_json:
-        click.echo(json.dumps({**result.to_dict(), "url": url, "wall_s": round(wall_s, 2), "parts_s": parts}, indent=2))
+        click.echo(json.dumps({**result.to_dict(), "url": url, "wall_s": round(wall_s, 2), "parts_s": parts, "mlflow": mlflow},
+                              indent=2))
         return
     click.echo(result.summary())
+    if mlflow:
+        click.echo(f"  mlflow:  run {mlflow['run_id']}, model {mlflow['model_uri']} ({mlflow['tracking_uri']})")
     # the user waited for the notebook run and the serve too, not only for the packaging the result times
     click.echo(f"  took:    {wall_s:.1f} s in all (" + ", ".join(f"{k} {v:.1f} s" for k, v in parts.items()) + ")")
     if url:

@@ -19,6 +19,8 @@ _PHASES: tuple[tuple[str, str], ...] = (
     ("proving", "proof + build"),
     ("building", "proof + build"),
     ("waiting for the fresh-process proof", "proof + build"),
+    ("loading the model from MLflow", "load from MLflow"),
+    ("logging the version to MLflow", "log to MLflow"),
     ("registering", "register"),
     ("starting the service", "serve"),
     ("waiting for /readyz", "serve"),

@@ -118,6 +118,15 @@ def _in_folder(settings: Settings, store: Store, request: DeployRequest, inputs:
     undo.jobs.clear()
     write_record(folder, record)
 
+    if request.mlflow:
+        from nb2prod.package.deploy.mlflow_link import publish
+
+        say("logging the version to MLflow")
+        logged = publish(settings, request, record, model, checked.frame.head(5), environment.packages)
+        undo.mlflow_run = (logged["tracking_uri"], logged["run_id"])
+        record = VersionRecord.from_dict({**record.to_dict(), "extra": {**record.extra, "mlflow": logged}})
+        write_record(folder, record)
+
     say("registering the version")
     evidence = {"metrics": gated.metrics, "gate": gated.checks, "proof": proof, "model_hash": record.model_hash}
     register(store, record, live_id=gated.live_id, shadow=request.shadow, actor=request.actor, evidence=evidence, undo=undo)

@@ -112,6 +112,7 @@ def make_record(
             "favorable": favorable,
             "target": str(getattr(inputs.target, "name", "") or "") or None,
             "notebook": str(notebook) if notebook else None,
+            "source": request.source,  # an MLflow model URI when the model came from MLflow
             "variables": request.variables,
             "classes": info.classes or None,
             "model_class": info.kind,

@@ -52,6 +52,10 @@ class DeployRequest:
     # the notebook's parameters: injected by a notebook run; None: read from its parameters cell
     parameters: Mapping[str, Any] | None = None
     actor: str = "nb2prod"
+    # MLflow: where the model comes from (models:/NAME/VERSION, runs:/ID/PATH) and whether to log the version there
+    source: str | None = None
+    mlflow: bool = False
+    mlflow_uri: str | None = None  # tracking URI; None: MLFLOW_TRACKING_URI, else SQLite in the workspace
     # only when nb2prod runs the notebook itself (``nb2prod deploy NOTEBOOK``)
     timeout_s: float | None = None  # per-cell timeout
     lint_fail_on: LintLevel = "error"
@@ -174,6 +178,10 @@ DEPLOY_OPTIONS: tuple[DeployOption, ...] = (
     DeployOption("sample_size", ("--sample-size",), "Sample rows the fresh-process proof compares.", type="int"),
     DeployOption("image", ("--image",), "Container image name for the Kubernetes manifests (default NAME:VERSION).",
                  metavar="IMAGE"),
+    DeployOption("mlflow", ("--mlflow",), "Also log the version to MLflow (params, metrics, gate, lint, version record, "
+                 "the model, registered under NAME).", kind="flag"),
+    DeployOption("mlflow_uri", ("--mlflow-uri",), "MLflow tracking URI for --mlflow and for models:/ or runs:/ sources "
+                 "(default: $MLFLOW_TRACKING_URI, else SQLite in the workspace).", metavar="URI"),
     DeployOption("notebook", ("--notebook",), "The notebook file this kernel runs, when nb2prod cannot tell.", metavar="PATH",
                  fronts=_MAGIC),
     DeployOption("timeout_s", ("--timeout",), "Per-cell timeout in seconds for the notebook run.", type="float", fronts=_CLI),

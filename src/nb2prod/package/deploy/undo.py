@@ -27,11 +27,13 @@ class Undo:
         self.previous_live_state: tuple[str, VersionState] | None = None
         self.jobs: list[Any] = []
         self.served: str | None = None
+        self.mlflow_run: tuple[str, str] | None = None  # (tracking URI, run id) logged for this version
 
     def done(self) -> None:
         """The deploy succeeded: nothing to undo any more."""
         self.jobs.clear()
         self.version_id = self.served = None
+        self.mlflow_run = None
         self.bento_tag = self.model_tag = None
         self.folder = None
 
@@ -87,6 +89,11 @@ class Undo:
                 )
             if self.previous_live_state is not None:
                 self.store.registry.set_state(*self.previous_live_state)
+        if self.mlflow_run is not None:
+            from nb2prod.adapters.mlflow_models import delete_run
+
+            delete_run(*self.mlflow_run)
+            self.mlflow_run = None
         if self.bento_tag or self.model_tag:
             from nb2prod.adapters.bento import delete_artifacts
 
