@@ -379,3 +379,34 @@ def test_the_magic_names_the_input_that_rebound_the_data(shell: Any, capsys: pyt
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and err[0].startswith("error: Xd lacks column(s) sex"), err
     assert f"Xd was last assigned in In [{rebound_at}]" in err[0] and "re-run the cells" in err[0]
+
+
+def test_the_build_step_stages_the_model_files_and_labels_the_bento(workspace: Workspace, fitted: dict[str, Any], tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from nb2prod.adapters import bento
+    from nb2prod.package.deploy.build import render, start_build
+    from nb2prod.package.deploy.folder import Environment
+
+    folder = tmp_path / "d" / "d-v1"
+    (folder / "model").mkdir(parents=True)
+    (folder / "model" / "model.pkl").write_bytes(b"x")
+    for item in ("deployment.json", "sample.json", "reference.json", "requirements.lock", "version.json"):
+        (folder / item).write_text("{}")
+    record = _record("d", "d-v1", folder)
+    lock = type("Lock", (), {"packages": {"scikit-learn": "1.9"}, "python": "3.11"})()
+    environment = Environment(lock=lock, packages=["scikit-learn==1.9"])
+    labels = render(folder, record, environment, task="regression", image=None, wheels=(), suffix="v1")
+    assert labels["nb2prod.task"] == "regression" and (folder / "bentofile.yaml").is_file() and (folder / "service.py").is_file()
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(bento, "start_build", lambda build_dir, **kwargs: seen.update(kwargs, staged=sorted(
+        p.name for p in kwargs["model_files"].iterdir())) or "job")
+    assert start_build(workspace.settings, folder, record, environment, labels, "v1") == "job"
+    assert seen["staged"] == ["deployment.json", "model", "reference.json", "requirements.lock", "sample.json", "version.json"]
+    assert seen["model_tag"] == "d:d-v1" and seen["metadata"]["python"] == "3.11" and seen["log_file"] == folder / "build.log"
+
+
+def test_a_request_that_is_not_json_is_a_usage_error() -> None:
+    import numpy as np
+
+    with pytest.raises(UsageError, match="not a plain value"):
+        DeployRequest(name="d", favorable=np.int64(0)).to_json()

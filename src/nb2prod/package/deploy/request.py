@@ -110,7 +110,11 @@ class DeployRequest:
 
     def to_json(self) -> str:
         """JSON the notebook deploy hands to the kernel it starts (values must be JSON: parameters, favorable)."""
-        return json.dumps(dataclasses.asdict(self))
+        try:
+            return json.dumps(dataclasses.asdict(self))
+        except TypeError as exc:
+            raise UsageError(f"a deploy option is not a plain value: {exc}",
+                             fix="pass numbers, strings, lists and dicts (e.g. favorable=0, not numpy.int64(0))") from None
 
     @classmethod
     def from_json(cls, text: str) -> DeployRequest:
