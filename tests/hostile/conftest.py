@@ -32,7 +32,7 @@ def hostile_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_deployment(tmp_path_factory.mktemp("hostile") / "deployments", timeout_ms=5000)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The generated service under `bentoml serve` on 127.0.0.1, with a service token."""
     home = tmp_path_factory.mktemp("hostile-served")

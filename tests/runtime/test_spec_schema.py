@@ -141,4 +141,5 @@ def test_request_guard_token_protects_feedback_and_override_only() -> None:
     assert asyncio.run(calls(RequestGuard(app, token="secret"))) == [200, 401, 401, 200]
     assert reached == ["/predict", "/feedback"]
     reached.clear()
-    assert asyncio.run(calls(RequestGuard(app))) == [200, 200, 200, 200]  # no token set: open, as before
+    assert asyncio.run(calls(RequestGuard(app))) == [200, 401, 401, 401]  # no token set: closed (secure by default)
+    assert reached == ["/predict"]

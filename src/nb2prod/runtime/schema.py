@@ -38,10 +38,11 @@ __all__ = [
 REQUEST_ID_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_.:\-]{{0,{REQUEST_ID_LENGTH - 1}}}$"
 RequestId = Annotated[str, Field(pattern=REQUEST_ID_PATTERN, description="a prediction's request id")]
 MAX_TEXT = TEXT_LENGTH
-# The hard bound on a numeric feature's magnitude: every integer up to it is exact as a float64,
-# so a stored value can always be decoded, compared and summed by monitoring (a 401-digit integer
-# would raise OverflowError there and break every later drift report).
-MAX_MAGNITUDE = 2**53
+# The hard bound on a numeric feature's magnitude: every integer up to it (and its neighbours) is
+# exact as a float64, so a stored value can always be decoded, compared and summed by monitoring (a
+# 401-digit integer would raise OverflowError there and break every later drift report), and a
+# client compares a value with the bound the same way as an integer or a float.
+MAX_MAGNITUDE = 10**15
 
 
 def _integral(value: Any) -> Any:
@@ -50,7 +51,8 @@ def _integral(value: Any) -> Any:
     return value
 
 
-Int = Annotated[int, BeforeValidator(_integral), Strict(), Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
+# The bounds before the validator, so the JSON schema says minimum/maximum (not pydantic's ge/le).
+Int = Annotated[int, Strict(), Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE), BeforeValidator(_integral)]
 Float = Annotated[float, Strict(), Field(allow_inf_nan=False, ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
 Bool = Annotated[bool, Strict()]
 Flag = Annotated[bool, Strict(), Field(description="true or false (a JSON boolean, not a string)")]
