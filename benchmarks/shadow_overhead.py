@@ -7,7 +7,8 @@ traffic, exactly as ``nb2prod shadow`` does. Measured:
 
 1. sequential single-row requests (one caller): p50 / p99 of the live answer;
 2. 8 concurrent callers (micro-batching): p50 / p99 and throughput;
-3. shadow completeness: the share of live rows whose audit row got the shadow output.
+3. shadow completeness: of the live rows routed to the shadow, how many got a shadow output, how many
+   a shadow error, a shadow timeout, or nothing at all (an error is not a result).
 
 Target (issue 6): p50 overhead <= 1 ms.
 
@@ -80,6 +81,7 @@ def main() -> None:
 
     from nb2prod.examples.credit import TARGET, make_credit_data
     from nb2prod.models import RegistryEvent, Traffic, VersionRecord
+    from nb2prod.rollout.compare import TIMEOUT_PREFIX
     from nb2prod.runtime import GuardedRuntime
     from nb2prod.store import Store
 
@@ -124,9 +126,11 @@ def main() -> None:
     shadow_stats = rt.shadow.stats()
     rt.close(30)
     events = store.audit.predictions("credit")
-    shadowed = [e for e in events if e.shadow_version == "credit-v2"]
-    completed = sum(1 for e in shadowed if e.shadow_output is not None or e.shadow_error is not None)
     store.close()
+    shadowed = [e for e in events if e.shadow_version == "credit-v2"]
+    outputs = sum(1 for e in shadowed if e.shadow_output is not None and e.shadow_error is None)
+    timeouts = sum(1 for e in shadowed if (e.shadow_error or "").startswith(TIMEOUT_PREFIX))
+    errors = sum(1 for e in shadowed if e.shadow_error is not None) - timeouts
 
     result = {
         "sequential_ms": {m: {"p50": round(statistics.median(v), 3), "p99": round(_percentile(v, 99), 3)} for m, v in seq.items()},
@@ -135,7 +139,11 @@ def main() -> None:
         "p50_overhead_ms_sequential": round(statistics.median(seq["on"]) - statistics.median(seq["off"]), 3),
         "p50_overhead_ms_concurrent8": round(statistics.median(conc["on"]) - statistics.median(conc["off"]), 3),
         "shadowed_rows": len(shadowed),
-        "shadow_results_written": completed,
+        "shadow_outputs_written": outputs,  # a shadow answer stored on the row: what compare and the gate use
+        "shadow_errors": errors,
+        "shadow_timeouts": timeouts,
+        "shadow_missing": len(shadowed) - outputs - errors - timeouts,
+        "shadow_completeness": round(outputs / len(shadowed), 4) if shadowed else None,
         "shadow_skipped_queue_full": shadow_stats["skipped_queue_full"],
         "requests_per_scenario": args.requests * args.rounds,
     }
