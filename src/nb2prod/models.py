@@ -567,6 +567,7 @@ class ServeInfo(Record):
     started_at: float = 0.0
     log: str | None = None
     running: bool = True
+    auth: str | None = None  # how a client sends the service token to the protected routes (never the token)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -591,6 +592,7 @@ class DeployResult(Record):
     # Set when the version was deployed as a shadow: it then replaces nothing and has no URL of
     # its own, since it sees a share of the live version's requests.
     shadow_percent: float | None = None
+    auth: str | None = None  # how to send the service token (served deploys); never the token itself
 
     def summary(self) -> str:
         """A few plain-text lines for a terminal or notebook."""
@@ -602,6 +604,8 @@ class DeployResult(Record):
             + (f" (max |Δscore| {self.proof['max_abs_diff']:.1e})" if self.proof.get("max_abs_diff") is not None else ""),
             f"  bento:   {self.bento_tag}   folder: {self.deployment_dir}",
         ]
+        if self.url and self.auth:
+            lines.append(f"  token:   {self.auth}")
         if self.captured:
             lines.append(f"  captured notebook code: {', '.join(self.captured)}")
         lines += [f"  warning: {w}" for w in self.warnings]

@@ -54,6 +54,7 @@ def test_a_killed_service_restarts_on_its_port_and_keeps_the_previous_log(tmp_pa
     try:
         wait_ready(settings, record, process, info, timeout_s=120)
         token = (tmp_path / "service-token").read_text().strip()  # created by the first start: secure by default
+        assert info.auth and "service-token" in info.auth and token not in info.auth  # says how, never the secret
         assert httpx.post(f"{info.url}/status", json={}, timeout=30).status_code == 401
         assert httpx.post(f"{info.url}/status", json={}, headers={"authorization": f"Bearer {token}"}, timeout=30).status_code == 200
     finally:

@@ -115,6 +115,8 @@ def serve(ws: Workspace, ref: str, port: int | None, timeout: float, as_json: bo
         click.echo(json.dumps(info.to_dict(), indent=2))
         return
     click.echo(f"{info.version_id} ready at {info.url} (pid {info.pid}; stop with `nb2prod stop {info.name}`)")
+    if info.auth:
+        click.echo(f"token: {info.auth}")
 
 
 @cli.command()

@@ -159,7 +159,8 @@ def start_service(
     from nb2prod.package.service_token import ensure_token
 
     # Secure by default: a local service always has a token (the workspace's, created on first use).
-    extra = {"NB2PROD_STORE_URL": settings.resolved_store_url, "NB2PROD_SERVICE_TOKEN": ensure_token(settings.home).value}
+    token = ensure_token(settings.home)
+    extra = {"NB2PROD_STORE_URL": settings.resolved_store_url, "NB2PROD_SERVICE_TOKEN": token.value}
     if service_class is not None:
         extra["NB2PROD_SERVE_FROM_FOLDER"] = "1"
     env = bento_env(settings.resolved_bentoml_home, extra)
@@ -196,6 +197,7 @@ def start_service(
         bento_tag=record.bento_tag,
         started_at=time.time(),
         log=str(log),
+        auth=token.usage,
     )
     (folder / _SERVE_FILE).write_text(json.dumps(info.to_dict(), indent=2), encoding="utf-8")
     return process, info

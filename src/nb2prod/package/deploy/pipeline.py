@@ -130,12 +130,13 @@ def _in_folder(settings: Settings, store: Store, request: DeployRequest, inputs:
     say("registering the version")
     evidence = {"metrics": gated.metrics, "gate": gated.checks, "proof": proof, "model_hash": record.model_hash}
     register(store, record, live_id=gated.live_id, shadow=request.shadow, actor=request.actor, evidence=evidence, undo=undo)
-    url = None
+    url = auth = None
     if service is not None:
         from nb2prod.package.serving import wait_ready
 
         say("waiting for /readyz")
-        url = wait_ready(settings, record, *service).url
+        served = wait_ready(settings, record, *service)
+        url, auth = served.url, served.auth
     return DeployResult(
         name=name,
         version_id=version_id,
@@ -151,5 +152,6 @@ def _in_folder(settings: Settings, store: Store, request: DeployRequest, inputs:
         schema_changes=gated.changes,
         captured=captured.saved.captured.definitions,
         url=url,
+        auth=auth,
         shadow_percent=float(request.shadow) if request.shadow is not None and gated.live_id else None,
     )
