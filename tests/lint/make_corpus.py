@@ -122,6 +122,42 @@ NOTEBOOKS = {
         ],
         {"expect": [], "forbid": ["hidden-state", "syntax"]},
     ),
+    # issue 18: valid IPython from real public notebooks; must raise no error
+    "ipython_real": (
+        [
+            c("import os\nimport numpy as np\nimport pandas as pd\ndatapath = os.path.join('data', '')", 1),
+            c("frame = pd.read_csv(datapath + 'customers.csv')\n?frame.plot.bar()\nframe.describe??", 2),
+            c("print('churn rate: %.2f'\n      % frame['churned'].mean())", 3, [out("churn rate: 0.50\n")]),
+            c("!awk -F, '{print $1}' data/customers.csv | head -3\n!find data -name '*.csv' -exec wc -l {} \\;\n!echo $HOME {datapath}", 4),
+            c("%%bash\nexport CONF='{\"a\": 1}'\nfor f in data/*.csv; do echo ${f%.csv} ${MODEL_DIR}; done", 5),
+            c("np.save('features', frame[['tenure', 'spend']].to_numpy())\nframe.to_csv('scored.csv')", 6),
+            c("with open('features.npy', 'rb') as handle:\n    raw = handle.read()\nscored = pd.read_csv('scored.csv')", 7),
+            c("%timeit -r1 -n1 [[row[i] for row in frame.values] for i in range(2)]", 8),
+            c("    \n    import sys\n    if sys.version_info < (3, 0):\n        text = unicode('x')", 9),
+        ],
+        {"expect": [], "forbid": ["syntax", "hidden-state", "data/missing"]},
+    ),
+    # issue 18: defects only saved outputs show
+    "output_defects": (
+        [
+            c("import os\nimport pandas as pd\nprint(os.getcwd())", 1, [out("/Users/maria/projects/churn\n")]),
+            c(
+                "iris = pd.read_csv('https://archive.example.org/ml/iris.data')",
+                2,
+                [{"output_type": "error", "ename": "URLError", "evalue": "no network", "traceback": ["URLError: no network"]}],
+            ),
+            c("print(os.getcwd())", 3, [out("/home/bob/churn\n")]),
+        ],
+        {
+            "expect": [
+                "portability/home-path-in-output",
+                "execution-order/error-output",
+                "environment/mixed-environment",
+                "portability/unversioned-url",
+            ],
+            "forbid": ["hidden-state", "syntax"],
+        },
+    ),
 }
 
 

@@ -33,5 +33,6 @@ def test_first_count_above_one_is_a_gap_and_unexecuted_tail_is_fine() -> None:
     assert got == [("execution-order/gap", 0)]
 
 
-def test_never_executed_notebook_is_silent() -> None:
-    assert findings(notebook("a = 1", "b = a"), prefix="execution-order") == []
+def test_never_executed_notebook_is_one_notebook_level_finding() -> None:
+    (f,) = findings(notebook("a = 1", "b = a", "c = b"), prefix="execution-order")
+    assert f.rule == "execution-order/never-executed" and f.cell_index is None and f.severity.value == "info"

@@ -1,60 +1,111 @@
 """Turn an IPython cell into plain Python with the same line numbers, recording its magics.
 
-The linter never imports IPython: this is a small, line-based transformer that knows the
-syntax IPython adds (``%magic``, ``%%cell_magic``, ``!shell``, ``x = !cmd``, ``obj?``) and
-keeps the *names* those lines make or read visible to the name analysis: ``%%capture out``
-becomes ``out = None``, ``!echo {path}`` becomes ``(path,)``, ``%time y = f(x)`` becomes
-``y = f(x)``.
+The linter never imports IPython: this is a small, line-based model of the syntax IPython adds,
+following IPython's own rules:
+
+- escapes (``%magic``, ``!shell``, ``x = !cmd``, ``?obj``, ``obj??``) are recognised only at the
+  start of a *logical* line — a ``%`` that continues an open bracket (``print('%d'\\n  % n)``) or
+  sits inside a triple-quoted string is Python, not a magic;
+- help syntax is any logical line that starts with ``?`` or whose code ends with ``?``
+  (``?df.plot.bar()``, ``df.plot??``);
+- a ``!`` line or a magic's argument line is expanded by IPython's ``var_expand``: ``$name`` and
+  ``{expr}`` are replaced by Python values *only when every one of them evaluates*; otherwise the
+  text goes to the shell unchanged (``$HOME``, ``{print $1}``, ``{} \\;`` stay literal). Those
+  names are therefore *soft* reads (``Magic.expands``), never a NameError;
+- a cell magic's body is handed to the magic as text: ``%%bash``/``%%sh`` bodies are shell, not
+  Python, and are never expanded; bodies of ``%%time``/``%%capture``… are Python; the body of an
+  unknown cell magic is kept as Python only if it parses, and only for the names it binds
+  (``Transformed.body_uncertain``).
+
+``%%capture out`` becomes ``out = None``, ``files = !ls`` becomes ``files = None``,
+``%time y = f(x)`` becomes ``y = f(x)``; every other IPython line becomes ``pass``.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 
-__all__ = ["PYTHON_BODY_CELL_MAGICS", "Magic", "Transformed", "transform_cell"]
+__all__ = ["NON_PYTHON_CELL_MAGICS", "PYTHON_BODY_CELL_MAGICS", "Magic", "Transformed", "expanded_names", "transform_cell"]
 
 # Cell magics whose body is Python that runs in the user namespace.
-PYTHON_BODY_CELL_MAGICS = frozenset({"capture", "time", "timeit", "prun", "debug", "python", "python3", "memit", "snakeviz"})
+PYTHON_BODY_CELL_MAGICS = frozenset({"capture", "time", "timeit", "prun", "debug", "python", "python3", "memit", "snakeviz", "lprun", "scalene"})
+# Cell magics whose body is not Python (shell, markup, other languages, file contents).
+NON_PYTHON_CELL_MAGICS = frozenset(
+    {
+        "bash", "sh", "script", "system", "sx", "html", "HTML", "javascript", "js", "latex", "markdown", "svg", "writefile",
+        "file", "perl", "ruby", "pypy", "python2", "R", "julia", "octave", "matlab", "sql", "bigquery", "cmd", "powershell",
+        "sparksql", "spark", "sql_query", "mermaid", "graphviz", "dot", "cython", "fortran", "cpp", "c", "kql", "kusto",
+    }
+)  # fmt: skip
+SHELL_CELL_MAGICS = frozenset({"bash", "sh", "script", "system", "sx"})
 # Line magics whose argument is a Python statement run in the user namespace.
 _STATEMENT_LINE_MAGICS = frozenset({"time", "timeit", "prun", "debug", "memit", "lprun"})
 
-_QUICK = re.compile(r"^\s*[%!?]|\?\s*$|=\s*[!%]", re.M)
-_ASSIGN = re.compile(r"^(\s*)([A-Za-z_][\w]*(?:\s*,\s*[A-Za-z_][\w]*)*)\s*=\s*([!%])(.*)$")
-_HELP = re.compile(r"^\s*(\?{1,2}[\w.]+|[\w.\[\]()'\"]+\?{1,2})\s*$")
-_BRACES = re.compile(r"\{([^{}]+)\}")
-_DOLLAR = re.compile(r"(?<!\$)\$([A-Za-z_]\w*)")
+_QUICK = re.compile(r"^\s*[%!?]|\?\s*(#.*)?$|=\s*[!%]", re.M)
+_ASSIGN = re.compile(r"^([A-Za-z_][\w]*(?:\s*,\s*[A-Za-z_][\w]*)*)\s*=\s*([!%])(.*)$")
+_DOLLAR = re.compile(r"(?<!\$)\$([A-Za-z_][\w.]*)")
 _IDENT = re.compile(r"^[A-Za-z_]\w*$")
+_OPEN = {"(": ")", "[": "]", "{": "}"}
 
 
 @dataclass(frozen=True, slots=True)
 class Magic:
     """One IPython-only construct in a cell."""
 
-    kind: str  # "line" | "cell" | "shell"
-    name: str  # magic name ("pip", "run", "capture"); "!" for a shell escape
+    kind: str  # "line" | "cell" | "shell" | "help"
+    name: str  # magic name ("pip", "run", "capture"); "!" for a shell escape; "pinfo" for help
     args: str  # everything after the name (for a cell magic: its first line's arguments)
     line: int  # 1-based line in the cell
     targets: tuple[str, ...] = ()  # names the construct assigns
     body: str = ""  # a non-Python cell magic's body (``%%bash`` script, ``%%writefile`` text)
+    expands: tuple[str, ...] = ()  # Python names IPython substitutes into the line *if they exist*
 
 
 @dataclass(frozen=True, slots=True)
 class Transformed:
     python: str
     magics: tuple[Magic, ...]
+    body_uncertain: bool = False  # the body of an unknown cell magic: keep its bindings, not its reads
 
 
-def _interpolations(text: str) -> list[str]:
-    """Python expressions IPython interpolates into a magic/shell line: ``{expr}`` and ``$name``."""
-    found = [m.group(1).strip() for m in _BRACES.finditer(text)]
-    found += [m.group(1) for m in _DOLLAR.finditer(text)]
-    return [f for f in found if f]
+def _names_in(expr: str) -> list[str]:
+    try:
+        tree = ast.parse(expr.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    return [n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
 
 
-def _uses_expr(text: str) -> str:
-    exprs = _interpolations(text)
-    return "(" + ", ".join(exprs) + ",)" if exprs else "pass"
+def _brace_fields(text: str) -> list[str]:
+    """``{expr}`` fields as ``string.Formatter`` (IPython's var_expand) reads them; ``{{`` escapes."""
+    fields: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "{":
+            if text.startswith("{{", i):
+                i += 2
+                continue
+            end = text.find("}", i + 1)
+            if end < 0:
+                break
+            fields.append(text[i + 1 : end].split("!", 1)[0].split(":", 1)[0])
+            i = end + 1
+        else:
+            i += 1
+    return fields
+
+
+def expanded_names(text: str) -> tuple[str, ...]:
+    """Python names IPython's ``var_expand`` would read from ``text`` (``$name``, ``{expr}``)."""
+    found: list[str] = []
+    for expr in _brace_fields(text):
+        found.extend(_names_in(expr))
+    for match in _DOLLAR.finditer(text):
+        found.append(match.group(1).split(".", 1)[0])
+    return tuple(dict.fromkeys(found))
 
 
 def _split_magic(text: str) -> tuple[str, str]:
@@ -90,62 +141,179 @@ def _line_magic_targets(name: str, args: str) -> tuple[str, ...]:
     return ()
 
 
+@dataclass(slots=True)
+class _Scan:
+    """Python's lexical state between physical lines: open brackets, an open triple-quoted string."""
+
+    depth: int = 0
+    string: str | None = None  # the triple quote that is open
+    backslash: bool = False  # the previous line ended with a continuation backslash
+
+    @property
+    def at_line_start(self) -> bool:
+        return self.depth == 0 and self.string is None and not self.backslash
+
+    def feed(self, line: str) -> int:
+        """Advance over one physical line; return the index just past its last code character."""
+        i, n = 0, len(line)
+        code_end = 0
+        while i < n:
+            if self.string is not None:
+                end = line.find(self.string, i)
+                while end > 0 and _escaped(line, end):
+                    end = line.find(self.string, end + 1)
+                if end < 0:
+                    i = n
+                    break
+                i = end + 3
+                self.string = None
+                code_end = i
+                continue
+            ch = line[i]
+            if ch == "#":
+                break
+            if ch in "\"'":
+                triple = line[i : i + 3]
+                if triple in ('"""', "'''"):
+                    self.string = triple
+                    i += 3
+                    continue
+                end = i + 1
+                while end < n and line[end] != ch:
+                    end += 2 if line[end] == "\\" else 1
+                i = end + 1
+                code_end = min(i, n)
+                continue
+            if ch in _OPEN:
+                self.depth += 1
+            elif ch in ")]}":
+                self.depth = max(0, self.depth - 1)
+            if not ch.isspace():
+                code_end = i + 1
+            i += 1
+        self.backslash = self.string is None and line.rstrip().endswith("\\") and not line.rstrip().endswith("\\\\")
+        return code_end
+
+
+def _escaped(line: str, index: int) -> bool:
+    slashes = 0
+    while index - slashes - 1 >= 0 and line[index - slashes - 1] == "\\":
+        slashes += 1
+    return slashes % 2 == 1
+
+
+def _cell_magic(lines: list[str], start: int, out: list[str]) -> Transformed:
+    name, args = _split_magic(lines[start].lstrip()[2:])
+    body = "\n".join(lines[start + 1 :])
+    expands = expanded_names(args)
+    targets: tuple[str, ...] = ()
+    if name == "capture":
+        positional = [w for w in args.split() if not w.startswith("-")]
+        targets = tuple(w for w in positional[-1:] if _IDENT.match(w))
+    if name in PYTHON_BODY_CELL_MAGICS:
+        magics = [Magic("cell", name, args, start + 1, targets, expands=expands)]
+        out.append(" = ".join((*targets, "None")) if targets else "pass")
+        rest = transform_cell(body)
+        out.extend(rest.python.split("\n"))
+        magics.extend(Magic(m.kind, m.name, m.args, m.line + start + 1, m.targets, m.body, m.expands) for m in rest.magics)
+        return Transformed("\n".join(out), tuple(magics), rest.body_uncertain)
+    magic = Magic("cell", name, args, start + 1, targets, body, expands)
+    if name not in NON_PYTHON_CELL_MAGICS:
+        rest = transform_cell(body)
+        try:
+            ast.parse(rest.python)
+        except (SyntaxError, ValueError, RecursionError):
+            pass
+        else:  # a custom magic (``%%backend torch``) over Python code: keep the names it binds
+            out.append("pass")
+            out.extend(rest.python.split("\n"))
+            shifted = tuple(Magic(m.kind, m.name, m.args, m.line + start + 1, m.targets, m.body, m.expands) for m in rest.magics)
+            return Transformed("\n".join(out), (magic, *shifted), True)
+    out.append("pass")
+    out.extend("" for _ in lines[start + 1 :])
+    return Transformed("\n".join(out), (magic,))
+
+
+_LEADING = re.compile(r"^[ \t]+")
+_CLASSIC_PROMPT = re.compile(r"^(>>>|\.\.\.)( |$)")
+_IPYTHON_PROMPT = re.compile(r"^(In \[\d+\]: |\s*\.\.\.+: )")
+
+
+def _cleanup(source: str) -> str:
+    """IPython's cleanup transforms: leading blank lines are dropped, the first line's indentation is
+    removed from every line that has it (``leading_indent``), pasted ``>>>``/``In [1]:`` prompts are stripped."""
+    lines = source.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return source
+    lines[:first] = [""] * first  # ``leading_empty_lines`` (blanked, not removed: line numbers stay)
+    match = _LEADING.match(lines[first])
+    if match:
+        space = match.group(0)
+        lines = [line[len(space) :] if line.startswith(space) else line for line in lines]
+    for prompt in (_CLASSIC_PROMPT, _IPYTHON_PROMPT):
+        if prompt.match(lines[first]):
+            lines = [prompt.sub("", line, count=1) for line in lines]
+    return "\n".join(lines)
+
+
 def transform_cell(source: str) -> Transformed:
     """Plain-Python version of ``source`` (same number of lines) plus the magics found."""
+    if source[:1] in {" ", "\t", ">", "I", "\n", "\r"}:
+        source = _cleanup(source)
     if not _QUICK.search(source):
         return Transformed(source, ())
     lines = source.split("\n")
     out: list[str] = []
-    magics: list[Magic] = []
     start = 0
     while start < len(lines) and not lines[start].strip():
         out.append(lines[start])
         start += 1
     if start < len(lines) and lines[start].lstrip().startswith("%%"):
-        name, args = _split_magic(lines[start].lstrip()[2:])
-        body = "\n".join(lines[start + 1 :])
-        targets: tuple[str, ...] = ()
-        if name == "capture":
-            positional = [w for w in args.split() if not w.startswith("-")]
-            targets = tuple(w for w in positional[-1:] if _IDENT.match(w))
-        if name in PYTHON_BODY_CELL_MAGICS:
-            magics.append(Magic("cell", name, args, start + 1, targets))
-            out.append(" = ".join((*targets, "None")) if targets else _uses_expr(args))
-            rest = transform_cell(body)
-            out.extend(rest.python.split("\n"))
-            magics.extend(Magic(m.kind, m.name, m.args, m.line + start + 1, m.targets, m.body) for m in rest.magics)
-            return Transformed("\n".join(out), tuple(magics))
-        magics.append(Magic("cell", name, args, start + 1, targets, body))
-        out.append(_uses_expr(args) if name not in {"bash", "sh", "script", "system"} else _uses_expr(args + "\n" + body))
-        out.extend("" for _ in lines[start + 1 :])
-        return Transformed("\n".join(out), tuple(magics))
+        return _cell_magic(lines, start, out)
 
-    in_string: str | None = None
-    continuing = False
+    magics: list[Magic] = []
+    scan = _Scan()
+    continuing = False  # inside a multi-line IPython escape joined by backslashes
     for number, line in enumerate(lines[start:], start=start + 1):
         if continuing:
             continuing = line.rstrip().endswith("\\")
             out.append("")
             continue
-        if in_string is None:
+        if scan.at_line_start:
             stripped = line.lstrip()
             indent = line[: len(line) - len(stripped)]
-            replaced = _transform_line(stripped, indent, number, magics)
+            replaced = _transform_line(stripped, indent, number, magics, line)
             if replaced is not None:
                 continuing = line.rstrip().endswith("\\") and not stripped.startswith("?")
                 out.append(replaced)
                 continue
         out.append(line)
-        for quote in ('"""', "'''"):
-            count = line.count(quote)
-            if count % 2 and (in_string is None or in_string == quote):
-                in_string = quote if in_string is None else None
+        scan.feed(line)
     return Transformed("\n".join(out), tuple(magics))
 
 
-def _transform_line(stripped: str, indent: str, number: int, magics: list[Magic]) -> str | None:
-    if not stripped:
+def _help_target(stripped: str, line: str) -> str | None:
+    """What ``?obj``/``obj??`` asks help for, if this single logical line is help syntax."""
+    if stripped.startswith("?"):
+        return stripped.lstrip("?").strip()
+    probe = _Scan()
+    code_end = probe.feed(line)
+    if probe.depth or probe.string or probe.backslash:
         return None
+    code = line[:code_end].rstrip()
+    if code.endswith("?") and not code.lstrip().startswith("#"):
+        return code.strip().rstrip("?").strip()
+    return None
+
+
+def _transform_line(stripped: str, indent: str, number: int, magics: list[Magic], line: str) -> str | None:
+    if not stripped or stripped.startswith("#"):
+        return None
+    target = _help_target(stripped, line)
+    if target is not None:
+        magics.append(Magic("help", "pinfo", target, number))
+        return indent + "pass"
     if stripped.startswith("%%"):  # a cell magic not on the first line: IPython rejects it too
         name, args = _split_magic(stripped[2:])
         magics.append(Magic("line", name, args, number))
@@ -157,31 +325,22 @@ def _transform_line(stripped: str, indent: str, number: int, magics: list[Magic]
             magics.append(Magic("line", name, args, number))
             return indent + (statement.strip() or "pass")
         targets = _line_magic_targets(name, args)
-        magics.append(Magic("line", name, args, number, targets))
+        magics.append(Magic("line", name, args, number, targets, expands=expanded_names(args)))
         if targets:
             return indent + "; ".join(f"{t} = None" for t in targets)
-        return indent + _uses_expr(args)
+        return indent + "pass"
     if stripped.startswith("!"):
         command = stripped.lstrip("!").rstrip("\\")
-        magics.append(Magic("shell", "!", command.strip(), number))
-        return indent + _uses_expr(command)
-    if _HELP.match(stripped):
-        magics.append(Magic("line", "pinfo", stripped.strip("?"), number))
+        magics.append(Magic("shell", "!", command.strip(), number, expands=expanded_names(command)))
         return indent + "pass"
-    match = _ASSIGN.match(indent + stripped)
+    match = _ASSIGN.match(stripped)
     if match:
-        targets = tuple(t.strip() for t in match.group(2).split(","))
-        rest = match.group(4)
-        if match.group(3) == "!":
-            magics.append(Magic("shell", "!", rest.strip(), number, targets))
+        targets = tuple(t.strip() for t in match.group(1).split(","))
+        rest = match.group(3)
+        if match.group(2) == "!":
+            magics.append(Magic("shell", "!", rest.strip(), number, targets, expands=expanded_names(rest)))
         else:
             name, args = _split_magic(rest)
-            magics.append(Magic("line", name, args, number, targets))
-        return (
-            indent
-            + ", ".join(targets)
-            + " = "
-            + ("None" if len(targets) == 1 else "(" + ", ".join("None" for _ in targets) + ")")
-            + ("; " + _uses_expr(rest) if _interpolations(rest) else "")
-        )
+            magics.append(Magic("line", name, args, number, targets, expands=expanded_names(args)))
+        return indent + ", ".join(targets) + " = " + ("None" if len(targets) == 1 else "(" + ", ".join("None" for _ in targets) + ")")
     return None

@@ -70,7 +70,9 @@ def data_files(nb: ParsedNotebook) -> list[Path]:
     written: set[str] = set()
     seen: dict[str, Path] = {}
     for access in file_accesses(nb):
-        path = resolve_data_path(folder, access.path)
+        if access.cwd is None:
+            continue
+        path = resolve_data_path(folder / access.cwd, access.path)
         key = os.path.normpath(str(path))
         if access.write:
             written.add(key)

@@ -30,6 +30,7 @@ class CellNames:
     defs: dict[str, int] = field(default_factory=dict)  # name -> first line binding it
     needs: list[Use] = field(default_factory=list)  # read before this cell binds them
     deferred: list[Use] = field(default_factory=list)  # globals read inside function bodies
+    conditional: list[Use] = field(default_factory=list)  # read only if an exception occurs (``except NAME:``)
     star_imports: list[tuple[str, int]] = field(default_factory=list)  # (module, line)
 
 
@@ -41,6 +42,55 @@ def analyze(tree: ast.Module) -> CellNames:
     result = CellNames()
     _ModuleWalker(result).run(tree.body)
     return result
+
+
+_NAME_ERROR_CATCHERS = frozenset({"NameError", "Exception", "BaseException", "UnboundLocalError"})
+
+
+def _catches_name_error(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(isinstance(t, ast.Name) and t.id in _NAME_ERROR_CATCHERS for t in types)
+
+
+def _is_version_info(node: ast.AST) -> bool:
+    if isinstance(node, ast.Subscript) or (isinstance(node, ast.Attribute) and node.attr == "major"):
+        node = node.value
+    return isinstance(node, ast.Attribute) and node.attr == "version_info" and isinstance(node.value, ast.Name) and node.value.id == "sys"
+
+
+def _python_major_test(test: ast.AST) -> int | None:
+    """2 when ``test`` holds only on Python 2 (``sys.version_info < (3, 0)``, ``PY2``), 3 when only on 3."""
+    if (isinstance(test, ast.Name) and test.id in {"PY2", "PY3"}) or (isinstance(test, ast.Attribute) and test.attr in {"PY2", "PY3"}):
+        return 2 if (test.id if isinstance(test, ast.Name) else test.attr) == "PY2" else 3
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and _is_version_info(test.left)):
+        return None
+    right = test.comparators[0]
+    value = right.elts[0] if isinstance(right, ast.Tuple) and right.elts else right
+    if not (isinstance(value, ast.Constant) and isinstance(value.value, int)):
+        return None
+    major, op = value.value, test.ops[0]
+    if (isinstance(op, ast.Lt) and major == 3) or (isinstance(op, ast.Eq) and major == 2) or (isinstance(op, ast.LtE) and major == 2):
+        return 2
+    if (isinstance(op, ast.GtE) and major == 3) or (isinstance(op, ast.Eq) and major == 3) or (isinstance(op, ast.Gt) and major == 2):
+        return 3
+    return None
+
+
+def _namespace_tests(test: ast.AST) -> set[str]:
+    """Names a condition checks for existence: ``'model' not in globals()``, ``"x" in dir()``."""
+    found: set[str] = set()
+    for node in ast.walk(test):
+        if (
+            isinstance(node, ast.Compare)
+            and isinstance(node.left, ast.Constant)
+            and isinstance(node.left.value, str)
+            and any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops)
+            and any(isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id in {"globals", "locals", "dir", "vars"} for c in node.comparators)
+        ):
+            found.add(node.left.value)
+    return found
 
 
 def _target_names(node: ast.AST) -> list[ast.Name]:
@@ -57,11 +107,15 @@ class _ModuleWalker:
     def __init__(self, result: CellNames) -> None:
         self.result = result
         self.bound: set[str] = set()
+        self.guarded = 0  # inside ``try:`` whose handlers catch NameError: a missing name is handled
+        self.guard_names: set[str] = set()  # names tested with ``'x' in globals()`` around this code
+        self.handler_types = 0  # inside ``except <types>:``: evaluated only when the try body raises
 
     # -- events -----------------------------------------------------------------------------
     def load(self, name: str, node: ast.AST) -> None:
-        if name not in self.bound:
-            self.result.needs.append(Use(name, getattr(node, "lineno", 1), getattr(node, "col_offset", 0)))
+        if name not in self.bound and not self.guarded and name not in self.guard_names:
+            use = Use(name, getattr(node, "lineno", 1), getattr(node, "col_offset", 0))
+            (self.result.conditional if self.handler_types else self.result.needs).append(use)
 
     def bind(self, name: str, node: ast.AST) -> None:
         self.bound.add(name)
@@ -96,7 +150,17 @@ class _ModuleWalker:
             self.target(node.target)
             self.run(node.body)
             self.run(node.orelse)
-        elif isinstance(node, (ast.While, ast.If)):
+        elif isinstance(node, ast.If):
+            self.expr(node.test)
+            major = _python_major_test(node.test)
+            saved = set(self.guard_names)
+            self.guard_names |= _namespace_tests(node.test)
+            if major != 2:  # ``if sys.version_info < (3,):`` never runs on Python 3
+                self.run(node.body)
+            if major != 3:
+                self.run(node.orelse)
+            self.guard_names = saved
+        elif isinstance(node, ast.While):
             self.expr(node.test)
             self.run(node.body)
             self.run(node.orelse)
@@ -107,10 +171,15 @@ class _ModuleWalker:
                     self.target(item.optional_vars)
             self.run(node.body)
         elif isinstance(node, (ast.Try, ast.TryStar)):
+            guards = any(_catches_name_error(h) for h in node.handlers)
+            self.guarded += guards
             self.run(node.body)
+            self.guarded -= guards
             for handler in node.handlers:
                 if handler.type is not None:
+                    self.handler_types += 1
                     self.expr(handler.type)
+                    self.handler_types -= 1
                 if handler.name:
                     self.bind(handler.name, handler)
                 self.run(handler.body)
@@ -220,7 +289,7 @@ class _ModuleWalker:
         leaked: list[ast.Name] = []
         _comprehension_reads(node, first, rest, local, needs, leaked)
         for use in needs:
-            if use.name not in self.bound:
+            if use.name not in self.bound and not self.guarded and use.name not in self.guard_names:
                 self.result.needs.append(use)
         for name in leaked:
             self.bind(name.id, name)

@@ -171,6 +171,9 @@ def parse_code(cell: Cell) -> None:
         return
     cell.tree = tree
     cell.names = analyze(tree)
+    if transformed.body_uncertain:  # an unknown cell magic's body: what it binds counts, its reads may never run
+        cell.names.needs.clear()
+        cell.names.deferred.clear()
     _collect(cell, tree)
 
 
@@ -216,10 +219,18 @@ def _collect(cell: Cell, tree: ast.Module) -> None:
 
 
 def _language(metadata: Mapping[str, Any]) -> str:
+    """``"python"``, ``"python2"`` (a Python 2 kernel: its code is not Python 3) or the kernel's language."""
     kernelspec = metadata.get("kernelspec") or {}
     info = metadata.get("language_info") or {}
     language = str(kernelspec.get("language") or info.get("name") or "python").lower()
-    return "python" if language.startswith("python") or language in {"ipython", "ipython3"} else language
+    if not (language.startswith("python") or language in {"ipython", "ipython2", "ipython3"}):
+        return language
+    version = str(info.get("version") or "")
+    mode = info.get("codemirror_mode")
+    mode_version = mode.get("version") if isinstance(mode, Mapping) else None
+    if str(kernelspec.get("name") or "").lower() in {"python2", "python27", "python2.7"} or version.startswith("2.") or mode_version == 2:
+        return "python2"
+    return "python"
 
 
 def parse_notebook(nb: Mapping[str, Any], path: str | Path | None = None) -> ParsedNotebook:

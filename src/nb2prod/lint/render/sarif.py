@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from nb2prod import __version__
 from nb2prod.lint.notebook import ipynb_source_lines
@@ -18,7 +19,7 @@ from nb2prod.lint.registry import catalog
 from nb2prod.lint.rerun import RERUN_CHECKS
 from nb2prod.models import LintReport, Severity
 
-__all__ = ["render_sarif", "sarif_log"]
+__all__ = ["artifact_uri", "render_sarif", "sarif_log"]
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
@@ -55,6 +56,16 @@ def _rules() -> list[dict[str, Any]]:
     return rules
 
 
+def artifact_uri(path: str) -> str:
+    """An RFC 3986 URI reference for a notebook path: relative paths stay relative, absolute ones become
+    ``file://`` URIs, and every character outside the unreserved set and ``/`` is percent-encoded
+    (``my notebook.ipynb`` → ``my%20notebook.ipynb``), as SARIF 2.1.0 requires."""
+    posix = Path(path).as_posix()
+    if Path(path).is_absolute():
+        return Path(path).as_uri()
+    return quote(posix, safe="/")
+
+
 def _file_lines(path: str) -> list[int | None]:
     try:
         return ipynb_source_lines(Path(path).read_text(encoding="utf-8"))
@@ -72,7 +83,7 @@ def sarif_log(reports: Sequence[LintReport]) -> dict[str, Any]:
             if f.rule not in known:
                 rules.append({"id": f.rule, "name": f.rule.replace("/", "-"), "shortDescription": {"text": f.rule}})
                 known.add(f.rule)
-            physical: dict[str, Any] = {"artifactLocation": {"uri": Path(report.path).as_posix()}}
+            physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(report.path)}}
             if f.cell_index is not None and f.cell_index < len(starts) and starts[f.cell_index] is not None:
                 physical["region"] = {"startLine": int(starts[f.cell_index] or 1) + max((f.line or 1) - 1, 0)}
             result: dict[str, Any] = {

@@ -9,14 +9,13 @@ live interpreter (``importlib.metadata``) — the ``--fix requirements`` file.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import ClassVar
 
+from nb2prod.lint.kernel_env import importable, resolve_kernel_env
 from nb2prod.lint.notebook import Cell, ParsedNotebook
 from nb2prod.lint.project import Project, distribution_for, installed_version, is_stdlib, normalize, parse_requirement_line
 from nb2prod.lint.registry import register
@@ -28,6 +27,9 @@ __all__ = ["EnvironmentRule", "ThirdPartyImport", "pip_installs", "propose_lock"
 _PIP_SHELL = re.compile(r"^(?:\{[^}]*\}\s+-m\s+|python3?\s+-m\s+)?(pip3?|conda|mamba|uv\s+pip)\s+install\s+(.*)$")
 _PY_IN_PATH = re.compile(r"[/\\]python(3\.\d+)[/\\]")
 _UNPICKLE = re.compile(r"from version (\d+(?:\.\d+)+) when using version (\d+(?:\.\d+)+)")
+_HOME_ROOT = re.compile(r"(?<![\w.])(/Users/[A-Za-z0-9._-]+|/home/[A-Za-z0-9._-]+|[A-Za-z]:\\+Users\\+[A-Za-z0-9._-]+)(?=[/\\])")
+_SITE_PACKAGES = re.compile(r"((?:/[\w.+-]+)+?)/lib/python(\d\.\d+)/(?:site|dist)-packages/")
+_VERSION_LINE = re.compile(r"^\d+\.\d+(\.\d+)?([.+-]?[A-Za-z0-9]+)*$")
 _VERSION_ATTR = re.compile(r"([A-Za-z_][\w.]*)\.__version__")
 _VERSION_TOKEN = re.compile(r"(?<![\w.])(\d+\.\d+(?:\.\d+)?(?:[.\w+-]*)?)")
 
@@ -48,16 +50,6 @@ class PipInstall:
     packages: tuple[str, ...]
     unpinned: tuple[str, ...]
     shell: bool
-
-
-@lru_cache(maxsize=4096)
-def _importable(module: str) -> bool:
-    if module in sys.modules:
-        return True
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def third_party_imports(nb: ParsedNotebook, project: Project) -> list[ThirdPartyImport]:
@@ -150,7 +142,8 @@ class EnvironmentRule(Rule):
     checks: ClassVar[dict[str, Check]] = {
         "no-requirements": Check(Severity.WARNING, "The project declares no dependencies at all (no requirements file or pyproject)."),
         "undeclared-import": Check(Severity.WARNING, "An imported third-party package is not declared in the project's requirements."),
-        "not-installed": Check(Severity.WARNING, "An imported module is not installed in this interpreter (ModuleNotFoundError)."),
+        "not-installed": Check(Severity.WARNING, "An imported module is not installed in the notebook's kernel environment (ModuleNotFoundError)."),
+        "kernel-unknown": Check(Severity.INFO, "The notebook's kernel is not on this machine: imports were judged against the declared requirements only."),
         "unpinned-declaration": Check(Severity.INFO, "A declared dependency has no version constraint."),
         "unpinned-install": Check(Severity.WARNING, "`%pip install`/`!pip install` without a version installs whatever is newest."),
         "shell-pip": Check(Severity.INFO, "`!pip install` may install into a different environment than the kernel's."),
@@ -173,8 +166,19 @@ class EnvironmentRule(Rule):
                 fix="`nb2prod lint --fix requirements` writes requirements.txt pinned from this interpreter",
                 evidence="proposed: " + "; ".join(propose_lock(ctx.nb, project)[:20]),
             )
+        env = resolve_kernel_env(ctx.nb.metadata)
+        probe = [i.module for i in imports if i.distribution not in pip_names]
+        status = importable(env, probe) if probe else {}
+        if status is None and probe:
+            declared = ", ".join(p.name for p in project.declaration_files[:3]) or "no requirements file"
+            yield self.finding(
+                ctx,
+                "kernel-unknown",
+                f"imports were checked against {env.label}: {declared}; whether they are installed was not checked",
+                fix="install the notebook's kernel on this machine (or set its kernelspec) so the linter can check the real environment",
+            )
         for item in imports:
-            installed = _importable(item.module)
+            installed = True if status is None else status.get(item.module, True)
             if project.declaration_files and not project.declares(item.distribution) and item.distribution not in pip_names:
                 version = installed_version(item.distribution)
                 pin = f"{item.distribution}=={version}" if version else item.distribution
@@ -186,14 +190,17 @@ class EnvironmentRule(Rule):
                     line=item.line,
                     fix=f"add `{pin}` to the requirements (`nb2prod lint --fix requirements`)",
                 )
-            if not installed and item.distribution not in pip_names:
+            if not installed:
+                declared_in = project.requirements.get(item.distribution)
+                note = f" (declared in {declared_in.source.rsplit('/', 1)[-1]}: install the project's requirements there)" if declared_in else ""
                 yield self.finding(
                     ctx,
                     "not-installed",
-                    f"`{item.module}` is not installed in this interpreter; a fresh run raises ModuleNotFoundError",
+                    f"`{item.module}` is not installed in {env.label}; a fresh run there raises ModuleNotFoundError{note}",
                     cell=item.cell,
                     line=item.line,
-                    fix=f"install it (`pip install {item.distribution}`) and declare it in the requirements",
+                    severity=Severity.INFO if declared_in else None,  # the project declares it: a setup step, not a notebook defect
+                    fix=f"install it there (`{env.interpreter or 'python'} -m pip install {item.distribution}`) and declare it in the requirements",
                 )
             requirement = project.requirements.get(item.distribution)
             if requirement is not None and not requirement.constrained:
@@ -229,6 +236,35 @@ class EnvironmentRule(Rule):
                 )
         yield from self._mixed(ctx)
 
+    def _machines(self, ctx: LintContext) -> Iterable[Finding]:
+        """Outputs showing two home folders or two site-packages prefixes: two machines or environments."""
+        homes: dict[str, int] = {}
+        prefixes: dict[str, int] = {}
+        versions: set[str] = set()  # two Python versions are reported by _mixed already
+        for cell in ctx.nb.code_cells:
+            for output in cell.outputs:
+                text = _output_text(output)
+                if "/" not in text and "\\" not in text:
+                    continue
+                for match in _HOME_ROOT.finditer(text):
+                    root = match.group(1).rstrip("/\\")
+                    if root.replace("\\", "/").rsplit("/", 1)[-1].lower() not in {"jovyan", "shared", "public", "runner"}:
+                        homes.setdefault(root, cell.index)
+                for match in _SITE_PACKAGES.finditer(text):
+                    prefixes.setdefault(match.group(1), cell.index)
+                    versions.add(match.group(2))
+        for what, seen in (("home folders", homes), ("Python environments", prefixes if len(versions) <= 1 else {})):
+            if len(seen) > 1:
+                (first, a), (second, b) = sorted(seen.items(), key=lambda kv: kv[1])[:2]
+                yield self.finding(
+                    ctx,
+                    "mixed-environment",
+                    f"outputs come from two {what}: {first!r} (cell {a}) and {second!r} (cell {b}) — cells were run on different machines",
+                    cell=ctx.nb.cells[b],
+                    fix="restart the kernel, run all cells in one environment, and save",
+                    evidence=", ".join(f"{k} (cell {v})" for k, v in list(seen.items())[:4]),
+                )
+
     def _mixed(self, ctx: LintContext) -> Iterable[Finding]:
         pythons: dict[str, list[Cell]] = {}
         packages: dict[str, dict[str, Cell]] = {}
@@ -246,13 +282,14 @@ class EnvironmentRule(Rule):
                     fix="re-create the saved artefact with the pinned versions (or pin the version that made it)",
                 )
             attrs = _VERSION_ATTR.findall(cell.source)
-            if attrs and joined:
-                tokens = _VERSION_TOKEN.findall(joined)
+            if attrs and joined:  # a version printed alone on its line (``print(pd.__version__)`` → ``2.2.3``)
+                tokens = [line.strip().strip("'\"") for line in joined.splitlines() if _VERSION_LINE.match(line.strip().strip("'\""))]
                 for attr, version in zip(attrs, tokens, strict=False):
                     target = ctx.nb.resolve(attr).split(".")[0]
                     if target in {"sys", "platform"}:
                         continue
                     packages.setdefault(distribution_for(target), {})[version] = cell
+        yield from self._machines(ctx)
         declared = (ctx.nb.metadata.get("language_info") or {}).get("version")
         if len(pythons) > 1:
             described = ", ".join(f"{v} (cell {cells[0].index})" for v, cells in sorted(pythons.items()))

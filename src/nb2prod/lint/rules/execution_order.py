@@ -29,12 +29,34 @@ class ExecutionOrderRule(Rule):
         "gap": Check(Severity.INFO, "Execution counts skip numbers: code ran that is not in the notebook (re-runs, deleted cells)."),
         "unexecuted": Check(Severity.WARNING, "A code cell never ran while cells around it did."),
         "output-without-count": Check(Severity.INFO, "A cell has outputs but no execution count."),
+        "error-output": Check(Severity.WARNING, "A saved output is an error (a traceback): the saved run did not complete cleanly."),
+        "never-executed": Check(Severity.INFO, "No code cell was ever run: nothing in the file shows the notebook runs."),
     }
 
     def check_notebook(self, ctx: LintContext) -> Iterable[Finding]:
         code = [c for c in ctx.nb.cells if c.is_code and not c.is_empty]
+        for cell in code:
+            error = next((o for o in cell.outputs if o.get("output_type") == "error"), None)
+            if error is not None:
+                name, value = str(error.get("ename") or "error"), str(error.get("evalue") or "")
+                yield self.finding(
+                    ctx,
+                    "error-output",
+                    f"the saved output is an error: {name}" + (f": {value[:100]}" if value else ""),
+                    cell=cell,
+                    fix="fix the cause (or, for an intended error, catch it / tag the cell `raises-exception`), then restart and run all",
+                    evidence=f"{name}: {value[:200]}",
+                    severity=Severity.INFO if "raises-exception" in cell.tags else None,
+                )
         executed = [c for c in code if c.execution_count is not None]
         if not executed:
+            if code and not any(c.outputs for c in code):
+                yield self.finding(
+                    ctx,
+                    "never-executed",
+                    f"none of the {len(code)} code cells was ever run (no execution counts, no outputs)",
+                    fix="restart the kernel, run all cells and save, so the file shows that it runs and what it produces",
+                )
             return
         seen: dict[int, int] = {}
         highest = None

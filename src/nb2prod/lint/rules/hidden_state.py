@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from nb2prod.lint.ipython_syntax import transform_cell
-from nb2prod.lint.names import analyze
+from nb2prod.lint.names import Use, analyze
 from nb2prod.lint.notebook import Cell
 from nb2prod.lint.registry import register
 from nb2prod.lint.rule import Check, LintContext, Rule
@@ -120,6 +120,10 @@ class HiddenStateRule(Rule):
         "undefined-name": Check(Severity.ERROR, "A name is defined nowhere in the notebook; a fresh kernel raises NameError."),
         "deleted-definition": Check(Severity.ERROR, "A name exists only because of kernel history: code no longer in the notebook defined it."),
         "dunder-file": Check(Severity.WARNING, "__file__ is not defined in a notebook kernel."),
+        "expansion-order": Check(
+            Severity.WARNING,
+            "A `!`/magic line names a Python variable (`{x}`, `$x`) that is only defined below: a fresh run passes the text unexpanded.",
+        ),
     }
 
     def check_notebook(self, ctx: LintContext) -> Iterable[Finding]:
@@ -129,8 +133,13 @@ class HiddenStateRule(Rule):
         for cell in cells:
             for name, line in cell.names.defs.items():
                 defined_by.setdefault(name, []).append((cell.index, line))
-            for module, _line in cell.names.star_imports:
-                wildcards.append(_Wildcard(cell.index, f"`from {module} import *`"))
+            for module, line in cell.names.star_imports:
+                exported = _local_module_names(ctx, module)
+                if exported is None:
+                    wildcards.append(_Wildcard(cell.index, f"`from {module} import *`"))
+                else:  # a module next to the notebook (``from preamble import *``): its names are known
+                    for name in exported:
+                        defined_by.setdefault(name, []).append((cell.index, line))
             for magic in cell.magics:
                 for target in magic.targets:
                     defined_by.setdefault(target, []).append((cell.index, magic.line))
@@ -146,11 +155,15 @@ class HiddenStateRule(Rule):
                     wildcards.append(_Wildcard(cell.index, "`%pylab`"))
                 elif magic.name == "store" and magic.args.split()[:1] == ["-r"] and not magic.targets:
                     wildcards.append(_Wildcard(cell.index, "`%store -r`"))
+        yield from self._expansions(ctx, cells, defined_by)
+        broken = _broken_cell_bindings(ctx)
         history_defs = history_definitions(ctx.history) if ctx.history else {}
         gap = _count_gap(cells)
         reported: set[tuple[str, int]] = set()
         for cell in cells:
-            needs = [(u, False) for u in cell.names.needs] + [(u, True) for u in cell.names.deferred]
+            needs: list[tuple[Use, bool | None]] = [(u, False) for u in cell.names.needs]
+            needs += [(u, True) for u in cell.names.deferred]
+            needs += [(u, None) for u in cell.names.conditional]  # None: read only when an exception is handled
             for use, deferred in needs:
                 name = use.name
                 if is_predefined(name) or (name, cell.index) in reported:
@@ -167,7 +180,46 @@ class HiddenStateRule(Rule):
                         fix="use a path relative to the notebook folder (the kernel's working directory), e.g. Path.cwd()",
                     )
                     continue
+                if deferred is None:
+                    if not sites and not any(w.cell <= cell.index for w in wildcards):
+                        reported.add((name, cell.index))
+                        yield self.finding(
+                            ctx,
+                            "undefined-name",
+                            f"`{name}` is not defined anywhere in the notebook; it is read only if the `try` block raises, and then raises NameError instead",
+                            cell=cell,
+                            line=use.line,
+                            severity=Severity.WARNING,
+                            fix=f"import `{name}` from the module that defines it, in a cell above",
+                        )
+                    continue
                 if sites and (deferred or any(index < cell.index for index, _ in sites)):
+                    continue
+                maybe = [index for index in broken.get(name, []) if index < cell.index or deferred]
+                if maybe:
+                    reported.add((name, cell.index))
+                    yield self.finding(
+                        ctx,
+                        "undefined-name",
+                        f"`{name}` may be defined in cell {maybe[-1]}, which does not parse; the linter cannot be sure",
+                        cell=cell,
+                        line=use.line,
+                        severity=Severity.INFO,
+                        fix=f"fix the syntax error in cell {maybe[-1]} (reported there)",
+                    )
+                    continue
+                earlier_wildcard = [w for w in wildcards if w.cell <= cell.index]
+                if sites and not deferred and earlier_wildcard:
+                    reported.add((name, cell.index))
+                    yield self.finding(
+                        ctx,
+                        "use-before-define",
+                        f"`{name}` is defined only below (cell {sites[0][0]}); it may come from {earlier_wildcard[0].what} (cell {earlier_wildcard[0].cell})",
+                        cell=cell,
+                        line=use.line,
+                        severity=Severity.WARNING,
+                        fix=f"import `{name}` explicitly above this cell",
+                    )
                     continue
                 if sites and not deferred:
                     later = [index for index, _ in sites if index > cell.index]
@@ -216,6 +268,82 @@ class HiddenStateRule(Rule):
                     fix=f"define or import `{name}` in a cell above this one",
                     evidence=gap,
                 )
+
+    def _expansions(self, ctx: LintContext, cells: list[Cell], defined_by: dict[str, list[tuple[int, int]]]) -> Iterable[Finding]:
+        """IPython expands ``$x``/``{x}`` in a ``!`` or magic line only if ``x`` exists then (else the text is
+        left as is: ``$HOME`` is the shell's). A name defined nowhere is the shell's; one defined only
+        below is a Python variable a fresh run does not have yet."""
+        for cell in cells:
+            for magic in cell.magics:
+                for name in magic.expands:
+                    sites = defined_by.get(name, [])
+                    if not sites or is_predefined(name):
+                        continue
+                    if any(index < cell.index or (index == cell.index and line <= magic.line) for index, line in sites):
+                        continue
+                    later = [index for index, _ in sites if index > cell.index]
+                    where = f"cell {later[0]} below" if later else "later in this cell"
+                    yield self.finding(
+                        ctx,
+                        "expansion-order",
+                        f"`{name}` in this {'shell' if magic.kind == 'shell' else 'magic'} line is a Python variable defined only in {where}; "
+                        "a fresh run leaves it unexpanded",
+                        cell=cell,
+                        line=magic.line,
+                        fix=_FIX_ORDER,
+                    )
+                    break
+
+
+_BINDING = re.compile(
+    r"^[ \t]*(?:def|class)[ \t]+(\w+)|^[ \t]*for[ \t]+([\w, \t()]+?)[ \t]+in\b|\bas[ \t]+(\w+)|^[ \t]*import[ \t]+([\w., \t]+)"
+    r"|^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]+\(?([\w, \t]+)|^[ \t]*([\w, \t()\[\]*]+?)[ \t]*(?:[-+*/%&|^@]|//|\*\*|>>|<<)?=(?!=)",
+    re.M,
+)
+
+
+def _broken_cell_bindings(ctx: LintContext) -> dict[str, list[int]]:
+    """Names cells that do not parse appear to bind (``x = …``, ``import x``, ``def x``), by cell."""
+    found: dict[str, list[int]] = {}
+    for cell in ctx.nb.code_cells:
+        if cell.syntax_error is None:
+            continue
+        for match in _BINDING.finditer(cell.python or cell.source):
+            for group in match.groups():
+                for word in re.findall(r"[A-Za-z_]\w*", group or ""):
+                    if word not in {"as", "import", "in"}:
+                        found.setdefault(word, []).append(cell.index)
+    return found
+
+
+def _local_module_names(ctx: LintContext, module: str) -> set[str] | None:
+    """Names ``from module import *`` binds when ``module`` is a Python file beside the notebook (or in
+    the project root); ``None`` when it is not local (an installed package: unknown)."""
+    if not module or module == "." or ctx.nb.path is None:
+        return None
+    relative = Path(*module.split("."))
+    for base in dict.fromkeys((ctx.nb.folder, ctx.project.root)):
+        for candidate in (base / relative.with_suffix(".py"), base / relative / "__init__.py"):
+            if candidate.is_file():
+                try:
+                    tree = ast.parse(candidate.read_text(encoding="utf-8"))
+                except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+                    return None
+                names = analyze(tree)
+                if names.star_imports:
+                    return None  # it re-exports another module's names: unknown
+                declared = _dunder_all(tree)
+                return declared if declared is not None else {n for n in names.defs if not n.startswith("_")}
+    return None
+
+
+def _dunder_all(tree: ast.Module) -> set[str] | None:
+    for stmt in tree.body:
+        if not isinstance(stmt, ast.Assign) or not any(isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets):
+            continue
+        if isinstance(stmt.value, (ast.List, ast.Tuple)):
+            return {e.value for e in stmt.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+    return None
 
 
 def _count_gap(cells: list[Cell]) -> str | None:

@@ -8,18 +8,20 @@ URLs (GitHub, GitLab, Bitbucket, Hugging Face) whose content changes under you.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
+from nb2prod.lint.data_reads import fold_path, module_env
 from nb2prod.lint.notebook import Cell, StringLit
 from nb2prod.lint.registry import register
 from nb2prod.lint.rule import Check, LintContext, Rule
 from nb2prod.models import Finding, Severity
 
-__all__ = ["PortabilityRule", "absolute_path_kind", "is_pathlike_call", "mutable_url"]
+__all__ = ["PortabilityRule", "absolute_path_kind", "home_in_text", "is_pathlike_call", "mutable_url", "output_text", "versioned_url"]
 
 _WINDOWS = re.compile(r"^[A-Za-z]:[\\/]")
 _UNC = re.compile(r"^\\\\[^\\\s]+\\[^\\\s]+")
@@ -76,6 +78,52 @@ _RAW_URL = [
 _ALWAYS_MUTABLE = re.compile(r"^https?://(docs\.google\.com/spreadsheets|drive\.google\.com|www\.dropbox\.com|dl\.dropboxusercontent\.com)/")
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 _URL_MAGIC_NAMES = frozenset({"cd", "run", "load", "bookmark", "writefile"})
+
+
+_REMOTE_READERS = re.compile(r"^(read_\w+|get_file|urlretrieve|urlopen|load_dataset|loadtxt|genfromtxt|open_dataset|imread|retrieve|download)$")
+_HASH_KEYWORDS = ("file_hash", "known_hash", "md5_hash", "sha256", "hash", "checksum", "md5", "revision", "version")
+_VERSIONED = re.compile(
+    r"(/v?\d+\.\d+(\.\d+)*[/-]|[?&](version|v|rev|revision|sha|commit)=|/releases/download/|zenodo\.org/record|doi\.org/|"
+    r"/[0-9a-f]{40}/|@[0-9a-f]{7,40}|/commit/|/tree/[0-9a-f]{7,40}|archive\.ics\.uci\.edu|/\d{4}-\d{2}-\d{2}/|_v\d+\.|-v\d+\.)",
+    re.I,
+)
+_HOME = re.compile(r"(?<![\w.])(/Users/[A-Za-z0-9._-]+|/home/[A-Za-z0-9._-]+|[A-Za-z]:\\+Users\\+[A-Za-z0-9._ -]+?)(?=[/\\])")
+_NOT_PERSONAL = frozenset({"jovyan", "shared", "public", "runner", "user", "username", "yourname", "you", "me", "name", "default", "all users"})
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def versioned_url(url: str) -> bool:
+    """The URL names a release, commit, dated snapshot or DOI: its content is fixed."""
+    ref = mutable_url(url)
+    if ref is None and any(p.match(url) for p in _RAW_URL):
+        return True  # a raw URL pinned to a SHA or a version tag
+    return bool(_VERSIONED.search(url))
+
+
+def home_in_text(text: str) -> str | None:
+    """The first personal home folder in ``text`` (``/Users/maria``), if any."""
+    for match in _HOME.finditer(text):
+        user = re.split(r"[/\\]+", match.group(1).rstrip("/\\"))[-1]
+        if user.lower() not in _NOT_PERSONAL:
+            return match.group(1)
+    return None
+
+
+def output_text(output: dict[str, object]) -> str:
+    """The text of a saved output: stream text, an error's traceback, a result's text/plain."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        text = output.get("text", "")
+    elif kind == "error":
+        traceback = output.get("traceback")
+        text = "\n".join(str(t) for t in traceback) if isinstance(traceback, list) else ""
+    else:
+        data = output.get("data") or {}
+        text = data.get("text/plain", "") if isinstance(data, dict) else ""
+    return "".join(text) if isinstance(text, list) else str(text)
 
 
 def is_pathlike_call(call: str | None) -> bool:
@@ -156,6 +204,8 @@ class PortabilityRule(Rule):
         "home-path": Check(Severity.WARNING, "A home-relative path depends on the user's home folder contents."),
         "path-case": Check(Severity.WARNING, "A file name's case differs from the file on disk: works on macOS/Windows, fails on Linux."),
         "mutable-url": Check(Severity.WARNING, "Data read from a branch-pinned or shared URL can change without notice."),
+        "unversioned-url": Check(Severity.WARNING, "Remote data is read with no version or checksum: a changed file changes results silently."),
+        "home-path-in-output": Check(Severity.WARNING, "A saved output shows a user's home folder (/Users/…, /home/…, C:\\Users\\…): a leak."),
     }
 
     def __init__(self) -> None:
@@ -181,12 +231,84 @@ class PortabilityRule(Rule):
                     line=site.line,
                     fix="keep data inside the project and use a path relative to the notebook",
                 )
+        yield from self._home_in_outputs(ctx, cell)
+        yield from self._unversioned_shell(ctx, cell)
         for magic in cell.magics:
             if magic.name in _URL_MAGIC_NAMES or magic.kind == "shell":
                 for word in magic.args.split():
                     kind = absolute_path_kind(word.strip("'\""), in_path_call=magic.name in _URL_MAGIC_NAMES)
                     if kind:
                         yield self._absolute(ctx, cell, magic.line, word.strip("'\""), kind)
+
+    def _home_in_outputs(self, ctx: LintContext, cell: Cell) -> Iterable[Finding]:
+        for number, output in enumerate(cell.outputs):
+            match = home_in_text(output_text(output))
+            if match:
+                yield self.finding(
+                    ctx,
+                    "home-path-in-output",
+                    f"output {number} shows the home folder {match!r}: it leaks a user name and ties the saved results to one machine",
+                    cell=cell,
+                    fix="print paths relative to the project (or clear this output), then restart, run all and save",
+                    evidence=match,
+                )
+                return
+
+    def check_notebook(self, ctx: LintContext) -> Iterable[Finding]:
+        env: dict[str, str] = {}  # names holding constant strings (URLs), in notebook order
+        for cell in ctx.nb.code_cells:
+            if cell.tree is None:
+                continue
+            module_env(cell, env)
+            yield from self._unversioned(ctx, cell, env)
+
+    def _unversioned(self, ctx: LintContext, cell: Cell, env: dict[str, str]) -> Iterable[Finding]:
+        """``pd.read_csv("https://…/iris.data")``, ``get_file(origin=…)`` without ``file_hash``, ``!wget URL``."""
+        for site in cell.calls:
+            last = site.dotted.rsplit(".", 1)[-1]
+            if not _REMOTE_READERS.match(last):
+                continue
+            args = site.node.args
+            keywords = {k.arg: k.value for k in site.node.keywords if k.arg}
+            url_node = keywords.get("origin") or (args[1] if len(args) > 1 else None) if last == "get_file" else (args[0] if args else None)
+            if url_node is None:
+                url_node = next((keywords[k] for k in ("url", "filepath_or_buffer", "path", "fname", "origin") if k in keywords), None)
+            url = (fold_path(url_node, env) or "").strip()
+            if not url.startswith(("http://", "https://", "ftp://")) or mutable_url(url) or versioned_url(url):
+                continue
+            if any(k in keywords and not _is_none(keywords[k]) for k in _HASH_KEYWORDS):
+                continue
+            yield self.finding(
+                ctx,
+                "unversioned-url",
+                f"reads remote data from {url[:80]!r} with no version or checksum: if the file changes, results change silently",
+                cell=cell,
+                line=site.line,
+                fix="download once, record its sha256 (`file_hash=`/`known_hash=`, or `nb2prod lint --fix manifest`), or use a versioned URL",
+                evidence=url[:200],
+            )
+
+    def _unversioned_shell(self, ctx: LintContext, cell: Cell) -> Iterable[Finding]:
+        for magic in cell.magics:
+            if magic.kind != "shell" and not (magic.kind == "cell" and magic.name in {"bash", "sh"}):
+                continue
+            command = magic.args if magic.kind == "shell" else magic.body
+            for text in command.splitlines():
+                words = text.split()
+                if not words or words[0] not in {"wget", "curl"} or "sha256sum" in command or "md5sum" in command:
+                    continue
+                urls = [w.strip("'\"") for w in words if w.strip("'\"").startswith(("http://", "https://"))]
+                url = next((u for u in urls if not mutable_url(u) and not versioned_url(u) and "{" not in u and "$" not in u), None)
+                if url:
+                    yield self.finding(
+                        ctx,
+                        "unversioned-url",
+                        f"`{words[0]}` downloads {url[:80]!r} with no version or checksum: if the file changes, results change silently",
+                        cell=cell,
+                        line=magic.line,
+                        fix="check the download's sha256 after it (`sha256sum -c`), or use a versioned URL",
+                        evidence=url[:200],
+                    )
 
     def _absolute(self, ctx: LintContext, cell: Cell, line: int, value: str, kind: str) -> Finding:
         style = {"windows": "Windows", "unc": "network (UNC)", "posix": "absolute"}[kind]

@@ -207,6 +207,8 @@ class RandomnessAnalysis:
     sklearn: list[tuple[Cell, CallSite, str]] = field(default_factory=list)
     families_used: set[str] = field(default_factory=set)
     seeded: set[str] = field(default_factory=set)
+    # (cell, call, family, seed cell index, cells drawing in between): relies on a global seed set elsewhere
+    order_dependent: list[tuple[Cell, CallSite, str, int, list[int]]] = field(default_factory=list)
 
 
 def _const(node: ast.AST | None) -> object:
@@ -259,6 +261,21 @@ def _family_of_draw(target: str) -> tuple[str, str] | None:
 def analyze_randomness(nb: ParsedNotebook) -> RandomnessAnalysis:
     result = RandomnessAnalysis()
     first_draw: dict[str, Draw] = {}
+    seed_cell: dict[str, int] = {}
+    drawn_since_seed: dict[str, list[int]] = {}
+    order_reported: set[tuple[int, str]] = set()
+
+    def seeded_use(cell: Cell, site: CallSite, family: str) -> None:
+        """A draw from a seeded global RNG: order-dependent when other cells drew from it since the seed."""
+        if family not in seed_cell:
+            return
+        between = [index for index in drawn_since_seed[family] if index not in (cell.index, seed_cell[family])]
+        if cell.index != seed_cell[family] and between and (cell.index, family) not in order_reported:
+            order_reported.add((cell.index, family))
+            result.order_dependent.append((cell, site, family, seed_cell[family], sorted(set(between))))
+        if not drawn_since_seed[family] or drawn_since_seed[family][-1] != cell.index:
+            drawn_since_seed[family].append(cell.index)
+
     for cell in nb.code_cells:
         if cell.tree is None:
             continue
@@ -278,6 +295,8 @@ def analyze_randomness(nb: ParsedNotebook) -> RandomnessAnalysis:
                     if family in first_draw and family not in result.seeded:
                         result.late_seeds.append((first_draw[family], cell, site))
                     result.seeded.add(family)
+                    seed_cell[family] = cell.index
+                    drawn_since_seed[family] = []
                 continue
             if target in {"numpy.random.default_rng", "numpy.random.RandomState", "random.Random"}:
                 seed = call.args[0] if call.args else _keyword(call, "seed")
@@ -292,6 +311,8 @@ def analyze_randomness(nb: ParsedNotebook) -> RandomnessAnalysis:
                     result.families_used.add("numpy")
                     if "numpy" not in result.seeded:
                         result.sklearn.append((cell, site, short))
+                    else:
+                        seeded_use(cell, site, "numpy")
                 continue
             found = _family_of_draw(target)
             if found is None:
@@ -300,6 +321,7 @@ def analyze_randomness(nb: ParsedNotebook) -> RandomnessAnalysis:
             result.families_used.add(family)
             draw = Draw(family, cell, site, label)
             first_draw.setdefault(family, draw)
+            seeded_use(cell, site, family)
             if family not in result.seeded and family not in reported_here:
                 reported_here.add(family)
                 result.unseeded.append(draw)
@@ -315,6 +337,10 @@ class RandomnessRule(Rule):
         "unseeded-generator": Check(Severity.WARNING, "A random generator is created without a seed."),
         "estimator-random-state": Check(Severity.WARNING, "A scikit-learn estimator/splitter without random_state while NumPy's global RNG is unseeded."),
         "seed-after-draw": Check(Severity.WARNING, "A seed is set after the first draw from the same RNG; earlier draws are not reproducible."),
+        "order-dependent-seed": Check(
+            Severity.WARNING,
+            "A draw relies on a global seed set in another cell with other draws in between: rerun or reorder a cell and it changes.",
+        ),
     }
 
     def check_notebook(self, ctx: LintContext) -> Iterable[Finding]:
@@ -346,6 +372,18 @@ class RandomnessRule(Rule):
                 cell=cell,
                 line=site.line,
                 fix="pass random_state=<seed> (e.g. random_state=42)",
+            )
+        for cell, site, family, seed_index, between in analysis.order_dependent:
+            shown = ", ".join(str(i) for i in between[:5]) + ("…" if len(between) > 5 else "")
+            yield self.finding(
+                ctx,
+                "order-dependent-seed",
+                f"`{site.dotted}(…)` relies on the {FAMILY_LABEL[family]} seed set in cell {seed_index}, but "
+                + (f"cells {shown} draw" if len(between) > 1 else f"cell {shown} draws")
+                + " from it in between: rerunning this cell alone, or reordering cells, changes its result",
+                cell=cell,
+                line=site.line,
+                fix="pass random_state=<seed> (or use a local generator, `np.random.default_rng(seed)`) instead of relying on the global seed",
             )
         for draw, cell, site in analysis.late_seeds:
             yield self.finding(

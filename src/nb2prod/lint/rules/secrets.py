@@ -47,9 +47,14 @@ def _entropy(text: str) -> float:
     return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
 
 
+_FILE_NAME = re.compile(r"(?i)\.(json|pem|key|p12|pfx|crt|cer|txt|cfg|conf|ini|env|ya?ml|toml|csv|pkl|db|sqlite)$")
+
+
 def _looks_secret(value: str) -> bool:
     value = value.strip()
     if len(value) < 8 or " " in value or _PLACEHOLDER.match(value):
+        return False
+    if _FILE_NAME.search(value) or "/" in value or "\\" in value:  # a path to a credentials file, not the credential
         return False
     return _entropy(value) >= 3.0
 
@@ -92,8 +97,8 @@ class SecretsRule(Rule):
     title = "Secrets"
     python_only = False
     checks: ClassVar[dict[str, Check]] = {
-        "in-source": Check(Severity.ERROR, "A credential is written in a cell's code."),
-        "in-output": Check(Severity.ERROR, "A credential appears in a saved cell output."),
+        "in-source": Check(Severity.WARNING, "A credential is written in a cell's code (a leak, not a run failure: warning)."),
+        "in-output": Check(Severity.WARNING, "A credential appears in a saved cell output (a leak, not a run failure: warning)."),
     }
 
     def check_cell(self, ctx: LintContext, cell: Cell) -> Iterable[Finding]:

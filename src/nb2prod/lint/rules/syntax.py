@@ -21,9 +21,19 @@ class SyntaxRule(Rule):
     checks: ClassVar[dict[str, Check]] = {
         "invalid-python": Check(Severity.ERROR, "A code cell is not valid Python, so running it raises SyntaxError."),
         "not-python": Check(Severity.INFO, "The notebook's kernel is not Python; only language-neutral checks ran."),
+        "python2": Check(Severity.WARNING, "The notebook's kernel is Python 2 (end of life since 2020): a Python 3 kernel cannot run it."),
     }
 
     def check_notebook(self, ctx: LintContext) -> Iterable[Finding]:
+        if ctx.nb.language == "python2":
+            kernel = (ctx.nb.metadata.get("kernelspec") or {}).get("name") or "python2"
+            yield self.finding(
+                ctx,
+                "python2",
+                f"the notebook was saved by a Python 2 kernel ({kernel!r}): its cells were not checked as Python 3",
+                fix="port it to Python 3 (`print(...)`, `range`, integer division…), switch the kernel, restart and run all",
+            )
+            return
         if not ctx.nb.is_python:
             yield self.finding(ctx, "not-python", f"kernel language is {ctx.nb.language!r}: only execution-order and secret checks ran")
 
