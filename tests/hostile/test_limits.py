@@ -68,3 +68,15 @@ def test_the_longest_accepted_values_are_stored_on_postgresql() -> None:
         store.audit.add_override(Override(request_id=rid, decision=over.decision, operator=over.operator, reason=over.reason))
         assert [f.source for f in store.audit.feedback([rid])] == [body.source]
         assert [o.operator for o in store.audit.overrides([rid])] == [over.operator]
+
+
+def test_the_store_refuses_an_over_long_value_from_any_caller(tmp_path: Path) -> None:
+    from nb2prod.errors import InvalidInputError
+
+    length = t.feedback.c.source.type.length
+    with Store.open(f"sqlite:///{tmp_path / 'audit.db'}") as store:
+        with pytest.raises(InvalidInputError, match="source is 129 characters"):
+            store.audit.add_feedback([Feedback(request_id="r1", label=1, source="s" * (length + 1))])
+        with pytest.raises(InvalidInputError, match="operator"):
+            store.audit.add_override(Override(request_id="r1", decision=1, operator="o" * (length + 1), reason="x"))
+        assert store.audit.add_feedback([Feedback(request_id="r1", label=1, source="s" * length)]) == 1

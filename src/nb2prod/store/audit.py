@@ -10,12 +10,20 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from nb2prod.errors import NotFoundError
+from nb2prod.errors import InvalidInputError, NotFoundError
 from nb2prod.models import AuditEvent, Feedback, Override
 from nb2prod.store import tables as t
 from nb2prod.store.profiles import ProfileStore
 
 __all__ = ["AuditLog"]
+
+
+def _fits(table: sa.Table, row: dict[str, Any], columns: Sequence[str]) -> None:
+    """Refuse a value longer than its column, naming it (PostgreSQL would fail the whole insert; SQLite would keep it)."""
+    for name in columns:
+        value, limit = row.get(name), getattr(table.c[name].type, "length", None)
+        if isinstance(value, str) and limit is not None and len(value) > limit:
+            raise InvalidInputError(f"{name} is {len(value)} characters, more than the {limit} allowed", fix=f"send a {name} of at most {limit} characters")
 
 
 class AuditLog:
@@ -56,6 +64,8 @@ class AuditLog:
 
     def add_feedback(self, items: Iterable[Feedback]) -> int:
         rows = [{**f.to_dict(), "ts": f.ts or time.time()} for f in items]
+        for row in rows:
+            _fits(t.feedback, row, ("request_id", "source"))
         if rows:
             with self._engine.begin() as conn:
                 if not self.profiling:
@@ -67,6 +77,7 @@ class AuditLog:
         return len(rows)
 
     def add_override(self, item: Override) -> None:
+        _fits(t.overrides, item.to_dict(), ("request_id", "operator"))
         with self._engine.begin() as conn:
             conn.execute(t.overrides.insert().values(**{**item.to_dict(), "ts": item.ts or time.time()}))
             if self.profiling:
