@@ -143,3 +143,19 @@ def test_the_deploy_option_reaches_the_spec_from_the_magic_the_api_and_the_check
     with pytest.raises(UsageError, match="not a training column"):
         bad = request.replace(guardrails="alcool=fallback")
         check_inputs(model, DeployInputs(model, bunch.data, bunch.target), bad, validate(workspace.settings, bad, has_holdout=False))
+
+
+def test_a_model_that_ignores_every_input_is_deployed_with_a_warning(workspace: Any) -> None:
+    from sklearn.tree import DecisionTreeClassifier as Tree
+
+    from nb2prod.package.deploy import DeployInputs, DeployRequest
+    from nb2prod.package.deploy.check import check_inputs
+    from nb2prod.package.deploy.validate import validate
+
+    bunch = datasets.load_breast_cancer(as_frame=True)
+    stump = Tree(ccp_alpha=1.0).fit(bunch.data, bunch.target)  # pruned to its root: one answer for every row
+    request = DeployRequest(name="pruned", model_var="clf")
+    checked = check_inputs(stump, DeployInputs(stump, bunch.data, bunch.target), request,
+                           validate(workspace.settings, request, has_holdout=False))
+    assert not any(f["guard"]["used"] for f in checked.schema)
+    assert any("do not depend on any input" in w and "clf" in w for w in checked.warnings)

@@ -66,4 +66,7 @@ def check_inputs(model: Any, inputs: DeployInputs, request: DeployRequest, plan:
     # guardrails from the training frame only; policies probed against the model (what it cannot take)
     policies = parse_policies(request.guardrails, [str(c) for c in frame.columns])
     schema = guard_features(model, frame, infer_schema(frame), info.task_spec(request.threshold), policies)
+    if not any(f["guard"]["used"] for f in schema):
+        warnings.append(f"the model's answers do not depend on any input column (it answers a constant): check that "
+                        f"{request.model_var or 'the model'} is the fitted model you meant — a later cell may have rebound it")
     return Checked(info=info, frame=frame, schema=schema, protected=protected, fallback=fallback, warnings=warnings)
