@@ -148,7 +148,8 @@ def test_kill_9_under_load_loses_no_acknowledged_prediction(tmp_path_factory: py
             i = k
             while time.monotonic() < stop:
                 try:
-                    reply = http.post(f"{service.url}/predict", json={"features": rows[i % len(rows)]})
+                    # Client ids reused across requests (and the restart): every answer must still be stored.
+                    reply = http.post(f"{service.url}/predict", json={"features": rows[i % len(rows)], "request_id": f"order-{i % 3}"})
                 except httpx.HTTPError:
                     return  # the server died mid-request: that answer was never received
                 if reply.status_code == 200:
