@@ -124,16 +124,22 @@ def read(home: Path, source: str, now: float) -> dict[str, float]:
 
     with Workspace.open(home) as ws:
         timings: dict[str, float] = {}
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = monitor_snapshot(ws.store, NAME, window="1d", until=now, source=source)
+        timings["first_monitor_s"] = time.perf_counter() - started  # profiles: includes rolling the day's 24 hour rollups
+        timings["first_monitor_cpu_s"] = time.process_time() - cpu
+        started, cpu = time.perf_counter(), time.process_time()
+        monitor_snapshot(ws.store, NAME, window="1d", until=now, source=source)
         timings["monitor_s"] = time.perf_counter() - started
+        timings["monitor_cpu_s"] = time.process_time() - cpu
         started = time.perf_counter()
         series = drift_series(ws.store, NAME, window="1d", points=24, until=now, source=source)
         timings["drift_series_s"] = time.perf_counter() - started
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         monitor_snapshot(ws.store, NAME, window="1d", until=now, source=source)
         drift_series(ws.store, NAME, window="1d", points=24, until=now, source=source)
         timings["panel_refresh_s"] = time.perf_counter() - started
+        timings["panel_refresh_cpu_s"] = time.process_time() - cpu
         timings["n"] = report.n
         timings["points"] = len(series)
         timings["drifted"] = sorted(report.drift.drifted) if report.drift else []  # type: ignore[assignment]
@@ -172,9 +178,12 @@ def main() -> None:
             seeded = seed(home, rows, now, args.batch)
             prof = _child(home, "profiles", now)
             exact = _child(home, "rows", now) if rows <= args.row_path_max else None
+            if exact is not None:  # the row path has no first-call cost: its "first" call is a plain call
+                exact["monitor_s"] = min(exact["monitor_s"], exact["first_monitor_s"])
         results[rows] = {"seed": seeded, "profiles": prof, "rows": exact}
-        line = (f"{rows:>10,} rows: monitor {prof['monitor_s']:.3f} s, drift_series(24) {prof['drift_series_s']:.3f} s, "
-                f"panel refresh {prof['panel_refresh_s']:.3f} s, peak RSS {prof['peak_rss_mb']:.0f} MB, "
+        line = (f"{rows:>10,} rows: monitor {prof['monitor_s']:.3f} s (cpu {prof['monitor_cpu_s']:.3f} s; first call, rolling "
+                f"the hours, {prof['first_monitor_s']:.3f} s), drift_series(24) {prof['drift_series_s']:.3f} s, "
+                f"panel refresh {prof['panel_refresh_s']:.3f} s (cpu {prof['panel_refresh_cpu_s']:.3f} s), peak RSS {prof['peak_rss_mb']:.0f} MB, "
                 f"{seeded['bytes_per_bucket'] / 1024:.1f} KB per bucket, seeded at {seeded['rows_per_s']:,.0f} rows/s")
         if exact is not None:
             line += (f" | rows path: monitor {exact['monitor_s']:.3f} s, drift_series {exact['drift_series_s']:.3f} s, "

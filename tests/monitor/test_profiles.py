@@ -20,7 +20,7 @@ from nb2prod.monitor.profile_window import series_points
 from nb2prod.monitor.snapshot import monitor_snapshot
 from nb2prod.store import Store
 
-RANK_ERROR = 0.0133 + 1 / 8192  # KLL k=200 normalised rank error (single-sided) + reading it at 4096 quantiles
+RANK_ERROR = 0.0133 + 1 / 2048  # KLL k=200 normalised rank error (single-sided) + reading it at 1024 quantiles
 W_BOUND = 0.03  # normed Wasserstein: |profile − exact| (measured ≤ 0.02 on the example's shifts)
 
 
