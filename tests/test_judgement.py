@@ -57,3 +57,13 @@ def test_widget_badge_and_performance_tab_say_the_same() -> None:
     parts = render_sections(_report(concept=_concept(600, degraded=False), estimated=_estimated(degraded=True)))
     assert "degraded" not in parts["performance"]  # the labels say fine, so no view says degraded
     assert parts["header"].count(STATE_COLOURS["ok"]) >= 2 and STATE_COLOURS["firing"] not in parts["header"]
+
+
+def test_widget_header_names_this_versions_rows_when_others_answered_too() -> None:
+    from nb2prod.widgets.monitor import render_sections
+
+    ops = _ops(1000)
+    mine, other = (dataclasses.replace(ops.overall, n=n, version_id=v) for n, v in ((599, "v1"), (401, "v0")))
+    header = render_sections(_report(operations=dataclasses.replace(ops, by_version=(mine, other))))["header"]
+    assert "599 predictions by this version (1000 by all versions" in header
+    assert "1000 predictions," in render_sections(_report())["header"]

@@ -84,24 +84,34 @@ export class DriftPanel extends DeploymentWindowPanel {
     const pct = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : `${(100 * v).toFixed(1)}%`);
     const num = (v: number | null | undefined, digits = 3): string => (v === null || v === undefined ? '—' : v.toFixed(digits));
     const fairness = report.fairness?.attributes.filter(a => a.di_ratio !== null) ?? [];
+    const judged = report.judgements ?? {};
+    // A stat coloured by the server's judgement of its metric (the same the dashboard and the widget show).
+    const judgedStat = (label: string, key: string, fallback: string, statKey = label): HTMLElement => {
+      const j = judged[key];
+      const node = stat(label, j ? j.value : fallback, j?.state === 'firing', statKey);
+      if (j) {
+        node.dataset.state = j.state;
+        node.title = `${j.state}: ${j.reason} (n=${j.n})`;
+      }
+      return node;
+    };
     this.statsNode.replaceChildren(
       stat('predictions', String(report.n)),
-      stat('dataset drift', d ? `${num(d.score, 2)} (${d.features.filter(f => f.drifted).length}/${d.features.length})` : '—', !!d?.detected),
+      judgedStat('dataset drift', 'drift', d ? `${num(d.score, 2)} (${d.features.filter(f => f.drifted).length}/${d.features.length})` : '—'),
       stat('concept drift', c && c.score !== null ? num(c.score, 3) : '—', !!c?.degraded),
-      stat(c ? `live ${c.metric}` : 'live metric', c && c.live !== null ? `${num(c.live)} [${num(c.live_low)}, ${num(c.live_high)}]` : '—'),
+      judgedStat(c ? `live ${c.metric}` : 'live metric', 'live', c && c.live !== null ? `${num(c.live)} [${num(c.live_low)}, ${num(c.live_high)}]` : '—'),
       stat('validation', c ? num(c.validation) : '—'),
-      stat(
-        e ? `estimated ${e.metric}` : 'estimated accuracy',
-        e && e.estimated !== null ? `${num(e.estimated)} [${num(e.low)}, ${num(e.high)}]` : e ? e.verdict.replace(/_/g, ' ') : '—',
-        !!e?.degraded,
-        'estimated'
-      ),
+      judgedStat(e ? `estimated ${e.metric}` : 'estimated accuracy', 'estimated', e && e.estimated !== null ? `${num(e.estimated)} [${num(e.low)}, ${num(e.high)}]` : e ? e.verdict.replace(/_/g, ' ') : '—', 'estimated'),
       stat('min DI ratio', fairness.length ? num(Math.min(...fairness.map(a => a.di_ratio as number)), 2) : '—', fairness.some(a => a.verdict === 'adverse_impact')),
       stat('p95 latency', ops.latency_p95_ms !== null ? `${ops.latency_p95_ms.toFixed(1)} ms` : '—'),
       stat('fallback rate', pct(ops.fallback_rate))
     );
+    // Per-feature figures from a handful of rows mean nothing: say so instead of printing them.
+    const tooFew = judged['drift']?.state === 'insufficient';
     this.tableNode.replaceChildren(
-      ...(d
+      ...(d && tooFew
+        ? [el('p', { className: 'jp-nb2prod-reason' }, `Per-feature drift: ${judged['drift'].value}.`)]
+        : d
         ? [
             el(
               'table',

@@ -274,6 +274,8 @@ export interface IMonitorReport {
   drift_timeline: IMetricWindow[];
   notes: string[];
   elapsed_ms: number;
+  /** One judgement per metric (the REST monitor route adds them; the dashboard sends them beside). */
+  judgements?: Record<string, IJudgement>;
 }
 
 /** `GET deployments/NAME/drift` */

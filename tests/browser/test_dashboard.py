@@ -83,7 +83,7 @@ def test_dashboard_shows_one_version_at_an_hour_and_a_day_without_clipping(page:
     section.locator(".jp-nb2prod-deployment-head .jp-nb2prod-open-dashboard").click()  # the side panel links into the dashboard
     dash = page.locator("#nb2prod-dashboard")
     dash.wait_for()
-    assert dash.locator("select[title=Deployment]").input_value() == "credit"
+    page.wait_for_function("() => document.querySelector('#nb2prod-dashboard select[title=Deployment]')?.value === 'credit'")
     for window, buckets in (("1h", 12), ("1d", 24)):
         dash = _show(page, window, buckets)
         _check(page, dash, lab, window)

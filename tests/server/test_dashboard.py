@@ -70,3 +70,10 @@ async def test_monitor_and_drift_routes_pick_the_bucket_count_from_the_window(jp
     assert len(monitor["drift_timeline"]) == 24
     drift = json.loads((await jp_fetch("nb2prod", "api", "deployments", "monitored", "drift", params={"window": "1d"})).body)
     assert 1 < len(drift["series"]) <= 24 and all(s["n_current"] >= 30 for s in drift["series"])
+
+
+async def test_monitor_route_carries_the_shared_judgements(jp_fetch: Any, monitored: Workspace) -> None:
+    body = json.loads((await jp_fetch("nb2prod", "api", "deployments", "monitored", "monitor", params={"window": "1d"})).body)
+    dash = await _get(jp_fetch, "monitored", window="1d")
+    assert body["judgements"] == dash["judgements"]
+    assert body["judgements"]["drift"]["state"] == "firing" and body["judgements"]["drift"]["n"] == 600

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tornado.web
 
+from nb2prod.judgement import judge
 from nb2prod.server.base import BaseHandler
 from nb2prod.server.dashboard import points_for_window
 
@@ -21,7 +22,8 @@ class MonitorHandler(BaseHandler):
         window = self.get_query_argument("window", "1h")
         n_windows = self.query_int("n_windows", points_for_window(window), high=200)
         report = await self.call(self.workspace.monitor, name, window=window, n_windows=n_windows)
-        self.write_json(report.to_dict())
+        # the same judgement per metric as the dashboard and the widget, so no view contradicts another
+        self.write_json({**report.to_dict(), "judgements": {k: j.to_dict() for k, j in judge(report).items()}})
 
 
 class DriftSeriesHandler(BaseHandler):

@@ -38,6 +38,14 @@ def _verdict(j: Judgement) -> str:
     return f'<b style="color:{STATE_COLOURS[j.state]}">{html.escape(word)}</b> <span style="color:#777">({html.escape(j.reason)})</span>'
 
 
+def _predictions(report: MonitorReport) -> str:
+    """``N predictions``, naming how many are this version's when other versions answered in the window too."""
+    mine = sum(v.n for v in report.operations.by_version if v.version_id == report.version_id)
+    if mine == report.n:
+        return f"{report.n} predictions"
+    return f"{mine} predictions by this version ({report.n} by all versions: drift, fairness and operations count them all)"
+
+
 def _dashboard_link(report: MonitorReport) -> str:
     """A link JupyterLab's command linker turns into "open the nb2prod dashboard" (inert outside JupyterLab)."""
     args = json.dumps({"name": report.name, "version": report.version_id, "window": report.window})
@@ -57,7 +65,7 @@ def render_sections(report: MonitorReport) -> dict[str, str]:
     header = (
         f'<div style="font:13px sans-serif"><b>{html.escape(report.name)}</b> '
         f"<code>{html.escape(report.version_id or '')}</code> — window {html.escape(report.window)}, "
-        f"{report.n} predictions, refreshed {time.strftime('%H:%M:%S')} ({report.elapsed_ms:.0f} ms)<br>"
+        f"{_predictions(report)}, refreshed {time.strftime('%H:%M:%S')} ({report.elapsed_ms:.0f} ms)<br>"
         + "".join(badges)
         + _dashboard_link(report)
         + "".join(f'<div style="color:#777">{html.escape(n)}</div>' for n in report.notes)
