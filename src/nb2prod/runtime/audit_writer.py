@@ -194,11 +194,7 @@ class AuditWriter:
 
     def close(self, timeout: float = 10.0) -> bool:
         """Drain what the store accepts within ``timeout``; what is left stays spooled for replay."""
-        with self._commit_wake:  # commits already handed in are made durable (and answered) first
-            self._commit_stop = True
-            self._commit_wake.notify_all()
-        if self._committer is not None:
-            self._committer.join(timeout)
+        self.finish_commits(timeout)
         drained = self.flush(timeout)
         with self._wake:
             self._stop = True
@@ -225,6 +221,14 @@ class AuditWriter:
                 raise StoreError("the audit log is closing", fix="retry against another replica")
             self._commits.append((records, done))
             self._commit_wake.notify()
+
+    def finish_commits(self, timeout: float = 10.0) -> None:
+        """Make every commit handed in so far durable (and answered), then refuse new ones."""
+        with self._commit_wake:
+            self._commit_stop = True
+            self._commit_wake.notify_all()
+        if self._committer is not None:
+            self._committer.join(timeout)
 
     def _run_commits(self) -> None:
         while True:

@@ -301,6 +301,7 @@ class GuardedRuntime:
         if self._worker is not None:
             self._worker.join(timeout)
         self._fallback_pool.shutdown(wait=True)
+        self.writer.finish_commits(timeout)  # last batches answered, their rows handed to the shadow runner
         self.shadow.close(timeout)  # before the traffic watcher stops the shadow processes
         self.traffic.close()
         drained = self.writer.close(timeout)
