@@ -88,6 +88,7 @@ def render_sections(report: MonitorReport) -> dict[str, str]:
             [(_mid(m.start, m.end), m.value, m.low, m.high) for m in c.windows],
             title=f"live {c.metric} per window (95% bootstrap band)",
             reference=c.validation,
+            counts=[m.n for m in c.windows],
         )
         perf_html += (
             f'<div style="font:12px sans-serif">live {c.metric} {c.live:.3f} '
@@ -104,6 +105,7 @@ def render_sections(report: MonitorReport) -> dict[str, str]:
             [(_mid(m.start, m.end), m.value, m.low, m.high) for m in e.windows],
             title="estimated accuracy per window, from calibrated scores — no labels needed (95% band)",
             reference=e.validation,
+            counts=[m.n for m in e.windows],
         )
         perf_html += (
             f'<div style="font:12px sans-serif">estimated accuracy {e.estimated:.3f} [{e.low:.3f}, {e.high:.3f}] '
