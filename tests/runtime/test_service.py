@@ -88,6 +88,33 @@ def test_feedback_and_override_over_http(served: Served) -> None:
         assert store.audit.feedback([third]) == [] and store.audit.overrides([third]) == []  # refused: nothing recorded
 
 
+def test_a_request_without_a_batch_slot_in_time_gets_a_counted_503_with_retry_after(served: Served) -> None:
+    # The model thread is held on a first request (the captured transformer's "hold" fault); a second
+    # request then waits for a batch slot longer than serving.max_queue_ms (1 s by default) and is
+    # shed: a 503 the client can act on, not an answer from the fallback.
+    row = sample_rows(served.folder)[1]
+    fault = served.folder / "FAULT"
+    fault.write_text("hold")
+    first: dict[str, httpx.Response] = {}
+    holder = threading.Thread(target=lambda: first.update(reply=post(served, "/predict", {"features": row})))
+    holder.start()
+    try:
+        deadline = time.monotonic() + 60
+        while post(served, "/status", {}, headers=AUTH).json()["queue"]["computing_rows"] < 1:
+            assert time.monotonic() < deadline, "the first request never reached the model"
+            time.sleep(0.05)
+        shed = post(served, "/predict", {"features": row})
+    finally:
+        fault.unlink()
+        holder.join(60)
+    assert shed.status_code == 503, shed.text
+    assert shed.json()["error"] == "overloaded" and int(shed.headers["retry-after"]) >= 1
+    assert first["reply"].status_code == 200
+    assert post(served, "/status", {}, headers=AUTH).json()["shed"] >= 1
+    metrics = httpx.get(f"{served.url}/metrics").text
+    assert 'nb2prod_shed_total{deployment="credit",version="credit-v1"}' in metrics
+
+
 def test_model_failures_are_answered_never_500_and_probes_follow(served: Served) -> None:
     row = sample_rows(served.folder)[3]
     fault = served.folder / "FAULT"

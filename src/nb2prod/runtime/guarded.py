@@ -211,6 +211,7 @@ class GuardedRuntime:
         self._queue_budget_s = spec.max_queue_ms / 1000.0
         self._ids = RequestIds()
         self.shed = 0  # requests refused with a 503 because the queue could not serve them in time
+        self._computing = 0  # rows of the batch the model thread is computing now
         self._closed = False
         self._random = random.Random()
         self._explain_budget = STORED_EXPLAIN_CPU_SHARE
@@ -362,6 +363,7 @@ class GuardedRuntime:
             "load_error": self.load_error,
             "rollout": {**self.traffic.snapshot(), "shadow": self.shadow.stats()},
             "shed": self.shed,  # requests answered 503 (queue over serving.max_queue_ms)
+            "queue": {"waiting_jobs": self._queue.qsize(), "computing_rows": self._computing, "max_batch": self.spec.max_batch},
         }
 
     def flush(self, timeout: float = 10.0) -> bool:
@@ -747,6 +749,13 @@ class GuardedRuntime:
             _settle([(job, None, self._shed(len(job.rows))) for job in stale])
         if not live:
             return
+        self._computing = sum(len(job.rows) for job in live)
+        try:
+            self._compute(live)
+        finally:
+            self._computing = 0
+
+    def _compute(self, live: list[_Job]) -> None:
         versions = None
         if any(job.routes is not None for job in live):
             own = self.spec.version_id
