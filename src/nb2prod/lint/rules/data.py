@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
@@ -11,6 +12,7 @@ from nb2prod.errors import InvalidInputError
 from nb2prod.lint.data_reads import FileAccess, data_events, shell_creates_files
 from nb2prod.lint.ipython_syntax import SHELL_CELL_MAGICS
 from nb2prod.lint.manifest import fingerprint, manifest_path, recorded_manifest, resolve_data_path
+from nb2prod.lint.notebook import Cell
 from nb2prod.lint.registry import register
 from nb2prod.lint.rule import Check, LintContext, Rule
 from nb2prod.models import Finding, Severity
@@ -22,11 +24,14 @@ def _is_absolute(spelled: str) -> bool:
     return spelled.startswith(("/", "\\", "~")) or (len(spelled) > 2 and spelled[1] == ":" and spelled[2] in "\\/")
 
 
+_DOWNLOADISH = re.compile(r"(?i)curl|wget|https?://|download|urlretrieve|get_file|gunzip|unzip|\{url\}|\{repo\}")
+
+
 def _commented_mention(ctx: LintContext, name: str) -> int | None:
     """The cell whose commented-out code mentions ``name`` (a disabled download), if any."""
     base = name.rsplit("/", 1)[-1]
     for cell in ctx.nb.code_cells:
-        if base in cell.source and any(line.lstrip().startswith("#") and base in line for line in cell.source.splitlines()):
+        if base in cell.source and any(line.lstrip().startswith("#") and base in line and _DOWNLOADISH.search(line) for line in cell.source.splitlines()):
             return cell.index
     return None
 
@@ -43,9 +48,24 @@ class DataRule(Rule):
         "dynamic-path": Check(Severity.INFO, "A path is computed at run time (or the working folder changes): existence cannot be checked."),
     }
 
-    def _missing(self, ctx: LintContext, access: FileAccess, folder: Path, creators: list[tuple[int, int, str]], unknown_cwd: list[tuple[int, int]]) -> Finding:
+    def _missing(
+        self,
+        ctx: LintContext,
+        access: FileAccess,
+        folder: Path,
+        creators: list[tuple[int, int, str]],
+        unknown_cwd: list[tuple[int, int]],
+        unresolved_writes: list[tuple[Cell, int, str, frozenset[str] | None]],
+    ) -> Finding:
         position = (access.cell.index, access.line)
+        extension = access.path.rsplit(".", 1)[-1].lower() if "." in access.path.rsplit("/", 1)[-1] else ""
         before = [c for c in creators if (c[0], c[1]) <= position]
+        before += [
+            (c.index, line, f"`{what}(…)` to a computed path")
+            for c, line, what, kinds in unresolved_writes
+            if (c.index, line) <= position and (kinds is None or extension in kinds)
+        ]
+        before.sort()
         spelled = access.path if not access.cwd else f"{access.cwd}/{access.path}"
         if before:
             cell_index, _, what = before[-1]
@@ -115,7 +135,7 @@ class DataRule(Rule):
             reads[key] = access
             if path.exists():
                 continue
-            yield self._missing(ctx, access, folder, creators, unknown_cwd)
+            yield self._missing(ctx, access, folder, creators, unknown_cwd, events.unresolved_writes)
         for cell, line in events.unknown_cwd[:1]:
             yield self.finding(
                 ctx,
