@@ -22,6 +22,7 @@ from typing import Any
 
 from nb2prod.api import Workspace
 from nb2prod.errors import Nb2prodError
+from nb2prod.judgement import judge
 from nb2prod.package.service_token import read_token
 
 __all__ = ["Replay", "example_notebook", "replay_traffic", "run_demo"]
@@ -256,17 +257,17 @@ def _show_monitoring(ws: Workspace, say: Callable[[str], None], summary: dict[st
     drift, concept, fairness = snapshot.drift, snapshot.concept, snapshot.fairness
     if drift is not None:
         say(f"      data drift: {len(drift.drifted)}/{len(drift.features)} features drifted ({', '.join(drift.drifted[:6]) or 'none'})")
+    judged = judge(snapshot)  # the same judgement the widget and the dashboard show
     if concept is not None:
-        live = "n/a" if concept.live is None else f"{concept.live:.3f}"
-        say(f"      concept drift: {concept.metric} live {live} vs validation {concept.validation} → {concept.verdict}")
-    estimated = snapshot.estimated
-    if estimated is not None and estimated.estimated is not None:
-        say(f"      estimated from scores alone: accuracy {estimated.estimated:.3f} [{estimated.low:.3f}, {estimated.high:.3f}]"
-            f" vs validation {estimated.validation} → {estimated.verdict}")
+        live = judged["live"]
+        say(f"      concept drift: live {concept.metric} {live.value} → {live.state} ({live.reason})")
+    if snapshot.estimated is not None:
+        estimated = judged["estimated"]
+        say(f"      estimated from scores alone: {snapshot.estimated.metric} {estimated.value} → {estimated.state} ({estimated.reason})")
     if fairness is not None:
         for attribute in fairness.attributes:
             ratio = "n/a" if attribute.di_ratio is None else f"{attribute.di_ratio:.3f}"
-            say(f"      fairness: {attribute.attribute} disparate impact {ratio} → {attribute.verdict}")
+            say(f"      fairness: {attribute.attribute} disparate impact {ratio} → {attribute.verdict.replace('_', ' ')}")
     for note in snapshot.notes:
         say(f"      note: {note}")
     fired = [c for c in ws.evaluate_alerts(NAME) if c.status == "firing"]

@@ -117,3 +117,17 @@ def test_load_ext_shows_deploy_results_as_the_card_in_a_kernel():
         assert "application/vnd.jupyter.widget-view+json" in data and "credit-v1" in data["text/html"]
     finally:
         del shell.kernel
+
+
+def test_demo_monitoring_lines_use_the_shared_judgement(seeded):
+    from nb2prod.demo import _show_monitoring
+    from nb2prod.judgement import judge
+
+    ws = seeded(scenario="economic_shift", n_live=600)
+    lines: list[str] = []
+    _show_monitoring(ws, lines.append, {})
+    judged = judge(ws.monitor("credit", window="1h"))
+    concept = next(line for line in lines if "concept drift:" in line)
+    assert f"{judged['live'].value} → {judged['live'].state}" in concept
+    estimated = next(line for line in lines if "estimated from scores alone:" in line)
+    assert f"→ {judged['estimated'].state} ({judged['estimated'].reason})" in estimated
