@@ -54,8 +54,8 @@ def _register(home: Path) -> None:
         ws.store.registry.set_traffic(Traffic(name=NAME, live=f"{NAME}-v1"), RegistryEvent(NAME, "promote", f"{NAME}-v1", "bench", "seed"))
 
 
-def _chunks(total: int, now: float, chunk: int = 50_000) -> Any:
-    """Events (and feedback) of ``total`` rows spread evenly over the day before ``now``, oldest first."""
+def _chunks(total: int, now: float, chunk: int = 50_000, span: float = DAY) -> Any:
+    """Events (and feedback) of ``total`` rows spread evenly over the ``span`` seconds before ``now``, oldest first."""
     from nb2prod.examples.credit import TARGET, make_credit_data
     from nb2prod.models import AuditEvent, Feedback
 
@@ -67,7 +67,7 @@ def _chunks(total: int, now: float, chunk: int = 50_000) -> Any:
         target = frame.pop(TARGET).to_numpy()
         z = (frame["debt_to_income"].to_numpy() * 4 + frame["late_payments_2y"].to_numpy() * 0.5 - 2.0)
         score = 1 / (1 + np.exp(-z))
-        ts = now - DAY + (start + np.arange(n) + 0.5) * (DAY / total)
+        ts = now - span + (start + np.arange(n) + 0.5) * (span / total)
         latency = rng.gamma(2.0, 6.0, n)
         records = frame.to_dict(orient="records")
         events = [
@@ -99,20 +99,22 @@ def seed(home: Path, rows: int, now: float, batch: int) -> dict[str, float]:
     return {"rows_per_s": written / spent, **storage}
 
 
-def throughput(rows: int, now: float, batch: int) -> dict[str, float]:
-    """Write the same rows into two fresh stores, profiles on and off."""
+def throughput(rows: int, now: float, batch: int, per_day: int) -> dict[str, float]:
+    """Write the same rows (arriving at ``per_day`` rows a day) into two fresh stores, profiles on and off."""
     from nb2prod.store import Store
 
-    events = [e for chunk, _ in _chunks(rows, now) for e in chunk]
+    events = [e for chunk, _ in _chunks(rows, now, span=DAY * rows / per_day) for e in chunk]
     out = {}
     for profiles in (False, True):
         with tempfile.TemporaryDirectory() as folder:
             store = Store.open(f"sqlite:///{folder}/t.db")
             store.audit.profiling = profiles
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             for i in range(0, len(events), batch):
                 store.audit.write(events[i : i + batch])
-            out["profiles_on" if profiles else "profiles_off"] = len(events) / (time.perf_counter() - started)
+            key = "profiles_on" if profiles else "profiles_off"
+            out[key] = len(events) / (time.perf_counter() - started)
+            out[key + "_per_cpu_s"] = len(events) / (time.process_time() - cpu)
             store.close()
     return out
 
@@ -159,6 +161,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--row-path-max", type=int, default=200_000)
     parser.add_argument("--throughput-rows", type=int, default=50_000)
+    parser.add_argument("--throughput-only", action="store_true")
     parser.add_argument("--read", type=Path)
     parser.add_argument("--source", default="profiles")
     parser.add_argument("--now", type=float)
@@ -168,9 +171,14 @@ def main() -> None:
         return
     now = float(int(time.time() // 60) * 60)
     print(f"load average at start: {Path('/proc/loadavg').read_text().split()[:3]} (shared machine)")
-    tp = throughput(args.throughput_rows, now, args.batch)
-    print(f"write throughput ({args.throughput_rows:,} rows, batches of {args.batch}): profiles off {tp['profiles_off']:,.0f} rows/s, "
-          f"on {tp['profiles_on']:,.0f} rows/s (ratio {tp['profiles_on'] / tp['profiles_off']:.2f})")
+    per_day = max(args.rows)
+    tp = throughput(args.throughput_rows, now, args.batch, per_day)
+    print(f"write throughput ({args.throughput_rows:,} rows arriving at {per_day:,} a day, batches of {args.batch}): "
+          f"profiles off {tp['profiles_off']:,.0f} rows/s ({tp['profiles_off_per_cpu_s']:,.0f} per CPU-s), "
+          f"on {tp['profiles_on']:,.0f} rows/s ({tp['profiles_on_per_cpu_s']:,.0f} per CPU-s; "
+          f"ratio {tp['profiles_on'] / tp['profiles_off']:.2f})", flush=True)
+    if args.throughput_only:
+        return
     results = {}
     for rows in args.rows:
         with tempfile.TemporaryDirectory() as folder:
