@@ -67,3 +67,15 @@ def test_widget_header_names_this_versions_rows_when_others_answered_too() -> No
     header = render_sections(_report(operations=dataclasses.replace(ops, by_version=(mine, other))))["header"]
     assert "599 predictions by this version (1000 by all versions" in header
     assert "1000 predictions," in render_sections(_report())["header"]
+
+
+def test_widget_drift_tab_says_not_enough_data_for_a_handful_of_rows() -> None:
+    from nb2prod.models import DriftResult, FeatureDrift
+    from nb2prod.widgets.monitor import render_sections
+
+    feature = FeatureDrift(feature="income", kind="numeric", test="ks", statistic=1.0, p_value=0.5, q_value=0.5, effect_name="psi", effect=8.0,
+                           psi=8.0, drifted=False, n_reference=1000, n_current=1, missing_reference=0, missing_current=0, unseen=())
+    drift = DriftResult(name="credit", version_id="v1", window="1h", n_reference=1000, n_current=1, features=(feature,), score=0.0,
+                        detected=False, alpha=0.05, min_effect=0.1)
+    parts = render_sections(_report(n=1, drift=drift, operations=_ops(1)))
+    assert "not enough data (n=1)" in parts["drift"] and "<svg" not in parts["drift"]

@@ -72,7 +72,10 @@ def render_sections(report: MonitorReport) -> dict[str, str]:
         + "</div>"
     )
     drift_html = "no reference sketches or no predictions"
-    if d is not None:
+    if d is not None and judged["drift"].state == "insufficient":
+        # per-feature effects from a handful of rows are noise: say so rather than draw them
+        drift_html = f"per-feature drift: {html.escape(judged['drift'].value)} ({html.escape(judged['drift'].reason)})"
+    elif d is not None:
         drift_bars: list[tuple[str, float, float | None, float | None, bool]] = [
             (x.feature, x.effect, None, None, x.drifted) for x in sorted(d.features, key=lambda x: -x.effect)
         ]
