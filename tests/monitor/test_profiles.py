@@ -229,3 +229,18 @@ def test_cli_rebuilds_profiles_and_prunes_audit_rows(seeded: Callable[..., Works
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["deleted"] == 400
     assert ws.store.audit.count("credit") == 0
     assert ws.monitor("credit", window="1d").n == 400  # monitoring history survives
+
+
+def test_hour_rollups_are_rerolled_when_late_rows_or_labels_arrive(store: Store) -> None:
+    hour = float(int(time.time() // 3600) * 3600) - 3 * 3600  # a whole past hour
+    store.audit.write([_event(f"h{i}", hour + i * 30, output=i % 2) for i in range(100)])
+    rolled = store.audit.profiles.buckets("credit", since=hour, until=hour + 3600, rollup=True)
+    assert [(b.bucket, b.width, b.profile.n) for b in rolled] == [(int(hour), 3600, 100)]
+    assert store.audit.profiles.buckets("credit", since=hour, until=hour + 3600, rollup=True)[0].profile.n == 100  # stored, reused
+    store.audit.write([_event("late", hour + 1800, output=1)])  # a spool replayed late into that hour
+    store.audit.add_feedback([Feedback(request_id="h3", label=1)])
+    again = store.audit.profiles.buckets("credit", since=hour, until=hour + 3600, rollup=True)
+    assert [(b.width, b.profile.n) for b in again] == [(3600, 101)]
+    assert again[0].labels is not None and again[0].labels.confusion == {("1", "1"): 1}
+    minutes = store.audit.profiles.buckets("credit", since=hour, until=hour + 3600)
+    assert len(minutes) == 50 and sum(b.profile.n for b in minutes) == 101  # the minute profiles stay the record
