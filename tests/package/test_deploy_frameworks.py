@@ -137,3 +137,24 @@ def test_a_text_pipeline_with_datetime_and_missing_values(home: Path, capsys: py
     frame = run["ns"]["X_test"].head(1).copy()
     frame["posted"] = pd.to_datetime(["2024-06-01T10:30:00"]).astype("datetime64[ns]").to_numpy()
     assert answer["prediction"] == run["ns"]["model"].predict(frame)[0] and not answer["fallback"]
+
+
+def test_an_ndarray_gridsearch_over_a_notebook_transformer_and_a_voting_classifier(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+
+    notebook = NOTEBOOKS / "digits_search_voting.ipynb"
+    ns = _namespace(notebook)
+    x_test = pd.DataFrame(ns["X_test"], columns=[f"f{i}" for i in range(64)])
+    from nb2prod.cli import main
+
+    code = main(["--home", str(home), "deploy", str(notebook), "--name", "digits", "--holdout", "X_test", "y_test", "--serve", "--json"])
+    out = capsys.readouterr()
+    result = json.loads(out.out)
+    assert code == 0 and result["proof"]["ok"], (result, out.err[-2000:])
+    metrics = result["metrics"]
+    assert result["captured"] == ["InkScaler"] and metrics["recall_min"] == min(metrics[f"recall.{c}"] for c in range(10))
+    rows = [{k: _plain(v) for k, v in row.items()} for row in x_test.to_dict("records")]
+    answers = _post(result["url"] + "/predict_batch", {"rows": rows})["predictions"]
+    assert [a["prediction"] for a in answers] == [int(v) for v in ns["model"].predict(ns["X_test"])]
+    assert sum(a["fallback"] for a in answers) == 0 and sum(bool(a["violations"]) for a in answers) <= 0.005 * len(answers)
+    assert np.allclose([a["score"] for a in answers], ns["model"].predict_proba(ns["X_test"]).max(axis=1))
