@@ -3,10 +3,11 @@
 Seeds a workspace like the server tests do (reference sketch + N audit rows over a day) and
 times, in the same run:
 
-- ``Workspace.drift_series(points=12)`` — the panel's per-feature series: one audit-frame load,
-  12 sub-window drift computations;
+- ``Workspace.drift_series(points=12)`` — the panel's per-feature series: one load of the window's
+  profiles (written at ingest), 12 sub-window drift computations from merged profiles;
 - baseline: 12 separate ``Workspace.drift(window=..., until=...)`` calls over the same
-  sub-windows, each loading its own rows (what a client without the series route would do);
+  sub-windows, each loading its own profiles (what a client without the series route would do);
+  ``benchmarks/monitor_scale.py`` compares profiles with the exact row path at 100k–1M rows;
 - ``Workspace.monitor(window="1d")`` and ``Workspace.deployments()`` — the other two requests of a refresh.
 
 Usage: ``python benchmarks/panels_api.py [rows]`` (default 20 000).
