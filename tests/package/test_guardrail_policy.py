@@ -159,3 +159,23 @@ def test_a_model_that_ignores_every_input_is_deployed_with_a_warning(workspace: 
                            validate(workspace.settings, request, has_holdout=False))
     assert not any(f["guard"]["used"] for f in checked.schema)
     assert any("do not depend on any input" in w and "clf" in w for w in checked.warnings)
+
+
+def test_a_wide_frame_is_probed_all_columns_at_once() -> None:
+    from nb2prod.package.guard_policy import MAX_PROBED_FEATURES
+
+    rng = np.random.default_rng(0)
+    wide = pd.DataFrame(rng.normal(size=(150, MAX_PROBED_FEATURES + 4)), columns=[f"c{i}" for i in range(MAX_PROBED_FEATURES + 4)])
+    model = LogisticRegression(max_iter=200).fit(wide, wide["c0"] > 0)
+    _, features = _rails(model, wide, wide["c0"] > 0)
+    assert all(f["guard"]["used"] and f["guard"]["rejects"] == ["missing"] for f in features)
+    assert features[0]["guard"]["low"] < features[0]["min"] < features[0]["max"] < features[0]["guard"]["high"]
+
+
+def test_a_category_column_the_model_ignores_is_found_unused_without_losing_its_dtype() -> None:
+    lightgbm = pytest.importorskip("lightgbm")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=300), "noise": pd.Categorical(rng.choice(["a", "b"], size=300))})
+    model = lightgbm.LGBMClassifier(n_estimators=10, n_jobs=1, verbose=-1, categorical_feature=[1]).fit(frame, frame["x"] > 0)
+    _, features = _rails(model, frame, frame["x"] > 0)
+    assert [f["guard"]["used"] for f in features] == [True, False]

@@ -22,7 +22,7 @@ from nb2prod.errors import UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["MARGIN", "POLICIES", "PROBE_ROWS", "UNSEEN", "guard_features", "parse_policies"]
+__all__ = ["MARGIN", "MAX_PROBED_FEATURES", "POLICIES", "PROBE_ROWS", "UNSEEN", "guard_features", "parse_policies"]
 
 #: bounds are the training range widened by this fraction of the span on each side
 MARGIN = 0.5
@@ -31,6 +31,8 @@ POLICIES = ("warn", "fallback")
 PROBE_ROWS = 200
 #: the category value sent to find out whether the model takes an unseen category
 UNSEEN = "__nb2prod_unseen__"
+#: wider frames are probed all columns at once (one call per kind), not feature by feature
+MAX_PROBED_FEATURES = 256
 
 
 def parse_policies(text: str | Mapping[str, str] | None, feature_names: Sequence[str]) -> dict[str, str]:
@@ -120,25 +122,33 @@ def guard_features(
     probe = frame_from_rows(rows, features)
     base = _outputs(model, probe, task)
     rng = np.random.default_rng(0)
+    wide = len(features) > MAX_PROBED_FEATURES
+    if wide:  # one probe per kind for all columns: a model that raises on any refuses them all
+        strict = [f for f in features if not f.get("nullable")]
+        all_missing = _raises(model, frame_from_rows([{**row, **{f["name"]: None for f in strict}} for row in rows], features), task)
+        categorical = [f for f in features if f.get("categories") is not None]
+        all_unseen = bool(categorical) and _raises(
+            model, frame_from_rows([{**row, **{f["name"]: UNSEEN for f in categorical}} for row in rows], features), task)
     guarded: list[dict[str, Any]] = []
     for feature in features:
         name = feature["name"]
-        column = probe[name]
-        # used: shuffling the column's values across rows changes some decision or score
-        shuffled = probe.copy()
-        shuffled[name] = column.to_numpy()[rng.permutation(len(column))]
-        try:
-            used = not _same(base, _outputs(model, shuffled, task))
-        except Exception:
-            used = True  # the model reacts to the column (even by failing): keep guarding it
         rejects: list[str] = []
-        if not feature.get("nullable"):
-            missing = frame_from_rows([{**row, name: None} for row in rows], features)
-            if _raises(model, missing, task):
+        if wide:
+            used = True
+            rejects += ["missing"] if all_missing and not feature.get("nullable") else []
+            rejects += ["unseen"] if all_unseen and feature.get("categories") is not None else []
+        else:
+            # used: shuffling the column's values across rows changes some decision or score
+            shuffled = probe.copy()
+            shuffled[name] = probe[name].iloc[rng.permutation(len(probe))].reset_index(drop=True)  # keeps the dtype
+            try:
+                used = not _same(base, _outputs(model, shuffled, task))
+            except Exception:
+                used = True  # the model reacts to the column (even by failing): keep guarding it
+            if not feature.get("nullable") and _raises(model, frame_from_rows([{**row, name: None} for row in rows], features), task):
                 rejects.append("missing")
-        if feature.get("categories") is not None:
-            unseen = frame_from_rows([{**row, name: UNSEEN} for row in rows], features)
-            if _raises(model, unseen, task):
+            if feature.get("categories") is not None and _raises(
+                    model, frame_from_rows([{**row, name: UNSEEN} for row in rows], features), task):
                 rejects.append("unseen")
         low, high = _bounds(feature)
         guarded.append({**feature, "guard": {"low": low, "high": high, "used": used,
