@@ -52,6 +52,13 @@ class BucketProfile:
     width: int = 60  # seconds the bucket covers: a minute, or an hour rollup
 
 
+def _by_series(groups: Mapping[tuple[str, str, str, int], Any]) -> dict[tuple[str, str, str], list[int]]:
+    out: dict[tuple[str, str, str], list[int]] = {}
+    for name, version_id, arm, bucket in groups:
+        out.setdefault((name, version_id, arm), []).append(bucket)
+    return out
+
+
 def _insert_ignore(conn: Connection, table: sa.Table) -> Any:
     dialect = conn.dialect.name
     if dialect == "sqlite":
@@ -84,13 +91,27 @@ class ProfileStore:
             key = (row["name"], row["version_id"], row.get("arm") or "live", bucket_of(float(row["ts"])))
             groups.setdefault(key, []).append(row)
         p = t.profiles
-        for (name, version_id, arm, bucket), part in groups.items():
-            where = {"name": name, "version_id": version_id, "arm": arm, "bucket": bucket, "writer": writer}
-            conn.execute(_insert_ignore(conn, p).values(**where, n=0, data=Profile().dumps()))
-            stored = conn.execute(sa.select(p.c.data).where(*_key_where(p, where)).with_for_update()).scalar_one()
-            profile = Profile.loads(stored)
+        keys = [{"name": k[0], "version_id": k[1], "arm": k[2], "bucket": k[3], "writer": writer} for k in groups]
+        # three statements per batch however many minutes it spans (a replayed backlog spans many)
+        empty = Profile().dumps()
+        conn.execute(_insert_ignore(conn, p), [{**k, "n": 0, "data": empty} for k in keys])
+        stored: dict[tuple[str, str, str, int], bytes] = {}
+        for (name, version_id, arm), buckets in _by_series(groups).items():
+            query = sa.select(p.c.bucket, p.c.data).where(
+                p.c.name == name, p.c.version_id == version_id, p.c.arm == arm, p.c.writer == writer, p.c.bucket.in_(buckets),
+            ).with_for_update()
+            stored.update({(name, version_id, arm, int(r.bucket)): r.data for r in conn.execute(query)})
+        updates = []
+        for key, part in groups.items():
+            profile = Profile.loads(stored[key])
             profile.fold(part)
-            conn.execute(p.update().where(*_key_where(p, where)).values(n=profile.n + profile.skipped, data=profile.dumps()))
+            updates.append({"b_name": key[0], "b_version": key[1], "b_arm": key[2], "b_bucket": key[3],
+                            "b_n": profile.n + profile.skipped, "b_data": profile.dumps()})
+        statement = p.update().where(
+            p.c.name == sa.bindparam("b_name"), p.c.version_id == sa.bindparam("b_version"), p.c.arm == sa.bindparam("b_arm"),
+            p.c.bucket == sa.bindparam("b_bucket"), p.c.writer == writer,
+        ).values(n=sa.bindparam("b_n"), data=sa.bindparam("b_data"))
+        conn.execute(statement, updates)
         ids = [r["request_id"] for r in rows]
         feedback = self._feedback_rows(conn, ids)
         overridden = self._overridden(conn, ids)
