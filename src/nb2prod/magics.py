@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from collections.abc import Callable
 from typing import Never
 
 from IPython.core.magic import Magics, line_magic, magics_class
@@ -172,7 +173,7 @@ def _is_model_uri(ref: str) -> bool:
     return is_model_uri(ref)
 
 
-def _deploy_logged(workspace: object, request: object, ns: dict[str, object], say: object) -> object:
+def _deploy_logged(workspace: object, request: object, ns: dict[str, object], say: Callable[[str], None]) -> object:
     """``%deploy models:/NAME/VERSION …``: the data variables, when named, come from the notebook."""
     from nb2prod.api import Workspace
     from nb2prod.errors import UsageError
@@ -185,7 +186,7 @@ def _deploy_logged(workspace: object, request: object, ns: dict[str, object], sa
     holdout = request.holdout_vars
     return workspace.deploy_logged(
         request, data=ns[request.data_var] if request.data_var else None, target=ns[request.target_var] if request.target_var else None,
-        holdout=(ns[holdout[0]], ns[holdout[1]]) if holdout else None, progress=say,  # type: ignore[arg-type]
+        holdout=(ns[holdout[0]], ns[holdout[1]]) if holdout else None, progress=say,
     )
 
 
