@@ -46,6 +46,11 @@ def test_monitor_widget_renders_tabs_and_charts_in_jupyterlab(page: Any, lab: An
     shot(page, "monitor-widget-drift")
     page.locator(".jp-OutputArea-output .lm-TabBar-tab", has_text="Fairness").click()
     shot(page, "monitor-widget-fairness")
+    # the widget's link opens the full-width dashboard on the same deployment and window
+    page.locator(".jp-OutputArea-output a.nb2prod-open-dashboard").click()
+    page.wait_for_function("() => (document.querySelector('#nb2prod-dashboard .jp-nb2prod-dash-head') || {}).textContent?.includes('24 buckets')",
+                           timeout=60_000)
+    assert page.locator("#nb2prod-dashboard select[title=Window]").input_value() == "1d"
 
 
 def _deploy_card(page: Any, lab: Any, filename: str, name: str, *sources: str) -> Any:
