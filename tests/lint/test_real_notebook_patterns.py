@@ -25,7 +25,6 @@ def _errors(nb: dict, **kwargs) -> list[str]:
 VALID_IPYTHON = [
     "import pandas as pd\ndf = pd.DataFrame()\n?df.plot.bar()",
     "import pandas as pd\ndf = pd.DataFrame()\ndf.plot??",
-    "import pandas as pd\ndf = pd.DataFrame()\ndf.plot?  # what does it take",
     "!awk '{print $1}' data.txt",
     "!find . -name '*.py' -exec ls {} \\;",
     '!echo $HOME ${MODEL_DIR} ${f%.csv} "quoted {braces}"',
@@ -282,3 +281,66 @@ def test_sarif_validates_against_the_2_1_0_schema(tmp_path: Path) -> None:
     broken = json.loads(json.dumps(log))
     broken["runs"][0]["results"][-1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] = "rel dir/a b.ipynb"
     assert list(validator.iter_errors(broken))
+
+
+# -- differential check against IPython's own transformer -------------------------------------------
+
+_FRAGMENTS = [
+    "x = 1",
+    "print('rate: %.2f'",
+    "      % x)",
+    "!ls {x} $HOME",
+    "!awk '{print $1}' f.txt",
+    "files = !ls",
+    "%matplotlib inline",
+    "%timeit -r1 sum(range(3))",
+    "%time y = x + 1",
+    "x?",
+    "?x",
+    "x.real??",
+    "for i in range(2):",
+    "    !echo {i}",
+    "    y = i",
+    "s = '''",
+    "%not_a_magic inside a string",
+    "'''",
+    "def f(a):",
+    "    return a % 2",
+    "d = {'a': 1,",
+    "     'b': 2}",
+    "# %comment ?",
+    "",
+    "    ",
+    "%%bash",
+    "echo ${HOME%/*}",
+]
+
+
+@pytest.mark.parametrize("source", VALID_IPYTHON)
+def test_ipython_agrees_on_the_valid_cases(source: str) -> None:
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    compile(TransformerManager().transform_cell(source), "<cell>", "exec")
+
+
+def test_never_stricter_than_ipython() -> None:
+    """Whatever IPython turns into valid Python, the linter must parse too (no false invalid-python)."""
+    import ast
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    manager = TransformerManager()
+
+    @settings(max_examples=400, deadline=None, derandomize=True)
+    @given(st.lists(st.sampled_from(_FRAGMENTS), min_size=1, max_size=6), st.sampled_from(["", " ", "    "]))
+    def check(lines: list[str], indent: str) -> None:
+        source = "\n".join(indent + line if line else line for line in lines)
+        try:
+            ast.parse(manager.transform_cell(source))
+        except SyntaxError:
+            return  # IPython rejects it too
+        ast.parse(transform_cell(source).python)
+
+    check()

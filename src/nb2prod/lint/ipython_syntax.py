@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import re
+import textwrap
 from dataclasses import dataclass
 
 __all__ = ["NON_PYTHON_CELL_MAGICS", "PYTHON_BODY_CELL_MAGICS", "Magic", "Transformed", "expanded_names", "transform_cell"]
@@ -240,8 +241,9 @@ _IPYTHON_PROMPT = re.compile(r"^(In \[\d+\]: |\s*\.\.\.+: )")
 
 
 def _cleanup(source: str) -> str:
-    """IPython's cleanup transforms: leading blank lines are dropped, the first line's indentation is
-    removed from every line that has it (``leading_indent``), pasted ``>>>``/``In [1]:`` prompts are stripped."""
+    """IPython's cleanup transforms: leading blank lines are dropped, indentation is removed
+    (``leading_indent``: the common indentation in IPython 9, the first line's in IPython <= 8 — whichever
+    applies, so a cell valid under either is valid here), pasted ``>>>``/``In [1]:`` prompts are stripped."""
     lines = source.split("\n")
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None:
@@ -249,8 +251,12 @@ def _cleanup(source: str) -> str:
     lines[:first] = [""] * first  # ``leading_empty_lines`` (blanked, not removed: line numbers stay)
     match = _LEADING.match(lines[first])
     if match:
-        space = match.group(0)
-        lines = [line[len(space) :] if line.startswith(space) else line for line in lines]
+        dedented = textwrap.dedent("\n".join(lines)).split("\n")  # IPython 9: the common indentation
+        if dedented[first] != lines[first]:
+            lines = dedented
+        else:  # IPython <= 8: the first line's indentation, from every line that has it
+            space = match.group(0)
+            lines = [line[len(space) :] if line.startswith(space) else line for line in lines]
     for prompt in (_CLASSIC_PROMPT, _IPYTHON_PROMPT):
         if prompt.match(lines[first]):
             lines = [prompt.sub("", line, count=1) for line in lines]
@@ -275,6 +281,7 @@ def transform_cell(source: str) -> Transformed:
     magics: list[Magic] = []
     scan = _Scan()
     continuing = False  # inside a multi-line IPython escape joined by backslashes
+    logical_start = len(out)  # index in ``out`` where the current logical line began
     for number, line in enumerate(lines[start:], start=start + 1):
         if continuing:
             continuing = line.rstrip().endswith("\\")
@@ -288,8 +295,16 @@ def transform_cell(source: str) -> Transformed:
                 continuing = line.rstrip().endswith("\\") and not stripped.startswith("?")
                 out.append(replaced)
                 continue
+            logical_start = len(out)
         out.append(line)
-        scan.feed(line)
+        before = scan.string
+        code_end = scan.feed(line)
+        if logical_start < len(out) - 1 and before is None and line[:code_end].rstrip().endswith("?"):
+            # ``obj?`` ending a multi-line logical line: IPython asks help for all of it
+            first = out[logical_start]
+            out[logical_start:] = [first[: len(first) - len(first.lstrip())] + "pass"] + [""] * (len(out) - logical_start - 1)
+            magics.append(Magic("help", "pinfo", line[:code_end].strip().rstrip("?"), number))
+            scan = _Scan()
     return Transformed("\n".join(out), tuple(magics))
 
 

@@ -43,23 +43,20 @@ class KernelEnv:
     found: bool  # the named kernel exists on this machine
 
 
-@lru_cache(maxsize=1)
-def _kernel_specs() -> dict[str, list[str]]:
-    """``{kernel name: argv}`` of every kernel Jupyter can start here (empty if jupyter_client is missing)."""
+@lru_cache(maxsize=64)
+def _kernel_argv(name: str) -> list[str] | None:
+    """The argv Jupyter would start kernel ``name`` with here (``None``: no such kernel, or no jupyter_client)."""
     try:
-        from jupyter_client.kernelspec import KernelSpecManager
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
     except ImportError:
-        return {}
+        return None
     try:
-        specs = KernelSpecManager().get_all_specs()
-    except Exception:  # a broken kernel.json elsewhere must not break lint
-        return {}
-    found: dict[str, list[str]] = {}
-    for name, entry in specs.items():
-        argv = (entry.get("spec") or {}).get("argv") or []
-        if isinstance(argv, list) and argv:
-            found[name] = [str(a) for a in argv]
-    return found
+        argv = KernelSpecManager().get_kernel_spec(name).argv
+    except NoSuchKernel:
+        return None
+    except Exception:  # a broken kernel.json must not break lint
+        return None
+    return [str(a) for a in argv] if isinstance(argv, list) and argv else None
 
 
 def _same_interpreter(path: str) -> bool:
@@ -72,7 +69,7 @@ def _same_interpreter(path: str) -> bool:
 def _resolve(kernel: str | None) -> KernelEnv:
     if not kernel:
         return KernelEnv("the project's declared requirements (the notebook names no kernel)", None, None, False)
-    argv = _kernel_specs().get(kernel)
+    argv = _kernel_argv(kernel)
     if argv is None:
         return KernelEnv(f"the project's declared requirements (kernel {kernel!r} is not installed on this machine)", None, kernel, False)
     interpreter = argv[0]

@@ -285,10 +285,13 @@ class EnvironmentRule(Rule):
             if attrs and joined:  # a version printed alone on its line (``print(pd.__version__)`` → ``2.2.3``)
                 tokens = [line.strip().strip("'\"") for line in joined.splitlines() if _VERSION_LINE.match(line.strip().strip("'\""))]
                 for attr, version in zip(attrs, tokens, strict=False):
-                    target = ctx.nb.resolve(attr).split(".")[0]
+                    resolved = ctx.nb.resolve(attr)
+                    target = resolved.split(".")[0]
                     if target in {"sys", "platform"}:
                         continue
-                    packages.setdefault(distribution_for(target), {})[version] = cell
+                    # ``tf.keras.__version__`` is Keras's version, not TensorFlow's: key by the module printed
+                    key = distribution_for(target) if resolved == target else resolved
+                    packages.setdefault(key, {})[version] = cell
         yield from self._machines(ctx)
         declared = (ctx.nb.metadata.get("language_info") or {}).get("version")
         if len(pythons) > 1:
@@ -313,7 +316,7 @@ class EnvironmentRule(Rule):
                 )
                 continue
             ((version, cell),) = versions.items()
-            here = installed_version(distribution)
+            here = installed_version(distribution) if "." not in distribution else None
             if here and here != version and version.split(".")[:2] != here.split(".")[:2]:
                 yield self.finding(
                     ctx,

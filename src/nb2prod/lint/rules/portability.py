@@ -72,7 +72,7 @@ _RAW_URL = [
     re.compile(r"^https?://github\.com/[^/]+/[^/]+/(?:raw|blob)/(?P<ref>[^/]+)/"),
     re.compile(r"^https?://gitlab\.com/.+?/-/(?:raw|blob)/(?P<ref>[^/]+)/"),
     re.compile(r"^https?://bitbucket\.org/[^/]+/[^/]+/raw/(?P<ref>[^/]+)/"),
-    re.compile(r"^https?://huggingface\.co/.+?/(?:resolve|raw)/(?P<ref>[^/]+)/"),
+    re.compile(r"^https?://(?:huggingface\.co|hf\.co)/.+?/(?:resolve|raw)/(?P<ref>[^/]+)/"),
     re.compile(r"^https?://gist\.githubusercontent\.com/[^/]+/[^/]+/raw/(?P<ref>[^/]+)"),
 ]
 _ALWAYS_MUTABLE = re.compile(r"^https?://(docs\.google\.com/spreadsheets|drive\.google\.com|www\.dropbox\.com|dl\.dropboxusercontent\.com)/")

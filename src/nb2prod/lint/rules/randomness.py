@@ -378,7 +378,7 @@ class RandomnessRule(Rule):
             yield self.finding(
                 ctx,
                 "order-dependent-seed",
-                f"`{site.dotted}(…)` relies on the {FAMILY_LABEL[family]} seed set in cell {seed_index}, but "
+                f"`{site.dotted}(…)` relies on the seed of {FAMILY_LABEL[family]} set in cell {seed_index}, but "
                 + (f"cells {shown} draw" if len(between) > 1 else f"cell {shown} draws")
                 + " from it in between: rerunning this cell alone, or reordering cells, changes its result",
                 cell=cell,
