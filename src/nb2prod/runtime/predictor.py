@@ -43,9 +43,20 @@ def make_frame(rows: Sequence[dict[str, Any]], columns: Sequence[str], features:
     import pandas as pd
 
     frame = pd.DataFrame.from_records(list(rows), columns=list(columns))
-    for feature in features:
-        if feature.frame_dtype is not None and feature.name in frame.columns:
-            frame[feature.name] = _restore(frame[feature.name], feature)
+    if not features:
+        return frame
+    # only columns JSON did not already give their training dtype (ints and floats usually match)
+    current = dict(zip(frame.columns, map(str, frame.dtypes), strict=True))
+    restored = {f.name: _restore(frame[f.name], f) for f in features
+                if f.frame_dtype is not None and current.get(f.name, f.frame_dtype) != f.frame_dtype}
+    if restored:
+        frame = frame.assign(**restored) if all(isinstance(k, str) and k.isidentifier() for k in restored) else _replace(frame, restored)
+    return frame
+
+
+def _replace(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
+    for name, values in columns.items():
+        frame[name] = values
     return frame
 
 
