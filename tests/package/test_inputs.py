@@ -119,3 +119,10 @@ def test_free_text_and_datetimes_are_typed_and_left_out_of_the_drift_reference()
     assert schema["review"]["dtype"] == "string" and schema["review"]["text"] and "categories" not in schema["review"]
     assert schema["store"]["dtype"] == "category" and "text" not in schema["store"]
     assert drift_columns(list(schema.values())) == (["store", "code", "basket"], ["store", "code"])
+
+
+def test_a_null_in_a_text_column_reaches_the_model_as_nan_like_pandas_reads_it() -> None:
+    frame = pd.DataFrame({"store": ["rome", None, "paris"], "basket": [1.0, 2.0, 3.0]})
+    specs = [FeatureSpec.parse(f, Path("."), i) for i, f in enumerate(infer_schema(frame))]
+    built = make_frame([{"store": None, "basket": 1.0}, {"store": "rome", "basket": 2.0}], ["store", "basket"], specs)
+    assert isinstance(built.loc[0, "store"], float) and np.isnan(built.loc[0, "store"]) and built.loc[1, "store"] == "rome"

@@ -48,7 +48,8 @@ def make_frame(rows: Sequence[dict[str, Any]], columns: Sequence[str], features:
     # only columns JSON did not already give their training dtype (ints and floats usually match)
     current = dict(zip(frame.columns, map(str, frame.dtypes), strict=True))
     restored = {f.name: _restore(frame[f.name], f) for f in features
-                if f.frame_dtype is not None and current.get(f.name, f.frame_dtype) != f.frame_dtype}
+                if f.frame_dtype is not None and f.name in current
+                and (current[f.name] != f.frame_dtype or (f.frame_dtype == "object" and frame[f.name].hasnans))}  # None → NaN
     if restored:
         frame = frame.assign(**restored) if all(isinstance(k, str) and k.isidentifier() for k in restored) else _replace(frame, restored)
     return frame
