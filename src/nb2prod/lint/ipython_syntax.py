@@ -325,7 +325,7 @@ def _help_target(stripped: str, line: str) -> str | None:
 def _transform_line(stripped: str, indent: str, number: int, magics: list[Magic], line: str) -> str | None:
     if not stripped or stripped.startswith("#"):
         return None
-    target = _help_target(stripped, line)
+    target = _help_target(stripped, line) if "?" in stripped else None
     if target is not None:
         magics.append(Magic("help", "pinfo", target, number))
         return indent + "pass"
