@@ -2,7 +2,7 @@
  * Vega-Lite specifications for the drift panel, built from the API's JSON (pure: no DOM).
  * Colours come from JupyterLab's theme variables through `themeConfig`, so dark mode works.
  */
-import type { IConceptDrift, IDriftResult, IEstimatedPerformance, IFairness, IMetricWindow } from './tokens';
+import type { IDriftResult, IFairness } from './tokens';
 
 export type Spec = Record<string, unknown>;
 
@@ -93,86 +93,6 @@ export function featureDriftSpec(series: readonly IDriftResult[], c: IThemeColor
       }
     ]
   };
-}
-
-function windowRows(windows: readonly IMetricWindow[]): Record<string, unknown>[] {
-  return windows
-    .filter(w => w.value !== null && w.value !== undefined)
-    .map(w => ({ time: w.end * 1000, value: w.value, low: w.low ?? w.value, high: w.high ?? w.value, n: w.n }));
-}
-
-/** Dataset drift score (share of drifted features) per window. */
-export function datasetDriftSpec(timeline: readonly IMetricWindow[], c: IThemeColors): Spec {
-  return {
-    ...base('Dataset drift score', 'share of features drifted', 100, c),
-    data: { values: windowRows(timeline) },
-    mark: { type: 'area', line: { color: c.accent }, color: c.accent, opacity: 0.35 },
-    encoding: {
-      x: TIME,
-      y: { field: 'value', type: 'quantitative', title: 'score', scale: { domain: [0, 1] } },
-      tooltip: [{ field: 'value', format: '.2f', title: 'score' }, { field: 'n', title: 'rows' }]
-    }
-  };
-}
-
-/** What a metric-over-time chart draws: windows with a value and a CI, and the validation metric as reference. */
-interface IMetricBand {
-  windows: readonly IMetricWindow[];
-  metric: string;
-  validation: number | null;
-  title: string;
-  /** Tooltip title of a window's row count. */
-  count: string;
-}
-
-/** A metric per window with its confidence band, the validation metric as a dashed rule. */
-function metricBandSpec(m: IMetricBand, c: IThemeColors): Spec {
-  const rows = windowRows(m.windows);
-  const layers: Spec[] = [
-    {
-      data: { values: rows },
-      mark: { type: 'area', opacity: 0.25, color: c.accent },
-      encoding: { x: TIME, y: { field: 'low', type: 'quantitative', title: m.metric }, y2: { field: 'high' } }
-    },
-    {
-      data: { values: rows },
-      mark: { type: 'line', point: true, color: c.accent },
-      encoding: {
-        x: TIME,
-        y: { field: 'value', type: 'quantitative' },
-        tooltip: [
-          { field: 'value', format: '.3f', title: m.metric },
-          { field: 'low', format: '.3f', title: 'CI low' },
-          { field: 'high', format: '.3f', title: 'CI high' },
-          { field: 'n', title: m.count }
-        ]
-      }
-    }
-  ];
-  if (m.validation !== null) {
-    layers.push({
-      data: { values: [{ validation: m.validation }] },
-      mark: { type: 'rule', strokeDash: [5, 4], color: c.warn },
-      encoding: { y: { field: 'validation', type: 'quantitative' } }
-    });
-  }
-  return { ...base(m.title, 'dashed: validation', 120, c), layer: layers };
-}
-
-/** Live metric per labelled window with its confidence band, the validation metric as a dashed rule. */
-export function conceptSpec(concept: IConceptDrift, c: IThemeColors): Spec {
-  return metricBandSpec(
-    { windows: concept.windows, metric: concept.metric, validation: concept.validation, title: `Live ${concept.metric}, 95% CI`, count: 'labelled' },
-    c
-  );
-}
-
-/** Accuracy estimated from calibrated scores per window (no labels needed), with its band and the validation line. */
-export function estimatedSpec(e: IEstimatedPerformance, c: IThemeColors): Spec {
-  return metricBandSpec(
-    { windows: e.windows, metric: e.metric, validation: e.validation, title: `Estimated ${e.metric} (no labels), 95% CI`, count: 'predictions' },
-    c
-  );
 }
 
 /** Disparate-impact ratio per protected attribute with its CI; the four-fifths line at 0.8. */

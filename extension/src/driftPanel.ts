@@ -5,7 +5,9 @@
  * Refreshes itself every `driftRefreshSeconds` (30 s) while visible and "live", without reloading the page.
  */
 import { Chart, themeColors } from './charts';
-import { conceptSpec, datasetDriftSpec, estimatedSpec, featureDriftSpec, fairnessSpec } from './chartSpecs';
+import { featureDriftSpec, fairnessSpec } from './chartSpecs';
+import { drawable, bucketRows } from './dashboardModel';
+import { datasetDriftTimeSpec, ITimeSpan, metricTimeSpec } from './dashboardSpecs';
 import { ApiError, Nb2prodClient } from './client';
 import { when } from './deploymentsModel';
 import { el } from './dom';
@@ -75,6 +77,9 @@ export class DriftPanel extends DeploymentWindowPanel {
 
   private async draw(report: IMonitorReport, series: IDriftSeries | null, alerts: IAlertEvent[]): Promise<void> {
     const colors = themeColors(this.node);
+    // the same honest time charts as the dashboard: the whole window on the axis, small buckets faded with n
+    const end = report.until * 1000;
+    const span: ITimeSpan = { start: report.since !== null ? report.since * 1000 : end - 3_600_000, end, window: report.window };
     const d = report.drift;
     const c = report.concept;
     const e = report.estimated;
@@ -144,9 +149,17 @@ export class DriftPanel extends DeploymentWindowPanel {
     );
     await Promise.all([
       this.charts.features.render(series && series.series.length ? featureDriftSpec(series.series, colors) : null),
-      this.charts.dataset.render(report.drift_timeline.some(w => w.value !== null) ? datasetDriftSpec(report.drift_timeline, colors) : null),
-      this.charts.concept.render(c && c.windows.some(w => w.value !== null) ? conceptSpec(c, colors) : null),
-      this.charts.estimated.render(e && e.windows.some(w => w.value !== null) ? estimatedSpec(e, colors) : null),
+      this.charts.dataset.render(report.drift_timeline.some(w => w.value !== null) ? datasetDriftTimeSpec(report.drift_timeline, span, colors) : null),
+      this.charts.concept.render(
+        c && drawable(bucketRows(c.windows))
+          ? metricTimeSpec({ title: `Live ${c.metric}, 95% CI`, metric: c.metric, windows: c.windows, validation: c.validation, count: 'labels' }, span, colors)
+          : null
+      ),
+      this.charts.estimated.render(
+        e && drawable(bucketRows(e.windows))
+          ? metricTimeSpec({ title: `Estimated ${e.metric} (no labels), 95% CI`, metric: e.metric, windows: e.windows, validation: e.validation, count: 'predictions' }, span, colors)
+          : null
+      ),
       this.charts.fairness.render(report.fairness && fairness.length ? fairnessSpec(report.fairness, colors) : null)
     ]);
   }

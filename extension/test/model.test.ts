@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { conceptSpec, estimatedSpec, featureDriftSpec, fairnessSpec, IThemeColors, topFeatures } from '../src/chartSpecs';
+import { featureDriftSpec, fairnessSpec, IThemeColors, topFeatures } from '../src/chartSpecs';
+import { metricTimeSpec } from '../src/dashboardSpecs';
 import { allowedActions, gateLines, rollbackLabel, shortVersion, trafficSlices } from '../src/deploymentsModel';
 import { cellTarget, groupBySeverity, location, summary } from '../src/lintModel';
 import type { IDeploymentStatus, IDriftResult, IEstimatedPerformance, IFinding, IRegistryEvent, IVersionStatus, VersionState } from '../src/tokens';
@@ -111,14 +112,7 @@ test('the chart keeps the features that drift most', () => {
   assert.deepEqual([...new Set(spec.layer[0].data.values.map(r => r.feature))], ['income']);
 });
 
-test('concept and fairness charts carry the confidence bands and reference lines', () => {
-  const concept = conceptSpec(
-    { name: 'c', version_id: null, metric: 'roc_auc', validation: 0.8, higher_is_better: true, n_predictions: 10, n_labelled: 10, live: 0.7, live_low: 0.6, live_high: 0.75, gap: 0.1, score: 0.06, degraded: true, verdict: 'degraded', window: '1d', detections: [],
-      windows: [{ start: 0, end: 10, n: 5, value: 0.7, low: 0.6, high: 0.8 }, { start: 10, end: 20, n: 0, value: null, low: null, high: null }] },
-    colors
-  ) as { layer: { data: { values: Record<string, unknown>[] } }[] };
-  assert.deepEqual(concept.layer[0].data.values, [{ time: 10_000, value: 0.7, low: 0.6, high: 0.8, n: 5 }]);
-  assert.deepEqual(concept.layer[2].data.values, [{ validation: 0.8 }]);
+test('fairness chart carries the confidence bands and the four-fifths line', () => {
   const fairness = fairnessSpec(
     { name: 'c', window: '1d', favorable: 0, n: 100, attributes: [{ attribute: 'gender', groups: [], di_ratio: 0.7, di_low: 0.6, di_high: 0.85, verdict: 'adverse_impact', min_group_size: 30, timeline: [] }] },
     colors
@@ -138,30 +132,21 @@ function estimated(extra: Partial<IEstimatedPerformance> = {}): IEstimatedPerfor
 
 type Layered = { title: { text: string; subtitle: string }; layer: { data: { values: Record<string, unknown>[] }; mark: { type: string }; encoding: Record<string, Record<string, unknown> | Record<string, unknown>[]> }[] };
 
+const span = { start: 0, end: 30_000, window: '1h' };
+
 test('the estimated accuracy chart draws the windows with an estimate, their band and the validation line', () => {
-  const spec = estimatedSpec(estimated(), colors) as unknown as Layered;
+  const e = estimated();
+  const spec = metricTimeSpec({ title: 'Estimated accuracy (no labels), 95% CI', metric: e.metric, windows: e.windows, validation: e.validation, count: 'predictions' }, span, colors) as unknown as Layered;
   assert.equal(spec.title.text, 'Estimated accuracy (no labels), 95% CI');
-  assert.deepEqual(spec.layer.map(l => l.mark.type), ['area', 'line', 'rule']);
-  assert.deepEqual(spec.layer[0].data.values, [
-    { time: 10_000, value: 0.79, low: 0.76, high: 0.82, n: 450 },
-    { time: 30_000, value: 0.74, low: 0.71, high: 0.77, n: 450 }
-  ]);
-  assert.deepEqual(spec.layer[0].encoding.y, { field: 'low', type: 'quantitative', title: 'accuracy' });
-  assert.deepEqual(spec.layer[2].data.values, [{ validation: 0.8 }]);
-  const tooltip = spec.layer[1].encoding.tooltip as Record<string, unknown>[];
-  assert.deepEqual(tooltip.map(t => t.title), ['accuracy', 'CI low', 'CI high', 'predictions']);
+  assert.deepEqual(spec.layer.map(l => l.mark.type), ['area', 'line', 'point', 'rule']);
+  assert.deepEqual(spec.layer[0].data.values.map(r => [r.time, r.value, r.low, r.high, r.n]), [[5_000, 0.79, 0.76, 0.82, 450], [25_000, 0.74, 0.71, 0.77, 450]]);
+  assert.deepEqual(spec.layer[3].data.values, [{ validation: 0.8 }]);
+  const tooltip = spec.layer[2].encoding.tooltip as Record<string, unknown>[];
+  assert.deepEqual(tooltip.map(t => t.title), ['bucket middle', 'accuracy', 'CI low', 'CI high', 'predictions']);
 });
 
-test('without a validation metric the estimated chart has no reference line; concept and estimate share one layout', () => {
-  const spec = estimatedSpec(estimated({ validation: null, verdict: 'no_validation_metric', degraded: false, score: null }), colors) as unknown as Layered;
-  assert.deepEqual(spec.layer.map(l => l.mark.type), ['area', 'line']);
-  const e = estimated();
-  const concept = conceptSpec(
-    { name: 'credit', version_id: 'v1', metric: 'accuracy', validation: 0.8, higher_is_better: true, n_predictions: 900, n_labelled: 900, live: 0.765, live_low: 0.747, live_high: 0.782,
-      gap: 0.035, score: 0.02, degraded: true, verdict: 'degraded', window: '1d', detections: [], windows: e.windows },
-    colors
-  ) as unknown as Layered;
-  const strip = (s: Layered) => ({ ...s, title: null, layer: s.layer.map(l => ({ ...l, encoding: { ...l.encoding, tooltip: null } })) });
-  assert.deepEqual(strip(estimatedSpec(e, colors) as unknown as Layered), strip(concept));
-  assert.equal(concept.title.text, 'Live accuracy, 95% CI');
+test('without a validation metric the chart has no reference line', () => {
+  const e = estimated({ validation: null });
+  const spec = metricTimeSpec({ title: 't', metric: e.metric, windows: e.windows, validation: null, count: 'predictions' }, span, colors) as unknown as Layered;
+  assert.deepEqual(spec.layer.map(l => l.mark.type), ['area', 'line', 'point']);
 });
