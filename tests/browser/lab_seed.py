@@ -4,7 +4,9 @@
   live traffic (income shifted) goes through the running service, which writes the audit rows,
   and half of it gets feedback labels through the service's ``/feedback``.
 - A day of earlier traffic is written through the store API, scored by the deployed artifact
-  (``load_model``), so the drift panel has a timeline: no shift first, the shift later.
+  (``load_model``), so the drift panel has a timeline: no shift first, the shift later; then a
+  steady last hour (600 rows), every row labelled, so a day and an hour both read as curves of
+  full buckets on the dashboard.
 - A retrained candidate is registered through the store API, for the promote button.
 - A second candidate, retrained on economic-shift data, shadows the live version (``Workspace.shadow``);
   requests after that carry both answers (live: the deployed artifact, shadow: the retrained
