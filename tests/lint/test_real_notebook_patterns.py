@@ -344,3 +344,27 @@ def test_never_stricter_than_ipython() -> None:
         ast.parse(transform_cell(source).python)
 
     check()
+
+
+def test_a_kernel_with_another_interpreter_is_asked_in_a_subprocess(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    other = tmp_path / "otherenv" / "bin"
+    other.mkdir(parents=True)
+    os.symlink(os.path.realpath(sys.executable), other / "python")
+    spec = tmp_path / "jupyter" / "kernels" / "other-env-kernel"
+    spec.mkdir(parents=True)
+    argv = [str(other / "python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "other", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    (tmp_path / "requirements.txt").write_text("numpy==2.0\n")
+    nb = notebook("import nbformat\nimport surely_not_a_real_package_xyz")
+    nb["metadata"]["kernelspec"]["name"] = "other-env-kernel"
+    got = findings(nb, path=tmp_path / "nb.ipynb", prefix="environment/not-installed")
+    # nbformat is in the linter's venv; the symlinked interpreter outside it decides for itself
+    import subprocess
+
+    there = subprocess.run([str(other / "python"), "-c", "import nbformat"], capture_output=True, check=False).returncode == 0
+    expected = ["surely_not_a_real_package_xyz"] if there else ["nbformat", "surely_not_a_real_package_xyz"]
+    assert [f.message.split("`")[1] for f in got] == expected
+    assert f"kernel 'other-env-kernel' ({other / 'python'})" in got[0].message

@@ -62,7 +62,8 @@ def _kernel_argv(name: str) -> list[str] | None:
 def _same_interpreter(path: str) -> bool:
     here = os.path.abspath(sys.executable)
     there = os.path.abspath(path)
-    return there == here or (os.path.dirname(there) == os.path.dirname(here) and os.path.basename(there).startswith("python"))
+    # same folder (one venv's bin/) and the same executable behind the links: python, python3, python3.11
+    return there == here or (os.path.dirname(there) == os.path.dirname(here) and os.path.realpath(there) == os.path.realpath(here))
 
 
 @lru_cache(maxsize=64)
