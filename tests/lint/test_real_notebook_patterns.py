@@ -62,6 +62,10 @@ def test_bash_body_is_never_python() -> None:
     assert findings(notebook("%%bash\necho {undefined_python_name} $X"), prefix="hidden-state") == []
 
 
+def test_script_magic_output_variables_are_bound() -> None:
+    assert _errors(notebook("%%bash --out listing --err errs\nls", "print(listing, errs)")) == []
+
+
 def test_custom_cell_magic_body_binds_its_names() -> None:
     nb = notebook("%%backend torch\nimport torch\ndef step(x):\n    return x", "step(1)")
     assert _errors(nb) == []

@@ -24,6 +24,7 @@ following IPython's own rules:
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 import textwrap
 from dataclasses import dataclass
@@ -211,6 +212,9 @@ def _cell_magic(lines: list[str], start: int, out: list[str]) -> Transformed:
     if name == "capture":
         positional = [w for w in args.split() if not w.startswith("-")]
         targets = tuple(w for w in positional[-1:] if _IDENT.match(w))
+    elif name in SHELL_CELL_MAGICS or name in {"perl", "ruby", "python2", "pypy"}:  # ``%%bash --out out --err err``
+        words = args.split()
+        targets = tuple(w for flag, w in itertools.pairwise(words) if flag in {"--out", "--err", "--proc"} and _IDENT.match(w))
     if name in PYTHON_BODY_CELL_MAGICS:
         magics = [Magic("cell", name, args, start + 1, targets, expands=expands)]
         out.append(" = ".join((*targets, "None")) if targets else "pass")
