@@ -119,7 +119,8 @@ export function fairnessSpec(fairness: IFairness, c: IThemeColors): Spec {
             field: 'verdict',
             type: 'nominal',
             title: null,
-            scale: { domain: ['ok', 'adverse_impact', 'insufficient_data'], range: [c.accent, c.warn, c.muted] }
+            scale: { domain: ['ok', 'adverse_impact', 'insufficient_data'], range: [c.accent, c.warn, c.muted] },
+            legend: { labelExpr: "replace(datum.label, /_/g, ' ')" }
           },
           tooltip: [{ field: 'attribute' }, { field: 'ratio', format: '.3f' }, { field: 'low', format: '.3f' }, { field: 'high', format: '.3f' }, { field: 'verdict' }]
         }
