@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -93,7 +94,8 @@ def resolve_kernel_env(metadata: dict[str, Any]) -> KernelEnv:
     return _resolve(str(name) if name else None)
 
 
-_probed: dict[str, dict[str, bool]] = {}
+_PROBE_TTL_S = 60.0
+_probed: dict[str, tuple[float, dict[str, bool]]] = {}
 
 
 @lru_cache(maxsize=4096)
@@ -112,7 +114,10 @@ def importable(env: KernelEnv, modules: list[str]) -> dict[str, bool] | None:
         return None
     if _same_interpreter(env.interpreter):
         return {m: _importable_here(m) for m in modules}
-    known = _probed.setdefault(env.interpreter, {})
+    stamp, known = _probed.get(env.interpreter, (0.0, {}))
+    if time.monotonic() - stamp > _PROBE_TTL_S:  # a long-lived process (the Jupyter server) sees later installs
+        known = {}
+        _probed[env.interpreter] = (time.monotonic(), known)
     missing = [m for m in modules if m not in known]
     if missing:
         try:
