@@ -4,8 +4,11 @@ The shadowing version runs in its own process at a lower scheduling priority: it
 longer hold the live process's GIL, on a busy machine the kernel gives the live path the CPU
 first, and a shadow model that hangs, leaks or segfaults costs shadow results (recorded as
 ``shadow_error``), never a live answer. Rows go over a pipe as plain dicts; decisions, scores and
-probabilities come back (no transformed matrix: explanations are the live version's). A child
-that dies or overruns its timeout is killed and started again on the next batch.
+probabilities come back (no transformed matrix: explanations are the live version's). A batch
+that overruns its timeout is given up on ("not compared") but the child is left to finish it —
+on a busy machine a niced child is merely slow, and killing it would cost a fresh interpreter's
+imports and model load; its late answer is read and dropped before the next batch. A child that
+dies, or still owes answers after ``HANG_AFTER_S``, is killed and started again.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ log = logging.getLogger("nb2prod.runtime")
 START_TIMEOUT_S = 180.0  # imports + model load in a fresh interpreter, on a loaded machine
 CHILD_NICENESS = 10  # the live process gets the CPU first
 RESTART_AFTER_S = 5.0  # a child that died is started again no sooner than this (no crash loop)
+HANG_AFTER_S = 30.0  # a child still busy with a given-up batch this long is hung: killed
 
 
 class ShadowProcessError(RuntimeError):
@@ -90,6 +94,8 @@ class IsolatedPredictor:
         self._died_at: float | None = None
         self._restarting: threading.Thread | None = None
         self._closed = False
+        self._owed = 0  # answers the child still owes for batches given up on (timed out)
+        self._owed_since = 0.0
         process, conn, pid = self._spawn()
         self._process: Any = process
         self._conn: Connection | None = conn
@@ -130,10 +136,13 @@ class IsolatedPredictor:
                 self._restart_in_background()
                 raise ShadowProcessError(f"the shadow process of {self.label} is down (being restarted)")
             try:
+                self._collect_owed(conn)
                 conn.send(list(rows))
                 if not conn.poll(self.timeout_s):
-                    self._kill()
-                    late = ShadowProcessError(f"{self.label} gave no answer within {self.timeout_s:g} s; its process was stopped")
+                    if not self._owed:
+                        self._owed_since = time.monotonic()
+                    self._owed += 1  # the child finishes it; the answer is dropped before the next batch
+                    late = ShadowProcessError(f"{self.label} gave no answer within {self.timeout_s:g} s")
                     late.timed_out = True  # recorded as "not compared", never as a candidate error
                     raise late
                 status, payload = conn.recv()
@@ -145,6 +154,22 @@ class IsolatedPredictor:
             raise RuntimeError(payload)
         decisions, scores, probabilities = payload
         return Outputs(decisions=decisions, scores=scores, probabilities=probabilities)
+
+    def _collect_owed(self, conn: Connection) -> None:
+        """Read and drop the late answers to batches given up on (caller holds the lock)."""
+        while self._owed:
+            if not conn.poll(self.timeout_s):
+                if time.monotonic() - self._owed_since > HANG_AFTER_S:
+                    self._kill()
+                    self._restart_in_background()
+                    hung = ShadowProcessError(f"{self.label} gave no answer for {HANG_AFTER_S:g} s; its process was stopped")
+                    hung.timed_out = True
+                    raise hung
+                busy = ShadowProcessError(f"{self.label} is still computing an earlier batch (over {self.timeout_s:g} s)")
+                busy.timed_out = True
+                raise busy
+            conn.recv()
+            self._owed -= 1
 
     def _restart_in_background(self) -> None:
         """Start a new child off the shadow worker's path (caller holds the lock)."""
@@ -175,6 +200,7 @@ class IsolatedPredictor:
             _stop(self._process, self._conn, graceful=False)
             self._died_at = time.monotonic()
         self._process = self._conn = None
+        self._owed = 0
 
     def close(self) -> None:
         """Stop the child (politely, then by force)."""
