@@ -236,6 +236,7 @@ export function trafficSpec(timeline: readonly IOpsStats[], span: ITimeSpan, c: 
           x: { ...timeX(span), field: 'start' },
           x2: { field: 'end' },
           y: { field: 'n', type: 'quantitative', title: 'requests', axis: { tickCount: 4 } },
+          y2: { datum: 0 }, // a bar spanning its bucket (x to x2) is drawn from zero only when told
           tooltip: [{ field: 'n', title: 'requests' }, { field: 'rps', format: '.2f', title: 'req/s' }]
         }
       },

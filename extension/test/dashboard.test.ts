@@ -4,7 +4,7 @@ import { test } from 'node:test';
 
 import type { IThemeColors } from '../src/chartSpecs';
 import { bucketRows, drawable, fitTitle, mixedVersionsNote, shortId, tiles, timeFormat, versionLabel, wrapText } from '../src/dashboardModel';
-import { datasetDriftTimeSpec, featureTimeSpec, metricTimeSpec, timeX } from '../src/dashboardSpecs';
+import { datasetDriftTimeSpec, featureTimeSpec, metricTimeSpec, timeX, trafficSpec } from '../src/dashboardSpecs';
 import { shadowState, shadowStats } from '../src/shadowModel';
 import type { IDashboard, IDriftResult, IMetricWindow, IShadowComparison } from '../src/tokens';
 
@@ -128,4 +128,13 @@ test('titles wrap to the chart width instead of running past it', () => {
   const spec: any = fitTitle({ title: { text: 'Dataset drift', subtitle: 'share of features drifted per bucket · ticks: too few rows to test' } }, 200);
   assert.ok(spec.title.subtitle.every((line: string) => line.length <= Math.floor(200 / 5.6)));
   assert.deepEqual(fitTitle({ mark: 'bar' }, 200), { mark: 'bar' });
+});
+
+test('throughput bars span their bucket from zero; the rate axis starts at 0 with room for 5%', () => {
+  const stats = (i: number, n: number) => ({ start: i * 3600, end: (i + 1) * 3600, n, version_id: null, throughput_rps: n / 3600, latency_p50_ms: 4, latency_p90_ms: 5, latency_p95_ms: 6, latency_p99_ms: 9, error_rate: 0, fallback_rate: 0, violation_rate: 0, override_rate: 0 });
+  const spec = trafficSpec([stats(0, 40), stats(1, 60)], span, colors) as any;
+  const [bars, rates] = spec.layer;
+  assert.deepEqual([bars.encoding.x.field, bars.encoding.x2.field, bars.encoding.y2.datum], ['start', 'end', 0]);
+  assert.deepEqual(bars.data.values.map((r: any) => [r.start, r.end]), [[0, 3_600_000], [3_600_000, 7_200_000]]);
+  assert.deepEqual(rates.encoding.y.scale.domain, [0, 0.05]);
 });
