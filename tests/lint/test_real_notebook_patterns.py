@@ -66,6 +66,34 @@ def test_script_magic_output_variables_are_bound() -> None:
     assert _errors(notebook("%%bash --out listing --err errs\nls", "print(listing, errs)")) == []
 
 
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ("%load_ext rpy2.ipython", "%R x <- c(1, 2)", "%Rpull x", "print(x)"),
+        ("%%R -o y,z -d df\ny <- 1; z <- 2; df <- data.frame()", "print(y, z, df)"),
+        ("%%octave -o w\nw = 3", "print(w)"),
+        ("%%cython\ncpdef double f(double x):\n    return x\ndef h(a):\n    return a\ncdef class K:\n    pass", "f(1); h(2); K()"),
+        ("import numpy as np\nnp.random.seed(0)", "%%timeit -n1 a = np.random.rand(3)\nnp.sum(a)"),
+        ("ls data",),  # automagic: a one-line cell naming a magic runs it
+        ("pwd",),
+        ("time total = sum(range(3))", "print(total)"),
+    ],
+)
+def test_magics_that_bind_or_run_without_percent(cells: tuple[str, ...]) -> None:
+    assert _errors(notebook(*cells)) == []
+
+
+def test_automagic_is_only_for_one_line_cells_and_unshadowed_names() -> None:
+    assert _errors(notebook("x = 1\nls data"))  # IPython applies automagic to single-line cells only
+    assert _errors(notebook("%%cython\ncdef int g(int y):\n    return y", "g(1)"))  # cdef is not visible from Python
+
+
+def test_names_a_run_script_defines_count_from_its_line(tmp_path: Path) -> None:
+    (tmp_path / "helper.py").write_text("top = 1\n")
+    nb = notebook("%run helper.py 2\nprint(top)")
+    assert findings(nb, path=tmp_path / "nb.ipynb", prefix="hidden-state") == []
+
+
 def test_custom_cell_magic_body_binds_its_names() -> None:
     nb = notebook("%%backend torch\nimport torch\ndef step(x):\n    return x", "step(1)")
     assert _errors(nb) == []
@@ -372,3 +400,18 @@ def test_a_kernel_with_another_interpreter_is_asked_in_a_subprocess(tmp_path: Pa
     expected = ["surely_not_a_real_package_xyz"] if there else ["nbformat", "surely_not_a_real_package_xyz"]
     assert [f.message.split("`")[1] for f in got] == expected
     assert f"kernel 'other-env-kernel' ({other / 'python'})" in got[0].message
+
+
+@pytest.mark.parametrize(
+    ("cells", "severity"),
+    [
+        (("def f():\n    return undefined_x",), "warning"),  # never called: cannot break a run
+        (("def f():\n    return undefined_x", "f()"), "error"),
+        (("handlers = {}\nhandlers['a'] = lambda: 2 * foo",), "warning"),  # stored for later (e.g. sent to engines)
+        (("import pandas as pd\ndf = pd.DataFrame()\ndf.apply(lambda r: r + offset)",), "error"),  # runs in place
+        (("class M:\n    def forward(self):\n        return ww",), "error"),  # methods run implicitly
+    ],
+)
+def test_names_read_only_by_uncalled_code_are_warnings(cells: tuple[str, ...], severity: str) -> None:
+    got = [f.severity.value for f in findings(notebook(*cells), prefix="hidden-state/undefined-name")]
+    assert got == [severity]

@@ -29,7 +29,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 
-__all__ = ["NON_PYTHON_CELL_MAGICS", "PYTHON_BODY_CELL_MAGICS", "Magic", "Transformed", "expanded_names", "transform_cell"]
+__all__ = ["NON_PYTHON_CELL_MAGICS", "PYTHON_BODY_CELL_MAGICS", "Magic", "Transformed", "automagic_candidate", "expanded_names", "transform_cell"]
 
 # Cell magics whose body is Python that runs in the user namespace.
 PYTHON_BODY_CELL_MAGICS = frozenset({"capture", "time", "timeit", "prun", "debug", "python", "python3", "memit", "snakeviz", "lprun", "scalene"})
@@ -42,6 +42,21 @@ NON_PYTHON_CELL_MAGICS = frozenset(
     }
 )  # fmt: skip
 SHELL_CELL_MAGICS = frozenset({"bash", "sh", "script", "system", "sx"})
+# Line magics (and shell aliases) IPython runs without their ``%`` when automagic is on (the default).
+AUTOMAGICS = frozenset(
+    {
+        "alias", "alias_magic", "autoawait", "autocall", "autoindent", "automagic", "bookmark", "cat", "cd", "clear", "code_wrap",
+        "colors", "conda", "config", "cp", "debug", "dhist", "dirs", "doctest_mode", "ed", "edit", "env", "gui", "hist", "history",
+        "killbgscripts", "ldir", "less", "lf", "lk", "ll", "load", "load_ext", "loadpy", "logoff", "logon", "logstart", "logstate",
+        "logstop", "ls", "lsmagic", "lx", "macro", "magic", "mamba", "man", "matplotlib", "micromamba", "mkdir", "more", "mv",
+        "notebook", "page", "pastebin", "pdb", "pdef", "pdoc", "pfile", "pinfo", "pinfo2", "pip", "popd", "pprint", "precision",
+        "prun", "psearch", "psource", "pushd", "pwd", "pycat", "pylab", "quickref", "recall", "rehashx", "reload_ext", "rep",
+        "rerun", "reset", "reset_selective", "rm", "rmdir", "run", "save", "sc", "set_env", "sx", "system", "tb", "time", "timeit",
+        "unalias", "unload_ext", "uv", "who", "who_ls", "whos", "xdel", "xmode", "autosave", "connect_info", "qtconsole",
+        "autoreload", "aimport", "store", "lprun", "memit", "mprun",
+    }
+)  # fmt: skip
+_AUTOMAGIC_LINE = re.compile(r"^(\s*)([A-Za-z_]\w*)(?:\s+(.*))?$")
 # Line magics whose argument is a Python statement run in the user namespace.
 _STATEMENT_LINE_MAGICS = frozenset({"time", "timeit", "prun", "debug", "memit", "lprun"})
 
@@ -140,7 +155,35 @@ def _line_magic_targets(name: str, args: str) -> tuple[str, ...]:
     words = args.split()
     if name == "store" and words and words[0] == "-r":
         return tuple(w for w in words[1:] if _IDENT.match(w))
+    if name in {"Rpull", "octave_pull"}:  # ``%Rpull x y`` copies R's x and y into Python
+        return tuple(n for w in words for n in w.split(",") if _IDENT.match(n))
+    if name in _OUTPUT_FLAG_MAGICS:
+        return _output_flags(words)
     return ()
+
+
+# Magics whose ``-o a,b`` (and ``-d df`` for rpy2) copy variables back into Python.
+_OUTPUT_FLAG_MAGICS = frozenset({"R", "octave", "julia", "matlab"})
+
+
+def _output_flags(words: list[str]) -> tuple[str, ...]:
+    found: list[str] = []
+    for flag, value in itertools.pairwise(words):
+        if flag in {"-o", "--output", "-d", "--dataframe"}:
+            found.extend(n for n in value.split(",") if _IDENT.match(n))
+    return tuple(found)
+
+
+_CYTHON_DEF = re.compile(r"^(?:c?p?def|cdef\s+class|class)\s+(?:[\w.\[\]*]+\s+)*?(\w+)\s*[(:]", re.M)
+
+
+def _cython_names(body: str) -> tuple[str, ...]:
+    """Module-level functions and classes a ``%%cython`` cell makes importable (``def``/``cpdef``/classes)."""
+    names = []
+    for match in _CYTHON_DEF.finditer(body):
+        if not match.group(0).startswith("cdef ") or match.group(0).startswith("cdef class"):
+            names.append(match.group(1))
+    return tuple(dict.fromkeys(names))
 
 
 @dataclass(slots=True)
@@ -212,17 +255,26 @@ def _cell_magic(lines: list[str], start: int, out: list[str]) -> Transformed:
     if name == "capture":
         positional = [w for w in args.split() if not w.startswith("-")]
         targets = tuple(w for w in positional[-1:] if _IDENT.match(w))
+    elif name in _OUTPUT_FLAG_MAGICS:
+        targets = _output_flags(args.split())
+    elif name == "cython":
+        targets = _cython_names(body)
     elif name in SHELL_CELL_MAGICS or name in {"perl", "ruby", "python2", "pypy"}:  # ``%%bash --out out --err err``
         words = args.split()
         targets = tuple(w for flag, w in itertools.pairwise(words) if flag in {"--out", "--err", "--proc"} and _IDENT.match(w))
     if name in PYTHON_BODY_CELL_MAGICS:
         magics = [Magic("cell", name, args, start + 1, targets, expands=expands)]
-        out.append(" = ".join((*targets, "None")) if targets else "pass")
+        setup = _strip_options(name, args) if name == "timeit" else ""  # ``%%timeit -n1 a = f()``: setup code
+        out.append(" = ".join((*targets, "None")) if targets else (setup or "pass"))
         rest = transform_cell(body)
         out.extend(rest.python.split("\n"))
         magics.extend(Magic(m.kind, m.name, m.args, m.line + start + 1, m.targets, m.body, m.expands) for m in rest.magics)
         return Transformed("\n".join(out), tuple(magics), rest.body_uncertain)
     magic = Magic("cell", name, args, start + 1, targets, body, expands)
+    if targets and name not in SHELL_CELL_MAGICS:  # ``%%R -o x`` / ``%%cython`` bind names the next cells read
+        out.append("; ".join(f"{t} = None" for t in targets))
+        out.extend("" for _ in lines[start + 1 :])
+        return Transformed("\n".join(out), (magic,))
     if name not in NON_PYTHON_CELL_MAGICS:
         rest = transform_cell(body)
         try:
@@ -310,6 +362,23 @@ def transform_cell(source: str) -> Transformed:
             magics.append(Magic("help", "pinfo", line[:code_end].strip().rstrip("?"), number))
             scan = _Scan()
     return Transformed("\n".join(out), tuple(magics))
+
+
+def automagic_candidate(source: str) -> tuple[str, str] | None:
+    """``(name, "%name args")`` when a one-line cell is a magic without its ``%`` (``ls data``,
+    ``pwd``, ``time f()``): IPython's automagic, applied to single-line cells only, unless the rest
+    of the line assigns (``ls = 5``, ``cd, x = …``). Whether a Python name shadows it is for the
+    caller to decide (it knows the notebook's names)."""
+    lines = [line for line in source.split("\n") if line.strip()]
+    if len(lines) != 1:
+        return None
+    match = _AUTOMAGIC_LINE.match(lines[0].rstrip())
+    if match is None or match.group(2) not in AUTOMAGICS:
+        return None
+    rest = (match.group(3) or "").lstrip()
+    if rest[:1] in {"=", ","}:
+        return None
+    return match.group(2), source.replace(lines[0], f"{match.group(1)}%{lines[0].lstrip()}", 1)
 
 
 def _help_target(stripped: str, line: str) -> str | None:

@@ -21,6 +21,7 @@ class Use:
     name: str
     line: int
     col: int = 0
+    owner: str | None = None  # deferred reads: the function whose body reads it ("<stored>": a lambda kept for later)
 
 
 @dataclass(slots=True)
@@ -40,8 +41,23 @@ _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 def analyze(tree: ast.Module) -> CellNames:
     result = CellNames()
-    _ModuleWalker(result).run(tree.body)
+    walker = _ModuleWalker(result)
+    walker.lambda_owner = _lambda_owners(tree)
+    walker.run(tree.body)
     return result
+
+
+def _lambda_owners(tree: ast.Module) -> dict[int, str]:
+    """``f = lambda: …`` → ``"f"``; a lambda stored in a subscript, attribute or container → ``"<stored>"``.
+    Lambdas passed straight to a call are not here: they are assumed to run."""
+    owners: dict[int, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda):
+            target = node.targets[0]
+            owners[id(node.value)] = target.id if isinstance(target, ast.Name) else "<stored>"
+        elif isinstance(node, ast.Dict):
+            owners.update((id(v), "<stored>") for v in node.values if isinstance(v, ast.Lambda))
+    return owners
 
 
 _NAME_ERROR_CATCHERS = frozenset({"NameError", "Exception", "BaseException", "UnboundLocalError"})
@@ -110,6 +126,7 @@ class _ModuleWalker:
         self.guarded = 0  # inside ``try:`` whose handlers catch NameError: a missing name is handled
         self.guard_names: set[str] = set()  # names tested with ``'x' in globals()`` around this code
         self.handler_types = 0  # inside ``except <types>:``: evaluated only when the try body raises
+        self.lambda_owner: dict[int, str] = {}
 
     # -- events -----------------------------------------------------------------------------
     def load(self, name: str, node: ast.AST) -> None:
@@ -192,7 +209,8 @@ class _ModuleWalker:
             if node.returns is not None:
                 self.expr(node.returns)
             self.bind(node.name, node)
-            self.function(node, frozenset())
+            # a decorated function may be called by the decorator's framework: count it as called
+            self.function(node, frozenset(), None if node.decorator_list else node.name)
         elif isinstance(node, ast.ClassDef):
             for decorator in node.decorator_list:
                 self.expr(decorator)
@@ -332,9 +350,11 @@ class _ModuleWalker:
                 self.function(sub, frozenset())
                 break
 
-    def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, enclosing: frozenset[str]) -> None:
+    def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, enclosing: frozenset[str], owner: str | None = None) -> None:
         uses, declared_global = _function_free(node, enclosing)
-        self.result.deferred.extend(uses)
+        if owner is None and isinstance(node, ast.Lambda):
+            owner = self.lambda_owner.get(id(node))
+        self.result.deferred.extend(Use(u.name, u.line, u.col, owner) for u in uses)
         for name in declared_global:
             self.result.defs.setdefault(name, getattr(node, "lineno", 1))
 

@@ -8,13 +8,15 @@ defines and needs, its calls (with dotted names), its string literals and its im
 from __future__ import annotations
 
 import ast
+import builtins
+import keyword
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nb2prod.lint.ipython_syntax import Magic, transform_cell
+from nb2prod.lint.ipython_syntax import Magic, automagic_candidate, transform_cell
 from nb2prod.lint.names import CellNames, analyze
 
 __all__ = [
@@ -156,9 +158,12 @@ def _source_text(source: Any) -> str:
     return ""
 
 
-def parse_code(cell: Cell) -> None:
-    """Fill a code cell's Python, AST, names, calls, strings and imports."""
-    transformed = transform_cell(cell.source)
+def parse_code(cell: Cell, source: str | None = None) -> None:
+    """Fill a code cell's Python, AST, names, calls, strings and imports (from ``source`` if given)."""
+    cell.syntax_error, cell.tree = None, None
+    cell.calls, cell.strings, cell.imports, cell.nodes = [], [], [], []
+    cell.names = CellNames()
+    transformed = transform_cell(cell.source if source is None else source)
     cell.python = transformed.python
     cell.magics = transformed.magics
     try:
@@ -254,7 +259,26 @@ def parse_notebook(nb: Mapping[str, Any], path: str | Path | None = None) -> Par
             for ref in cell.imports:
                 parsed.aliases.setdefault(ref.bound, ref.target)
         parsed.cells.append(cell)
+    if parsed.is_python:
+        _automagic(parsed)
     return parsed
+
+
+def _automagic(parsed: ParsedNotebook) -> None:
+    """One-line cells IPython runs as magics without ``%`` (``ls data``, ``pwd``): re-read them as
+    magics unless a Python name of the notebook (or a builtin) shadows the magic, as IPython checks."""
+    candidates: list[tuple[Cell, tuple[str, str]]] = []
+    for cell in parsed.cells:
+        if cell.is_code and not cell.magics and "\n" not in cell.source.strip():
+            found = automagic_candidate(cell.source)
+            if found is not None:
+                candidates.append((cell, found))
+    if not candidates:
+        return
+    bound = {name for cell in parsed.cells if cell.is_code for name in cell.names.defs}
+    for cell, (name, source) in candidates:
+        if name not in bound and name not in _BUILTINS and not keyword.iskeyword(name):
+            parse_code(cell, source)
 
 
 def load_notebook(path: str | Path) -> ParsedNotebook:
@@ -264,6 +288,7 @@ def load_notebook(path: str | Path) -> ParsedNotebook:
     return parse_notebook(read_notebook_json(path), path)
 
 
+_BUILTINS = frozenset(dir(builtins))
 _CELL_START = re.compile(r'^\s*"cell_type":')
 _SOURCE = re.compile(r'^\s*"source":\s*(\[)?')
 

@@ -157,6 +157,7 @@ class HiddenStateRule(Rule):
                     wildcards.append(_Wildcard(cell.index, "`%store -r`"))
         yield from self._expansions(ctx, cells, defined_by)
         broken = _broken_cell_bindings(ctx)
+        referenced = _referenced_names(cells)
         history_defs = history_definitions(ctx.history) if ctx.history else {}
         gap = _count_gap(cells)
         reported: set[tuple[str, int]] = set()
@@ -193,7 +194,7 @@ class HiddenStateRule(Rule):
                             fix=f"import `{name}` from the module that defines it, in a cell above",
                         )
                     continue
-                if sites and (deferred or any(index < cell.index for index, _ in sites)):
+                if sites and (deferred or any(index < cell.index or (index == cell.index and line < use.line) for index, line in sites)):
                     continue
                 maybe = [index for index in broken.get(name, []) if index < cell.index or deferred]
                 if maybe:
@@ -259,6 +260,18 @@ class HiddenStateRule(Rule):
                         fix=f"import `{name}` explicitly so a reader (and the linter) can see where it comes from",
                     )
                     continue
+                if deferred and use.owner is not None and use.owner not in referenced:
+                    where = "a lambda stored for later (no cell calls it)" if use.owner == "<stored>" else f"`{use.owner}`, which no cell calls"
+                    yield self.finding(
+                        ctx,
+                        "undefined-name",
+                        f"`{name}` is not defined anywhere in the notebook; it is read only inside {where}",
+                        cell=cell,
+                        line=use.line,
+                        severity=Severity.WARNING,
+                        fix=f"define or import `{name}` (or delete the unused code)",
+                    )
+                    continue
                 yield self.finding(
                     ctx,
                     "undefined-name",
@@ -300,6 +313,21 @@ _BINDING = re.compile(
     r"|^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]+\(?([\w, \t]+)|^[ \t]*([\w, \t()\[\]*]+?)[ \t]*(?:[-+*/%&|^@]|//|\*\*|>>|<<)?=(?!=)",
     re.M,
 )
+
+
+def _referenced_names(cells: list[Cell]) -> set[str]:
+    """Every name read (or attribute accessed) anywhere: a function never referenced is never called."""
+    found: set[str] = set()
+    for cell in cells:
+        for node in cell.nodes:
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                found.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                found.add(node.attr)
+        for magic in cell.magics:  # ``%timeit f()`` is already Python; ``%run -i``/``!{f()}`` may call it
+            found.update(magic.expands)
+            found.update(re.findall(r"[A-Za-z_]\w*", magic.args))
+    return found
 
 
 def _broken_cell_bindings(ctx: LintContext) -> dict[str, list[int]]:
