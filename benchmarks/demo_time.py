@@ -1,4 +1,4 @@
-"""Issue 9: wall time of the README's end-to-end demo (target: under 5 minutes on 2 cores).
+"""Wall time of the README's end-to-end demo (target: under 5 minutes on 2 cores).
 
 Runs `nb2prod demo` in a fresh temporary NB2PROD_HOME and, as the baseline in the same run, one
 plain `nb2prod run` of the example notebook with the same n_samples (papermill + lint only).

@@ -1,4 +1,4 @@
-"""Issue 7 benchmark: our drift engine vs Evidently's DataDriftPreset, and the live refresh.
+"""Benchmark: our drift engine vs Evidently's DataDriftPreset, and the live refresh.
 
     .venv/bin/python benchmarks/drift_speed.py [--rows 10000 100000 1000000] [--skip-evidently-above N]
 

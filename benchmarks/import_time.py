@@ -1,4 +1,4 @@
-"""Issue 2: cost of `import nb2prod` (target <= 0.3 s) against a bare interpreter, same run.
+"""Cost of `import nb2prod` (target <= 0.3 s) against a bare interpreter, same run.
 
 Prints the median wall time of N fresh interpreters doing `import nb2prod` vs `pass`, the
 difference (nb2prod's own cost), and which heavy libraries got loaded (must be none).

@@ -1,10 +1,10 @@
-"""Static lint speed (issue 3): one 100-code-cell notebook (target <= 100 ms) and a folder of 300 notebooks.
+"""Static lint speed: one 100-code-cell notebook (target <= 100 ms) and a folder of 300 notebooks.
 
 Run: .venv/bin/python benchmarks/lint_speed.py
      .venv/bin/python benchmarks/lint_speed.py --corpus /tmp/public_nbs [--errors errors.txt]
 The second form lints a folder of real notebooks (assembled outside the repo: never commit third-party
 notebooks), prints findings per rule and ms/notebook, and writes every error-level finding with the
-cell's lines around it to ``--errors`` so each one can be judged by reading it (issue 18).
+cell's lines around it to ``--errors`` so each one can be judged by reading it.
 Prints the median of several warm runs; the baseline in the same run is a bare ``json.loads`` +
 ``ast.parse`` of every cell (the least any static linter must do), so figures are comparable on a
 noisy machine as ratios.

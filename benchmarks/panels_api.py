@@ -1,4 +1,4 @@
-"""Issue 8: what the drift panel costs the server, per refresh.
+"""What the drift panel costs the server, per refresh.
 
 Seeds a workspace like the server tests do (reference sketch + N audit rows over a day) and
 times, in the same run:

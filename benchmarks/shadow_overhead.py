@@ -1,4 +1,4 @@
-"""Issue 6 benchmark: live-path latency of the guarded runtime with a shadow model on vs off.
+"""Benchmark: live-path latency of the guarded runtime with a shadow model on vs off.
 
 In-process (GuardedRuntime, fsync'd audit spool → SQLite, the example credit pipeline as the
 live model and a second trained version as the shadow). Shadow off and on alternate in short rounds
@@ -10,7 +10,7 @@ traffic, exactly as ``nb2prod shadow`` does. Measured:
 3. shadow completeness: of the live rows routed to the shadow, how many got a shadow output, how many
    a shadow error, a shadow timeout, or nothing at all (an error is not a result).
 
-Target (issue 6): p50 overhead <= 1 ms.
+Target: p50 overhead <= 1 ms.
 
 Usage: ``.venv/bin/python benchmarks/shadow_overhead.py [--requests 100] [--rounds 12] [--json out.json]``
 """

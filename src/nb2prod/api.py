@@ -16,8 +16,8 @@ from nb2prod.settings import Settings
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from nb2prod.lint.fixes import FixResult  # lint (issue 3)
-    from nb2prod.models import (  # rollout (issue 6)
+    from nb2prod.lint.fixes import FixResult  # lint
+    from nb2prod.models import (  # rollout
         AlertCheck,
         AlertEvent,
         AlertRule,
@@ -120,7 +120,7 @@ class Workspace:
     def runs(self, *, limit: int = 50) -> list[RunRecord]:
         return self.store.runs.list(limit=limit)
 
-    # -- lint (issue 3) ---------------------------------------------------------------------
+    # -- lint ---------------------------------------------------------------------
     def lint_notebook(
         self, path: str | Path, *, run: bool = False, history: Sequence[str] | None = None, timeout_s: float = 600.0
     ) -> LintReport:
@@ -151,7 +151,7 @@ class Workspace:
 
         return data_manifest(path)
 
-    # -- monitoring (issue 7) ---------------------------------------------------------------
+    # -- monitoring ---------------------------------------------------------------
     def monitor(
         self,
         name: str,
@@ -379,12 +379,12 @@ class Workspace:
             raise UsageError("pass either a request or options", fix="put the options in the DeployRequest")
         return deploy_notebook(self.settings, self.store, notebook, request, progress=progress, show_cells=show_cells)
 
-    # -- traffic (issue 8: the panels' promote / rollback / canary buttons) -----------------
+    # -- traffic (the panels' promote / rollback / canary buttons) -----------------
     def promote(self, ref: str, *, actor: str | None = None, reason: str = "", approve: bool = False,
                 policy: RolloutPolicy | None = None) -> DeploymentStatus:
         """Make ``NAME:VERSION`` the live version; the previous live version is retired. Recorded in the history.
 
-        A version in shadow must pass the shadow gate first (issue 6); when the gate routes it to a
+        A version in shadow must pass the shadow gate first; when the gate routes it to a
         human (divergent but significantly better on labelled outcomes), ``approve=True`` is that human.
         """
         from nb2prod.errors import ConflictError, GateRefusedError
@@ -504,7 +504,7 @@ class Workspace:
                                    fix="deploy a version that passes the gates")
         return record, state
 
-    # -- rollout (issue 6): shadow, control group, comparison, gate, canary check ---------------
+    # -- rollout: shadow, control group, comparison, gate, canary check ---------------
     def shadow(self, ref: str, *, percent: float = 100.0, actor: str | None = None, reason: str = "") -> Traffic:
         """Run ``NAME:VERSION`` beside the live version on ``percent`` of live requests (answers unchanged)."""
         from nb2prod.rollout.actions import set_shadow
@@ -541,7 +541,7 @@ class Workspace:
 
         return check_canary(self.store, name, policy=policy, actor=actor or "nb2prod-canary-check", rollback=rollback)
 
-    # -- panels (issue 8: what the JupyterLab panels show) ----------------------------------
+    # -- panels (what the JupyterLab panels show) ----------------------------------
     def deployments(self) -> list[DeploymentStatus]:
         """Every deployment with its routing and versions (newest first); no history."""
         return [self._status(name, history=0) for name in self.store.registry.names()]
@@ -585,7 +585,7 @@ class Workspace:
 
         return drift_series(self.store, name, window=window, points=points, until=until, alpha=alpha, min_effect=min_effect)
 
-    # -- retraining (issue 9) ---------------------------------------------------------------
+    # -- retraining ---------------------------------------------------------------
     def retrain(
         self,
         name: str,

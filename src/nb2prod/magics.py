@@ -39,7 +39,7 @@ class Nb2prodMagics(Magics):
         if code:
             print(f"(exit code {code})")
 
-    # -- lint (issue 3) ---------------------------------------------------------------------
+    # -- lint ---------------------------------------------------------------------
     def _lint(self, argv: list[str]) -> None:
         """``%nb2prod lint [NOTEBOOK] [--run] [--timeout S] [--json]``: lint the notebook this kernel runs.
 
@@ -84,7 +84,7 @@ class Nb2prodMagics(Magics):
         display({"text/html": render_html([report]), "text/plain": render_text([report])}, raw=True)
 
 
-    # -- monitor (issue 7) ------------------------------------------------------------------
+    # -- monitor ------------------------------------------------------------------
     def _monitor(self, argv: list[str]) -> None:
         """``%nb2prod monitor NAME [--window 1h] [--every 10] [--static]``: the live monitor widget."""
         import argparse

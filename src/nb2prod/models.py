@@ -291,7 +291,7 @@ class DataFile(Record):
     sha256: str
 
 
-# -- monitoring (issue 7) --------------------------------------------------------------------
+# -- monitoring --------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True, slots=True)
 class FeatureDrift(Record):
     """Drift of one feature between the reference sketch and a window of live inputs.
@@ -553,7 +553,7 @@ class MonitorReport(Record):
     source: str = "rows"  # "profiles" (merged per-minute profiles) or "rows" (the exact audit-row path)
 
 
-# -- deploy (issue 4) --------------------------------------------------------------------------
+# -- deploy --------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True, slots=True)
 class ServeInfo(Record):
     """A local service started by ``serve``: where it answers and which process runs it."""
@@ -677,7 +677,7 @@ class RebuildResult(Record):
     duration_s: float = 0.0
 
 
-# -- runtime (issue 5) -------------------------------------------------------------------------
+# -- runtime -------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True, slots=True)
 class Prediction(Record):
     """One guarded prediction as the service answers it (the audit row holds the same facts).
@@ -709,7 +709,7 @@ class Prediction(Record):
     client_request_id: str | None = None  # the caller's own id, echoed; ``request_id`` is the service's key
 
 
-# -- panels (issue 8) --------------------------------------------------------------------------
+# -- panels --------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True, slots=True)
 class VersionStatus(Record):
     """One version of a deployment as the panels show it: its record, state and share of traffic (percent)."""
@@ -730,7 +730,7 @@ class DeploymentStatus(Record):
     retrain: ScheduleItem | None = None  # retraining status: expired (max age) / due (alerts), with reasons
 
 
-# -- rollout (issue 6) -------------------------------------------------------------------------
+# -- rollout -------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True, slots=True)
 class Agreement(Record):
     """How often two models decided the same, with a 95% Wilson interval."""
@@ -823,7 +823,7 @@ class CanaryVerdict(Record):
     share_observed: float | None
 
 
-# -- retraining (issue 9) ----------------------------------------------------------------------
+# -- retraining ----------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True, slots=True)
 class RetrainPolicy(Record):
     """When a model must be retrained and how its candidate is promoted.

@@ -1,4 +1,4 @@
-"""Issue 6 through the core API and CLI: shadow → gate → promote/approve, canary auto-rollback, control group."""
+"""Shadow, canary and control through the core API and CLI: shadow → gate → promote/approve, canary auto-rollback, control group."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 9 without kernels: data contracts, retrain refusals before training, policies, expiry, alert triggers, CronJob."""
+"""Retraining without kernels: data contracts, retrain refusals before training, policies, expiry, alert triggers, CronJob."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 9 end to end in a temp workspace: deploy with papermill, a failed retrain, then the full loop to promotion.
+"""The retraining loop end to end in a temp workspace: deploy with papermill, a failed retrain, then the full loop to promotion.
 
 One real deploy of the example notebook (tiny n_samples) plus one retrain deploy; the shadow
 period's audit rows are written directly (this test stands in for a service that shadows).

@@ -1,4 +1,4 @@
-"""Shadow, canary and control routing inside the running guarded runtime (issue 6).
+"""Shadow, canary and control routing inside the running guarded runtime.
 
 Real deployment folders (three versions of the example credit model), a real SQLite store with
 the versions registered, traffic changed through the core API while the runtime runs.

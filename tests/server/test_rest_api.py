@@ -248,7 +248,7 @@ async def test_alerts_list_newest_first_and_filter_by_name(jp_fetch: Any, monito
     assert (await fetch_json(jp_fetch, "alerts", params={"name": "credit"}))["alerts"] == []
 
 
-# -- shadow (issue 6's comparison, served for a future shadow panel) ----------------------------------
+# -- shadow (the comparison, served for a future shadow panel) ----------------------------------
 async def test_shadow_comparison_of_live_and_shadow_answers(jp_fetch: Any, seeded: Workspace) -> None:
     code, body = await fetch_error(jp_fetch, "deployments", "credit", "shadow")
     assert code == 404 and "no shadow version" in body["message"]

@@ -1,4 +1,4 @@
-"""``nb2prod retrain``, ``policy``, ``schedule`` and ``contract`` (issue 9)."""
+"""``nb2prod retrain``, ``policy``, ``schedule`` and ``contract``."""
 
 from __future__ import annotations
 

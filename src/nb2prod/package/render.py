@@ -17,7 +17,7 @@ from nb2prod.errors import NotFoundError
 
 __all__ = ["RENDERED", "SERVICE_TEMPLATE", "field_identifier", "render_deployment", "service_class_name", "templates_dir"]
 
-# The guarded runtime's template (issue 5) replaces this one when it lands: switch the name here.
+# The generated service module (the guarded runtime behind BentoML).
 SERVICE_TEMPLATE = "service.py.j2"
 
 # template → output path inside the deployment folder

@@ -1,4 +1,4 @@
-"""Shadow comparison, the two-stage gate, traffic routing and the canary check (issue 6)."""
+"""Shadow comparison, the two-stage gate, traffic routing and the canary check."""
 
 from nb2prod.rollout.canary import evaluate_canary
 from nb2prod.rollout.compare import compare_shadow, mcnemar_exact, wilson

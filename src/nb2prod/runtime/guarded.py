@@ -12,7 +12,7 @@ or from the fallback. The fallback answers for what it is for: an unhealthy or f
 guardrail violations, a model timeout. The audit writer thread copies the spool into the store
 off the request path.
 
-Rollout (issue 6): a :class:`TrafficWatcher` keeps the deployment's traffic from the store
+Rollout: a :class:`TrafficWatcher` keeps the deployment's traffic from the store
 current; each row is routed (sticky per request ``key``) to the live, canary or control version
 and answered by that version's :class:`Predictor`; the shadowing version runs after the answer
 is spooled and returned, in the :class:`ShadowRunner`, which writes its output onto the same
