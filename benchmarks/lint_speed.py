@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from nb2prod.lint import lint_notebook, lint_paths
+from nb2prod.lint import lint_notebook, lint_paths, load_notebook
 
 CELL_TEMPLATES = [
     "import numpy as np\nimport pandas as pd\nfrom sklearn.ensemble import RandomForestClassifier\nnp.random.seed({i})",
@@ -79,9 +79,8 @@ def corpus(folder: Path, errors_out: Path | None) -> int:
                 continue
             snippet = ""
             if f.cell_index is not None:
-                with contextlib.suppress(OSError, ValueError, IndexError, KeyError):
-                    source = json.loads(Path(report.path).read_text())["cells"][f.cell_index]["source"]
-                    text = ("".join(source) if isinstance(source, list) else source).split("\n")
+                with contextlib.suppress(Exception):  # nbformat 3 and odd layouts: read as the linter reads them
+                    text = load_notebook(report.path).cells[f.cell_index].source.split("\n")
                     at = (f.line or 1) - 1
                     snippet = " | ".join(text[max(0, at - 1) : at + 2])[:240]
             lines.append(f"{f.rule} {report.path}#cell{f.cell_index}:{f.line} {f.message}\n    >> {snippet}")

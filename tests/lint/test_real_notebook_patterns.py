@@ -415,3 +415,10 @@ def test_a_kernel_with_another_interpreter_is_asked_in_a_subprocess(tmp_path: Pa
 def test_names_read_only_by_uncalled_code_are_warnings(cells: tuple[str, ...], severity: str) -> None:
     got = [f.severity.value for f in findings(notebook(*cells), prefix="hidden-state/undefined-name")]
     assert got == [severity]
+
+
+def test_names_from_a_run_in_a_cell_that_does_not_parse_are_info(tmp_path: Path) -> None:
+    (tmp_path / "events.py").write_text("ids = [1, 2]\n")
+    nb = notebook('%run events.py\nprint "py2"', "len(ids)")
+    got = [(f.rule, f.severity.value) for f in findings(nb, path=tmp_path / "nb.ipynb")]
+    assert got == [("syntax/invalid-python", "error"), ("hidden-state/undefined-name", "info")]

@@ -41,23 +41,8 @@ _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 def analyze(tree: ast.Module) -> CellNames:
     result = CellNames()
-    walker = _ModuleWalker(result)
-    walker.lambda_owner = _lambda_owners(tree)
-    walker.run(tree.body)
+    _ModuleWalker(result).run(tree.body)
     return result
-
-
-def _lambda_owners(tree: ast.Module) -> dict[int, str]:
-    """``f = lambda: …`` → ``"f"``; a lambda stored in a subscript, attribute or container → ``"<stored>"``.
-    Lambdas passed straight to a call are not here: they are assumed to run."""
-    owners: dict[int, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda):
-            target = node.targets[0]
-            owners[id(node.value)] = target.id if isinstance(target, ast.Name) else "<stored>"
-        elif isinstance(node, ast.Dict):
-            owners.update((id(v), "<stored>") for v in node.values if isinstance(v, ast.Lambda))
-    return owners
 
 
 _NAME_ERROR_CATCHERS = frozenset({"NameError", "Exception", "BaseException", "UnboundLocalError"})
@@ -145,6 +130,9 @@ class _ModuleWalker:
 
     def stmt(self, node: ast.stmt) -> None:
         if isinstance(node, ast.Assign):
+            if isinstance(node.value, ast.Lambda):  # ``f = lambda: …`` runs when ``f`` is called; ``d[k] = lambda`` later
+                target = node.targets[0]
+                self.lambda_owner[id(node.value)] = target.id if isinstance(target, ast.Name) else "<stored>"
             self.expr(node.value)
             for target in node.targets:
                 self.target(target)
@@ -291,6 +279,8 @@ class _ModuleWalker:
         elif isinstance(node, _COMPREHENSIONS):
             self.comprehension(node)
         else:
+            if isinstance(node, ast.Dict):  # ``{"a": lambda: …}``: kept for later
+                self.lambda_owner.update((id(v), "<stored>") for v in node.values if isinstance(v, ast.Lambda))
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, ast.expr):
                     self.expr(child)

@@ -196,7 +196,7 @@ class HiddenStateRule(Rule):
                     continue
                 if sites and (deferred or any(index < cell.index or (index == cell.index and line < use.line) for index, line in sites)):
                     continue
-                maybe = [index for index in broken.get(name, []) if index < cell.index or deferred]
+                maybe = [index for index in broken.get(name, []) + broken.get("*", []) if index < cell.index or deferred]
                 if maybe:
                     reported.add((name, cell.index))
                     yield self.finding(
@@ -341,6 +341,17 @@ def _broken_cell_bindings(ctx: LintContext) -> dict[str, list[int]]:
                 for word in re.findall(r"[A-Za-z_]\w*", group or ""):
                     if word not in {"as", "import", "in"}:
                         found.setdefault(word, []).append(cell.index)
+        for magic in cell.magics:  # ``%run script.py`` in a cell that does not parse never ran either
+            names: set[str] = set(magic.targets)
+            if magic.name == "run":
+                script, _ = _run_target(magic.args)
+                names |= (_script_names(ctx.nb.folder / script) or set()) if script else set()
+                if script is None or _script_names(ctx.nb.folder / script) is None:
+                    found.setdefault("*", []).append(cell.index)  # it may define anything
+            for name in names:
+                found.setdefault(name, []).append(cell.index)
+        if re.search(r"^\s*from\s+\S+\s+import\s+\*", cell.python or cell.source, re.M):
+            found.setdefault("*", []).append(cell.index)
     return found
 
 
