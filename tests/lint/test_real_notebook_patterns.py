@@ -422,3 +422,9 @@ def test_names_from_a_run_in_a_cell_that_does_not_parse_are_info(tmp_path: Path)
     nb = notebook('%run events.py\nprint "py2"', "len(ids)")
     got = [(f.rule, f.severity.value) for f in findings(nb, path=tmp_path / "nb.ipynb")]
     assert got == [("syntax/invalid-python", "error"), ("hidden-state/undefined-name", "info")]
+
+
+def test_a_module_the_notebook_writes_is_first_party(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("numpy==2.0\n")
+    nb = notebook("%%writefile movieclassifier/vectorizer.py\nvect = None", "from vectorizer import vect\nimport movieclassifier")
+    assert findings(nb, path=tmp_path / "nb.ipynb", prefix="environment") == []

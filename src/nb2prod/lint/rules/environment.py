@@ -55,13 +55,27 @@ class PipInstall:
 def third_party_imports(nb: ParsedNotebook, project: Project) -> list[ThirdPartyImport]:
     """First import of each third-party top-level module, in notebook order."""
     found: dict[str, ThirdPartyImport] = {}
+    written = _written_modules(nb)
     for cell in nb.code_cells:
         for ref in cell.imports:
             top = ref.top
-            if ref.relative or not top or top in found or is_stdlib(top) or top in project.first_party:
+            if ref.relative or not top or top in found or is_stdlib(top) or top in project.first_party or top in written:
                 continue
             found[top] = ThirdPartyImport(top, distribution_for(top), cell, ref.line)
     return list(found.values())
+
+
+def _written_modules(nb: ParsedNotebook) -> set[str]:
+    """Modules the notebook writes itself (``%%writefile helpers.py``, ``%%writefile pkg/mod.py``): first-party."""
+    found: set[str] = set()
+    for cell in nb.code_cells:
+        for magic in cell.magics:
+            if magic.kind == "cell" and magic.name in {"writefile", "file"} and magic.args.split():
+                path = magic.args.split()[-1].strip("'\"").replace("\\", "/")
+                if path.endswith(".py"):
+                    found.add(path.rsplit("/", 1)[-1][:-3])
+                    found.update(part for part in path.split("/")[:-1] if part.isidentifier())
+    return found
 
 
 def pip_installs(nb: ParsedNotebook) -> list[PipInstall]:
