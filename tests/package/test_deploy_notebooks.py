@@ -15,7 +15,6 @@ import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +28,6 @@ pytestmark = pytest.mark.slow
 NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
 
 
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("tasks") / ".nb2prod"
-    root.mkdir()
-    saved = {k: os.environ.get(k) for k in ("BENTOML_HOME", "BENTOML_DO_NOT_TRACK")}
-    os.environ.update({"BENTOML_HOME": str(root / "bentoml"), "BENTOML_DO_NOT_TRACK": "True"})
-    try:
-        yield root
-    finally:
-        with Workspace.open(root) as ws:
-            ws.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _cli(home: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, Any, str]:
