@@ -48,7 +48,12 @@ def test_profiles_agree_with_the_exact_row_path(seeded: Callable[..., Workspace]
     assert prof.source == "profiles" and rows.source == "rows"
     assert prof.n == rows.n == 10_000
     assert prof.drift is not None and rows.drift is not None
-    assert prof.drift.drifted == rows.drift.drifted and rows.drift.drifted  # the same drifted columns, and some
+    # The same verdict on every feature whose exact effect is clear of the threshold by more than the
+    # sketch's Wasserstein bound; a feature inside that band may fall either side (it did, for income).
+    clear = {f.feature for f in rows.drift.features if abs(f.effect - rows.drift.min_effect) > W_BOUND}
+    assert len(clear) >= len(rows.drift.features) - 2  # at most two borderline features: the check is not vacuous
+    assert set(rows.drift.drifted) & clear  # some clearly drifted columns …
+    assert set(prof.drift.drifted) & clear == set(rows.drift.drifted) & clear  # … found the same by both paths
     for exact, sketched in zip(rows.drift.features, prof.drift.features, strict=True):
         assert exact.feature == sketched.feature and exact.n_current == sketched.n_current
         if exact.kind == "numeric":
