@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 
 class FaultInjector(BaseEstimator, TransformerMixin):
-    """Test hook: passes rows through, unless ``fault_file`` says ``raise``, ``slow <seconds>``, ``crash`` or
+    """Test hook: passes rows through, unless ``fault_file`` says ``raise``, ``slow <seconds>`` (per call), ``per-row <seconds>``, ``crash`` or
     ``hold`` (wait until the test removes or rewrites the file, at most 60 s: a gate tests order events by)."""
 
     def __init__(self, fault_file=None):
@@ -41,6 +41,8 @@ class FaultInjector(BaseEstimator, TransformerMixin):
                 raise RuntimeError("injected model failure")
             if fault and fault[0] == "slow":
                 time.sleep(float(fault[1]))
+            if fault and fault[0] == "per-row":  # compute that grows with the batch, as a real model's does
+                time.sleep(float(fault[1]) * len(X))
             if fault and fault[0] == "crash":  # only ever written for a shadow version (its own process)
                 os._exit(139)
             if fault and fault[0] == "hold":

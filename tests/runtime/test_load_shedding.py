@@ -78,6 +78,28 @@ def test_a_spike_longer_than_the_timeout_is_answered_by_the_model(
     assert {a.request_id for a in answers} <= _stored_ids(store_url)
 
 
+def test_a_batch_is_never_larger_than_the_timeout_can_compute(credit_folder: Path, tmp_path: Path, store_url: str) -> None:
+    # 10 ms of compute per row, a 300 ms timeout and up to 64 rows per call: one call taking all 60
+    # simultaneous requests would compute for 600 ms and answer every one of them from the fallback.
+    # The model thread measures the per-row cost (from sample rows before serving, then from every
+    # batch) and takes no more rows than fit in half the timeout, so the model answers all 60.
+    folder = variant(credit_folder, tmp_path / "credit" / "per-row", timeout_ms=300, serving={"max_batch": 64, "max_queue_ms": 60_000})
+    fault = credit_folder / "FAULT"
+    fault.write_text("per-row 0.01")
+    try:
+        rt = GuardedRuntime.load(folder, store_url=store_url, spool_dir=tmp_path / "spool")
+        try:
+            answers, shed = asyncio.run(_spike(rt, sample_rows(credit_folder), 60))
+            assert rt.writer.flush(30)
+        finally:
+            rt.close(5)
+    finally:
+        fault.unlink(missing_ok=True)
+    assert len(answers) == 60 and not shed
+    assert [a.fallback_reason for a in answers if a.fallback] == []
+    assert {a.request_id for a in answers} <= _stored_ids(store_url)
+
+
 def test_a_queue_that_cannot_be_served_in_time_is_shed_and_counted(
     credit_folder: Path, tmp_path: Path, store_url: str, slow_model: Any
 ) -> None:

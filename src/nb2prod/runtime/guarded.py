@@ -1,8 +1,9 @@
 """GuardedRuntime: the code inside every generated service, around the live model.
 
 Request path (async, or sync in-process): a request becomes a *job* on a queue; one model thread
-takes every job waiting, up to ``serving.max_batch`` rows (adaptive micro-batching: the deeper
-the queue, the larger the batch — one DataFrame, one model call, one guardrail pass, one fsync,
+takes every job waiting, up to ``serving.max_batch`` rows and no more than the measured per-row
+compute fits in half of ``timeout_ms`` (adaptive micro-batching: the deeper the queue, the larger
+the batch — one DataFrame, one model call, one guardrail pass, one fsync,
 one metrics update and one wake-up of the event loop for all of them), predicts, answers failing
 rows from the declared fallback, builds each answer's JSON, appends the audit rows to the fsync'd
 spool and only then resolves the jobs. ``timeout_ms`` bounds the model's *compute* for a job
@@ -212,6 +213,7 @@ class GuardedRuntime:
         self._ids = RequestIds()
         self.shed = 0  # requests refused with a 503 because the queue could not serve them in time
         self._computing = 0  # rows of the batch the model thread is computing now
+        self._row_cost_s = 0.0  # moving average of a batch's compute time per row (0: not measured yet)
         self._closed = False
         self._random = random.Random()
         self._explain_budget = STORED_EXPLAIN_CPU_SHARE
@@ -289,8 +291,10 @@ class GuardedRuntime:
         self.health.set_canary(ok, detail)
         if not ok:
             log.error("canary failed, the fallback answers until a probe passes: %s", detail)
-        self._worker = threading.Thread(target=self._serve_batches, name="nb2prod-model", daemon=True)
+        seeded = threading.Event()
+        self._worker = threading.Thread(target=self._serve_batches, args=(seeded,), name="nb2prod-model", daemon=True)
         self._worker.start()
+        seeded.wait(30)  # serve once the batch bound is measured (a stuck model must not block start-up)
         return self
 
     def close(self, timeout: float = 10.0) -> bool:
@@ -696,13 +700,17 @@ class GuardedRuntime:
             self.shadow.submit(shadows)
 
     # -- the model thread ----------------------------------------------------------------------
-    def _serve_batches(self) -> None:
+    def _serve_batches(self, seeded: threading.Event) -> None:
         self._thread_init()
-        limit = self.spec.max_batch
+        try:
+            self._seed_row_cost()
+        finally:
+            seeded.set()
         while True:
             job = self._queue.get()
             if job is None:
                 return
+            limit = self._batch_limit()
             jobs = [job]
             size = len(job.rows)
             stop = False
@@ -723,6 +731,31 @@ class GuardedRuntime:
                 _settle([(j, None, exc) for j in jobs if not j.probe and (j.future is None or not j.future.done())])
             if stop:
                 return
+
+    def _seed_row_cost(self) -> None:
+        """Time a batch of sample rows in the model thread before serving, so that the first batch of a
+        spike is already bounded by the timeout (the first call of a model pays one-off costs: warm it)."""
+        rows = (self._sample.get("rows") or [])[:16]
+        if self.predictor is None or not rows:
+            return
+        try:
+            batch = self.schema.validate_rows([{k: r.get(k) for k in self.spec.feature_names} for r in rows])
+            self.predictor.predict_rows(batch)
+            started = time.perf_counter()
+            self.predictor.predict_rows(batch)
+        except Exception:  # the canary reports a model that cannot answer; batches then start at max_batch
+            return
+        self._row_cost_s = (time.perf_counter() - started) / len(batch)
+
+    def _batch_limit(self) -> int:
+        """Rows to take into the next micro-batch: ``serving.max_batch``, fewer when the measured compute per
+        row says a full batch would spend more than half the model timeout. Past that, a spike would turn
+        every row of the batch into a timeout fallback; the rows left waiting are served by the next batch
+        or shed with a 503 when the queue budget runs out, which a client can retry."""
+        cost = self._row_cost_s
+        if cost <= 0.0:
+            return self.spec.max_batch
+        return max(1, min(self.spec.max_batch, int(0.5 * self._timeout_s / cost)))
 
     def _run_probe(self, job: _Job) -> None:
         ok, detail = self._canary()
@@ -749,11 +782,14 @@ class GuardedRuntime:
             _settle([(job, None, self._shed(len(job.rows))) for job in stale])
         if not live:
             return
-        self._computing = sum(len(job.rows) for job in live)
+        rows = self._computing = sum(len(job.rows) for job in live)
+        started = time.perf_counter()
         try:
             self._compute(live)
         finally:
             self._computing = 0
+            per_row = (time.perf_counter() - started) / max(rows, 1)
+            self._row_cost_s = per_row if self._row_cost_s <= 0.0 else 0.8 * self._row_cost_s + 0.2 * per_row
 
     def _compute(self, live: list[_Job]) -> None:
         versions = None
