@@ -104,13 +104,8 @@ def estimated_performance(
             windows.append(MetricWindow(start=a, end=b, n=k, value=w_value, low=w_low, high=w_high))
         else:
             windows.append(MetricWindow(start=a, end=b, n=k))
-    score = degradation_score(validation, low, high, higher=True)
-    degraded = bool(score is not None and score > 0)
-    verdict = "no_validation_metric" if validation is None else "degraded" if degraded else "ok"
-    return EstimatedPerformance(
-        **base, estimated=value, low=low, high=high, n=n, score=score, degraded=degraded, verdict=verdict,
-        precision=precision, recall=recall, f1=f1, roc_auc=roc_auc, windows=tuple(windows),
-    )
+    return _judged(base, validation, value, low, high, n, windows,
+                   precision=precision, recall=recall, f1=f1, roc_auc=roc_auc)
 
 
 def _binned(profile: Profile, ctx: DeploymentContext) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -182,6 +177,15 @@ def estimated_performance_profile(
             windows.append(MetricWindow(start=a, end=b, n=k, value=w_value, low=w_low, high=w_high))
         else:
             windows.append(MetricWindow(start=a, end=b, n=k))
+    return _judged(base, validation, value, low, high, n, windows,
+                   precision=precision, recall=recall, f1=f1, roc_auc=roc_auc)
+
+
+def _judged(
+    base: dict[str, Any], validation: float | None, value: float, low: float, high: float, n: int,
+    windows: list[MetricWindow], *, precision: float | None, recall: float | None, f1: float | None, roc_auc: float | None,
+) -> EstimatedPerformance:
+    """The estimate judged against the validation metric (the same verdict from rows or from profiles)."""
     score = degradation_score(validation, low, high, higher=True)
     degraded = bool(score is not None and score > 0)
     verdict = "no_validation_metric" if validation is None else "degraded" if degraded else "ok"

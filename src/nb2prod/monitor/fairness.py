@@ -37,17 +37,7 @@ def disparate_impact(selected: np.ndarray, groups: np.ndarray) -> tuple[float | 
     for g in np.unique(groups):
         mask = groups == g
         rates.append((float(selected[mask].mean()), int(mask.sum())))
-    if len(rates) < 2:
-        return None, None, None
-    low_rate, n_low = min(rates)
-    high_rate, n_high = max(rates)
-    if high_rate == 0:
-        return None, None, None
-    ratio = low_rate / high_rate
-    if low_rate == 0:
-        return ratio, 0.0, None
-    se = np.sqrt((1 - low_rate) / (n_low * low_rate) + (1 - high_rate) / (n_high * high_rate))
-    return ratio, float(ratio * np.exp(-_Z * se)), float(min(ratio * np.exp(_Z * se), 1e9))
+    return _di_from_rates(rates)
 
 
 def _attribute(
@@ -137,9 +127,8 @@ def fairness(
     return FairnessResult(name=ctx.name, window=window, favorable=ctx.favorable, n=len(frame), attributes=tuple(attributes))
 
 
-def _di_from_counts(counts: dict[str, tuple[int, int]]) -> tuple[float | None, float | None, float | None]:
-    """:func:`disparate_impact` from (favourable, n) per group."""
-    rates = [(k / n, n) for k, n in counts.values() if n]
+def _di_from_rates(rates: list[tuple[float, int]]) -> tuple[float | None, float | None, float | None]:
+    """Disparate-impact ratio of the lowest to the highest (rate, n) and its 95 % CI (log-ratio normal approximation)."""
     if len(rates) < 2:
         return None, None, None
     low_rate, n_low = min(rates)
@@ -151,6 +140,12 @@ def _di_from_counts(counts: dict[str, tuple[int, int]]) -> tuple[float | None, f
         return ratio, 0.0, None
     se = np.sqrt((1 - low_rate) / (n_low * low_rate) + (1 - high_rate) / (n_high * high_rate))
     return ratio, float(ratio * np.exp(-_Z * se)), float(min(ratio * np.exp(_Z * se), 1e9))
+
+
+def _di_from_counts(counts: dict[str, tuple[int, int]]) -> tuple[float | None, float | None, float | None]:
+    """:func:`disparate_impact` from (favourable, n) per group."""
+    rates = [(k / n, n) for k, n in counts.values() if n]
+    return _di_from_rates(rates)
 
 
 def _selection(profile: Profile, attribute: str, favorable: str | None) -> dict[str, tuple[int, int]] | None:
