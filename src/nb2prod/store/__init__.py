@@ -12,10 +12,11 @@ from nb2prod.errors import StoreError
 from nb2prod.store.audit import AuditLog
 from nb2prod.store.engine import open_engine
 from nb2prod.store.journal import AlertJournal, RunJournal
+from nb2prod.store.leases import Lease, Leases
 from nb2prod.store.registry import Registry
 from nb2prod.store.tables import metadata
 
-__all__ = ["AlertJournal", "AuditLog", "Registry", "RunJournal", "Store"]
+__all__ = ["AlertJournal", "AuditLog", "Lease", "Leases", "Registry", "RunJournal", "Store"]
 
 
 def _create_tables(engine: Engine, attempts: int = 50) -> None:
@@ -59,7 +60,7 @@ def _add_nullable_columns(engine: Engine) -> None:
 
 
 class Store:
-    """One database holding the registry, the audit log, runs and alerts."""
+    """One database holding the registry, the audit log, runs, alerts and leases."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -67,6 +68,7 @@ class Store:
         self.audit = AuditLog(engine)
         self.runs = RunJournal(engine)
         self.alerts = AlertJournal(engine)
+        self.leases = Leases(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from nb2prod.limits import ACTOR_LENGTH, REQUEST_ID_LENGTH
 
 __all__ = [
-    "alerts", "events", "feedback", "label_profiles", "metadata", "overrides", "predictions", "profile_rollups", "profiles", "runs",
+    "alerts", "events", "feedback", "label_profiles", "leases", "metadata", "overrides", "predictions", "profile_rollups", "profiles", "runs",
     "traffic",
     "versions",
 ]
@@ -172,4 +172,15 @@ profile_rollups = sa.Table(
     sa.Column("signature", sa.String(128), nullable=False),
     sa.Column("data", sa.LargeBinary, nullable=False),
     sa.Column("labels", sa.LargeBinary),
+)
+
+# Named leases (see nb2prod.store.leases): one holder at a time across replicas, taken and renewed by
+# compare-and-set on expires_at; token counts acquisitions (fencing).
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("holder", sa.String(128), nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("token", sa.BigInteger, nullable=False),
 )
