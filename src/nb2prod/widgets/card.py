@@ -1,6 +1,6 @@
 """The deployment card ``%deploy`` shows: the deploy result, plus buttons to monitor or stop the service.
 
-The card is the result's own HTML (``DeployResult._repr_html_``, which static renderers such as
+The card is the deploy result's HTML (``widgets.render.deploy_result_html``, which static renderers such as
 nbconvert show instead) with two actions below it. The magic still returns the ``DeployResult``;
 ``%load_ext nb2prod`` registers this card as its notebook display.
 """
@@ -14,6 +14,7 @@ import ipywidgets as w
 
 from nb2prod.errors import Nb2prodError
 from nb2prod.models import DeployResult
+from nb2prod.widgets.render import deploy_result_html
 
 if TYPE_CHECKING:
     from nb2prod.api import Workspace
@@ -27,7 +28,7 @@ class DeploymentCard(w.VBox):
     def __init__(self, result: DeployResult, *, workspace: Workspace | None = None) -> None:
         self.result = result
         self._workspace = workspace
-        self.body = w.HTML(value=result._repr_html_())
+        self.body = w.HTML(value=deploy_result_html(result))
         self.monitor_button = w.Button(description="Monitor", icon="line-chart", tooltip=f"drift, performance and fairness of {result.name}")
         self.stop_button = w.Button(
             description="Stop service",
@@ -90,7 +91,7 @@ class DeploymentCard(w.VBox):
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle: dict[str, Any] = super()._repr_mimebundle_(**kwargs)
         bundle["text/plain"] = self.result.summary()
-        bundle["text/html"] = self.result._repr_html_()  # for renderers without the widget state
+        bundle["text/html"] = deploy_result_html(self.result)  # for renderers without the widget state
         return bundle
 
 
