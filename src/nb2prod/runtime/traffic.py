@@ -14,7 +14,9 @@ failing canary is rolled back without anyone acting; the next poll sees the new 
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -145,8 +147,10 @@ class TrafficWatcher:
         *,
         loader: Any = load_version_predictor,
         shadow_loader: Any = load_shadow_predictor,
+        gateway: bool = False,
     ) -> None:
         self.spec = spec
+        self.gateway = gateway  # a gateway routes: read the traffic (for this version's arm), load no other version
         self.store = store
         self.settings = settings
         self.table = RoutingTable(own=spec.version_id)
@@ -162,6 +166,7 @@ class TrafficWatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_check = 0.0
+        self._holder = f"{socket.gethostname()}:{os.getpid()}:{spec.version_id}"[:128]
 
     def predictor(self, version_id: str) -> Predictor | None:
         """A loaded version's predictor (None when not loaded, or it failed to load)."""
@@ -229,6 +234,8 @@ class TrafficWatcher:
         own = self.spec.version_id
         if traffic.live is None and traffic.canary is None and traffic.control is None and traffic.shadow is None:
             table = RoutingTable(own=own)
+        elif self.gateway:
+            table = RoutingTable(own=own, traffic=traffic)
         else:
             wanted = {v for v in (traffic.live, traffic.canary, traffic.control) if v and v != own}
             predictors = {v: p for v in sorted(wanted) if (p := self._predictor(v)) is not None}
@@ -244,8 +251,13 @@ class TrafficWatcher:
         """The canary check (automatic rollback); None when no canary runs."""
         from nb2prod.rollout.actions import check_canary
 
+        store = self.store.get()
+        # Every replica (and, behind a gateway, every version's service) runs this loop: only the
+        # lease holder judges and rolls back, so N replicas record one rollback, not N.
+        if not store.leases.try_acquire(f"canary:{self.spec.name}", self._holder, ttl_s=max(10.0, 3 * self.settings.canary_check_s)):
+            return None
         try:
-            verdict = check_canary(self.store.get(), self.spec.name, policy=self.settings.policy, actor=ACTOR, rollback=True)
+            verdict = check_canary(store, self.spec.name, policy=self.settings.policy, actor=ACTOR, rollback=True)
         except NotFoundError:
             return None
         self.last_verdict = verdict
