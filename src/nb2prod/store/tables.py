@@ -7,9 +7,8 @@ import sqlalchemy as sa
 from nb2prod.limits import ACTOR_LENGTH, REQUEST_ID_LENGTH
 
 __all__ = [
-    "alerts", "events", "feedback", "label_profiles", "leases", "metadata", "overrides", "predictions", "profile_rollups", "profiles", "runs",
-    "traffic",
-    "versions",
+    "alert_outbox", "alert_state", "alerts", "events", "feedback", "label_profiles", "leases", "metadata", "overrides",
+    "predictions", "profile_rollups", "profiles", "runs", "traffic", "versions",
 ]
 
 metadata = sa.MetaData()
@@ -183,4 +182,36 @@ leases = sa.Table(
     sa.Column("holder", sa.String(128), nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False),
     sa.Column("token", sa.BigInteger, nullable=False),
+)
+
+# Current status of each alert rule per deployment, as the automatic evaluator last judged it: a
+# notification is queued only when the status changes (firing once, resolved once).
+alert_state = sa.Table(
+    "alert_state",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("rule", sa.String(128), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("since", sa.Float, nullable=False),
+    sa.Column("checked_at", sa.Float, nullable=False),
+)
+
+# Notifications waiting for (or done with) webhook delivery, queued in the transaction that changed
+# the status; retried with backoff; claimed by compare-and-set so two deliverers never send one twice.
+alert_outbox = sa.Table(
+    "alert_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, index=True),
+    sa.Column("rule", sa.String(128), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("alert_id", sa.Integer),  # the fired alert in the alerts history (firing messages)
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_at", sa.Float, nullable=False, index=True),
+    sa.Column("claimed_until", sa.Float, nullable=False),
+    sa.Column("delivered_at", sa.Float),
+    sa.Column("last_error", sa.Text),
 )
