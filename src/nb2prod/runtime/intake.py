@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from nb2prod.errors import InvalidInputError, Nb2prodError, StoreError
 from nb2prod.models import Prediction
 from nb2prod.runtime.answering import AnswerBuilder
+from nb2prod.runtime.gateway import gateway_routes
 from nb2prod.runtime.jobs import Job, response_body
 
 if TYPE_CHECKING:
@@ -150,6 +151,9 @@ class RequestIntake(AnswerBuilder):
             while len(self._recent) > RECENT_IDS:
                 self._recent.popitem(last=False)
         routes = self._routes(len(rows), keys)
+        if self.gateway:  # the gateway chose the arm; its request id correlates this row with the mirrored one
+            routes, gateway_ids = gateway_routes(self.traffic.table.traffic, self.spec.version_id, len(rows))
+            client_ids = gateway_ids or client_ids
         return Job(rows=rows, request_ids=ids, explain=explain, t0=time.perf_counter(), ts=time.time(),
                     routes=routes, client_ids=client_ids)
 

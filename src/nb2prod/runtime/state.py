@@ -17,6 +17,7 @@ from nb2prod.errors import NotFoundError, OverloadedError
 from nb2prod.runtime.audit_writer import AuditWriter
 from nb2prod.runtime.explain import Explainer
 from nb2prod.runtime.fallback import Fallback
+from nb2prod.runtime.gateway import gateway_mode
 from nb2prod.runtime.guardrails import Guardrails
 from nb2prod.runtime.health import Health
 from nb2prod.runtime.jobs import Job
@@ -79,7 +80,8 @@ class RuntimeState:
         self._explain_budget = STORED_EXPLAIN_CPU_SHARE
         self._explain_at = time.monotonic()
         self.rollout = RolloutSettings.from_spec(spec)
-        self.traffic = TrafficWatcher(spec, writer.store, self.rollout)
+        self.gateway = gateway_mode()  # behind nginx / a Gateway API route: serve this version only
+        self.traffic = TrafficWatcher(spec, writer.store, self.rollout, gateway=self.gateway)
         shadow_timeout = shadow_deadline_ms(self.rollout.shadow_timeout_ms, spec.timeout_ms)
         self.shadow = ShadowRunner(writer, capacity=self.rollout.shadow_queue, timeout_s=shadow_timeout / 1000.0,
                                    max_batch=spec.max_batch, batch_wait_s=self.rollout.shadow_batch_ms / 1000.0,
