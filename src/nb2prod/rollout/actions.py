@@ -23,6 +23,7 @@ from nb2prod.models import (
 from nb2prod.rollout.canary import evaluate_canary
 from nb2prod.rollout.compare import compare_shadow
 from nb2prod.rollout.gate import shadow_gate
+from nb2prod.rollout.mirror import pair_mirrored
 from nb2prod.store import Store
 
 __all__ = ["check_canary", "latest_gate", "run_gate", "set_control", "set_shadow", "shadow_comparison"]
@@ -102,7 +103,9 @@ def shadow_comparison(
         raise NotFoundError(f"{name!r} has no shadow version", fix=f"start one with `nb2prod shadow {name}:VERSION`")
     if since is None:
         since = _since_event(store, name, "shadow", candidate_id)
-    events = [e for e in store.audit.predictions(name, since=since, until=until) if e.shadow_version == candidate_id]
+    stored = store.audit.predictions(name, since=since, until=until)
+    # in-process shadow rows, plus live rows paired with their gateway-mirrored twins
+    events = [e for e in stored if e.shadow_version == candidate_id] + pair_mirrored(stored, candidate_id)
     labels: dict[str, Any] = {f.request_id: f.label for f in store.audit.feedback([e.request_id for e in events])} if events else {}
     live_id = traffic.live
     protected: list[str] = []
