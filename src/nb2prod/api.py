@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         VersionState,
     )
     from nb2prod.package.deploy import DeployInputs, DeployRequest
+    from nb2prod.package.k8s import ClusterManifests
     from nb2prod.store import Store
 
 __all__ = ["Workspace"]
@@ -287,7 +288,20 @@ class Workspace:
         """Deploy ``inputs`` as ``request`` says: the one deploy entry every front ends in."""
         from nb2prod.package.deploy import deploy_model
 
-        return deploy_model(self.settings, self.store, request, inputs, lint=self.lint_notebook, progress=progress)
+        result = deploy_model(self.settings, self.store, request, inputs, lint=self.lint_notebook, progress=progress)
+        return self._render_k8s_after_deploy(result)
+
+    def _render_k8s_after_deploy(self, result: DeployResult) -> DeployResult:
+        """The deployment's cluster manifests follow its routing after a deploy; a failed render is a warning, the deploy stands."""
+        import dataclasses
+
+        from nb2prod.errors import Nb2prodError
+
+        try:
+            self.k8s(result.name)
+        except Nb2prodError as exc:
+            return dataclasses.replace(result, warnings=[*result.warnings, f"k8s manifests not re-rendered: {exc}"])
+        return result
 
     def deploy_logged(self, request: DeployRequest, *, data: Any = None, target: Any = None, holdout: tuple[Any, Any] | None = None,
                       progress: Callable[[str], None] | None = None) -> DeployResult:
@@ -377,7 +391,9 @@ class Workspace:
             request = DeployRequest.from_options({**defaults, **options})
         elif options:
             raise UsageError("pass either a request or options", fix="put the options in the DeployRequest")
-        return deploy_notebook(self.settings, self.store, notebook, request, progress=progress, show_cells=show_cells)
+        return self._render_k8s_after_deploy(
+            deploy_notebook(self.settings, self.store, notebook, request, progress=progress, show_cells=show_cells)
+        )
 
     # -- traffic (the panels' promote / rollback / canary buttons) -----------------
     def promote(self, ref: str, *, actor: str | None = None, reason: str = "", approve: bool = False,
@@ -601,20 +617,22 @@ class Workspace:
         progress: bool = False,
         actor: str | None = None,
         deploy_options: dict[str, Any] | None = None,
+        notebook: str | Path | None = None,
     ) -> RetrainResult:
         """Retrain ``name``: data contract, feedback labels, papermill training + validation gate, shadow, shadow gate, promotion.
 
         ``data`` (a DataFrame or a CSV/Parquet path) is checked against the live version's data
         contract before any kernel starts and passed as the notebook's ``data_path``; the labelled
         requests go in as ``feedback_path``. A failed or refused step leaves the live version untouched.
-        ``deploy_options`` go to deploy (e.g. the validation gate's ``tolerance``).
+        ``deploy_options`` go to deploy (e.g. the validation gate's ``tolerance``); ``notebook`` replaces the
+        recorded training notebook for this run (the cluster's CronJob reads it from a mounted ConfigMap).
         """
         from nb2prod.runs import retrain
 
         return retrain(
             self.settings, self.store, name, promote=self.promote, data=data, parameters=parameters, use_feedback=feedback,
             auto_promote=auto_promote, approve=approve, before_gate=before_gate, actor=actor or _user(), timeout_s=timeout_s,
-            progress=progress, check=check, deploy_options=deploy_options,
+            progress=progress, check=check, deploy_options=deploy_options, notebook=notebook,
         )
 
     def check_contract(self, ref: str, data: Any, *, tolerance: float = 0.1, max_share: float = 0.01) -> ContractReport:
@@ -666,6 +684,20 @@ class Workspace:
         from nb2prod.runs import cronjob_manifest
 
         return cronjob_manifest(image=image, schedule=schedule, name=name, namespace=namespace, store_secret=store_secret)
+
+    def k8s(self, name: str, *, out: str | Path | None = None, apply: bool = False, **options: Any) -> ClusterManifests:
+        """Render ``name``'s cluster topology from the store's routing: a Deployment + Service per routed version
+        (HPA for live and canary), the Gateway API HTTPRoute (weights = canary/control, mirror = shadow) and the
+        retraining CronJob + PVC, into ``<home>/deployments/NAME/k8s`` (or ``out``); ``apply`` runs ``kubectl apply``
+        when kubectl has a current context. ``options`` (``registry``, ``gateway``, ``namespace``, ``hostnames``,
+        ``protect_predict``, …) are recorded for the renders after every traffic change.
+        """
+        from nb2prod.package.k8s import render_cluster
+        from nb2prod.runs import get_policy
+
+        policy = get_policy(self.store, name)
+        return render_cluster(self.settings, self.store, name, out=out, apply=apply, schedule=policy.cron if policy else None,
+                              **options)
 
 
 def _user() -> str:

@@ -20,6 +20,7 @@ __all__ = ["cli", "main"]
 
 # Command modules register themselves on ``cli`` when imported.
 from nb2prod.cli import deploy as _deploy  # noqa: F401
+from nb2prod.cli import k8s as _k8s  # noqa: F401
 from nb2prod.cli import lint as _lint  # noqa: F401
 from nb2prod.cli import monitor as _monitor  # noqa: F401
 from nb2prod.cli import profiles as _profiles  # noqa: F401

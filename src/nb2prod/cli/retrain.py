@@ -29,15 +29,18 @@ def _print_result(result: RetrainResult) -> None:
 @click.option("--auto-promote/--no-auto-promote", default=None, help="Promote when the shadow gate passes (default: the policy).")
 @click.option("--approve", is_flag=True, help="Approve the promotion now (a human decision).")
 @click.option("--timeout", type=float, default=None, help="Per-cell timeout in seconds.")
+@click.option("--notebook", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Training notebook for this run (default: the policy's, else the live version's).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_workspace
 def retrain(ws: Workspace, name: str, data: str | None, params: tuple[tuple[str, str], ...], no_feedback: bool,
-            auto_promote: bool | None, approve: bool, timeout: float | None, as_json: bool) -> None:
+            auto_promote: bool | None, approve: bool, timeout: float | None, notebook: str | None, as_json: bool) -> None:
     """Retrain NAME: contract, feedback, papermill training + validation gate, shadow, shadow gate, promotion."""
     from nb2prod.runs import parse_parameter
 
     result = ws.retrain(name, data=data, parameters=dict(parse_parameter(k, v) for k, v in params), feedback=not no_feedback,
-                        auto_promote=auto_promote, approve=approve, timeout_s=timeout, progress=not as_json, check=False)
+                        auto_promote=auto_promote, approve=approve, timeout_s=timeout, progress=not as_json, check=False,
+                        notebook=notebook)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:

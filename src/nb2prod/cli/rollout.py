@@ -8,6 +8,7 @@ import click
 
 from nb2prod.api import Workspace
 from nb2prod.cli.app import cli, pass_workspace
+from nb2prod.cli.k8s import apply_option, render_after_change
 from nb2prod.errors import GateRefusedError
 from nb2prod.models import DeploymentStatus, ShadowComparison
 
@@ -51,30 +52,39 @@ def _print_comparison(c: ShadowComparison) -> None:
 @click.argument("ref", metavar="NAME:VERSION")
 @click.option("--approve", is_flag=True, help="Approve a candidate the shadow gate routed to a human.")
 @click.option("--reason", default="", help="Why (recorded in the history).")
+@apply_option
 @pass_workspace
-def promote(ws: Workspace, ref: str, approve: bool, reason: str) -> None:
+def promote(ws: Workspace, ref: str, approve: bool, reason: str, apply: bool) -> None:
     """Make NAME:VERSION live (a version in shadow must pass the shadow gate)."""
-    _print_status(ws.promote(ref, approve=approve, reason=reason))
+    status = ws.promote(ref, approve=approve, reason=reason)
+    _print_status(status)
+    render_after_change(ws, status.name, apply)
 
 
 @cli.command()
 @click.argument("name")
 @click.option("--to", "to", default=None, metavar="VERSION", help="Version to make live (default: the previous live one).")
 @click.option("--reason", default="", help="Why (recorded in the history).")
+@apply_option
 @pass_workspace
-def rollback(ws: Workspace, name: str, to: str | None, reason: str) -> None:
+def rollback(ws: Workspace, name: str, to: str | None, reason: str, apply: bool) -> None:
     """Stop a running canary, else make the previously live version live again."""
-    _print_status(ws.rollback(name, to=to, reason=reason))
+    status = ws.rollback(name, to=to, reason=reason)
+    _print_status(status)
+    render_after_change(ws, status.name, apply)
 
 
 @cli.command()
 @click.argument("ref", metavar="NAME:VERSION")
 @click.option("--percent", type=float, required=True, help="Share of traffic for the canary (0–100, exclusive).")
 @click.option("--reason", default="", help="Why (recorded in the history).")
+@apply_option
 @pass_workspace
-def canary(ws: Workspace, ref: str, percent: float, reason: str) -> None:
+def canary(ws: Workspace, ref: str, percent: float, reason: str, apply: bool) -> None:
     """Route PERCENT of traffic (sticky per request key) to NAME:VERSION."""
-    _print_status(ws.canary(ref, percent, reason=reason))
+    status = ws.canary(ref, percent, reason=reason)
+    _print_status(status)
+    render_after_change(ws, status.name, apply)
 
 
 @cli.command("canary-check")
@@ -95,22 +105,26 @@ def canary_check(ws: Workspace, name: str, dry_run: bool, as_json: bool) -> None
 @click.argument("ref", metavar="NAME:VERSION")
 @click.option("--percent", type=float, default=100.0, show_default=True, help="Share of live requests to shadow.")
 @click.option("--reason", default="", help="Why (recorded in the history).")
+@apply_option
 @pass_workspace
-def shadow(ws: Workspace, ref: str, percent: float, reason: str) -> None:
+def shadow(ws: Workspace, ref: str, percent: float, reason: str, apply: bool) -> None:
     """Run NAME:VERSION beside the live version on PERCENT of requests, off the response path."""
     t = ws.shadow(ref, percent=percent, reason=reason)
     click.echo(f"{t.name}: {t.shadow} shadows live {t.live} on {t.shadow_percent:g}% of requests")
+    render_after_change(ws, t.name, apply)
 
 
 @cli.command()
 @click.argument("ref", metavar="NAME:VERSION")
 @click.option("--percent", type=float, required=True, help="Share of traffic always served by this reference version.")
 @click.option("--reason", default="", help="Why (recorded in the history).")
+@apply_option
 @pass_workspace
-def control(ws: Workspace, ref: str, percent: float, reason: str) -> None:
+def control(ws: Workspace, ref: str, percent: float, reason: str, apply: bool) -> None:
     """Serve a fixed control-group slice of traffic from a reference version."""
     t = ws.control(ref, percent=percent, reason=reason)
     click.echo(f"{t.name}: control group {t.control} serves {t.control_percent:g}% of traffic")
+    render_after_change(ws, t.name, apply)
 
 
 @cli.command()

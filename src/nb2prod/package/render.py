@@ -15,7 +15,9 @@ from typing import Any
 
 from nb2prod.errors import NotFoundError
 
-__all__ = ["RENDERED", "SERVICE_TEMPLATE", "field_identifier", "render_deployment", "service_class_name", "templates_dir"]
+__all__ = [
+    "RENDERED", "SERVICE_TEMPLATE", "field_identifier", "render_deployment", "render_template", "service_class_name", "templates_dir",
+]
 
 # The generated service module (the guarded runtime behind BentoML).
 SERVICE_TEMPLATE = "service.py.j2"
@@ -75,6 +77,11 @@ def _environment() -> Any:
     env.filters["pytype"] = _pytype
     env.filters["json"] = lambda value: json.dumps(value)
     return env
+
+
+def render_template(template: str, context: Mapping[str, Any]) -> str:
+    """One template of ``templates/`` rendered with ``context`` (the Kubernetes topology renders per version with it)."""
+    return str(_environment().get_template(template).render(**context))
 
 
 def render_deployment(folder: Path, context: Mapping[str, Any], *, service_template: str = SERVICE_TEMPLATE) -> list[Path]:

@@ -82,6 +82,7 @@ def retrain(
     check: bool = True,
     contract_options: Mapping[str, Any] | None = None,
     deploy_options: Mapping[str, Any] | None = None,
+    notebook: str | Path | None = None,
 ) -> RetrainResult:
     """Run the retraining loop for deployment ``name``; see the module docstring.
 
@@ -91,6 +92,8 @@ def retrain(
     :class:`GateRefusedError` / :class:`ExecutionError` carrying the result as evidence; with
     ``check=False`` the result is returned with ``outcome`` ``refused`` / ``failed``.
     ``deploy_options`` go to deploy (e.g. ``tolerance`` or ``min_metric`` of the validation gate).
+    ``notebook`` replaces the policy's (and the live version's) training notebook for this run: a
+    cluster job reads it where its ConfigMap is mounted, not at the path recorded on the laptop.
     """
     from nb2prod.adapters.papermill_run import declared_parameters
     from nb2prod.package.names import validate_name
@@ -108,7 +111,9 @@ def retrain(
         raise ConflictError(f"{name!r} has no live version to retrain", fix=f"promote a version of {name} first")
     record = store.registry.get(live)
     policy = get_policy(store, name)
-    notebook_text = (policy.notebook if policy and policy.notebook else None) or record.extra.get("notebook")
+    notebook_text = (
+        (str(notebook) if notebook else None) or (policy.notebook if policy and policy.notebook else None) or record.extra.get("notebook")
+    )
     if not notebook_text:
         raise UsageError(f"{live} records no training notebook", fix=f"set one: `nb2prod policy {name} --notebook PATH`")
     notebook = Path(notebook_text)

@@ -21,21 +21,11 @@ def render(folder: Path, record: VersionRecord, environment: Environment, *, tas
            wheels: tuple[Path, ...], suffix: str) -> dict[str, str]:
     """Render the deployment's templates; returns the labels the Bento and its model carry."""
     from nb2prod.adapters.bento import bentoml_version
+    from nb2prod.package.k8s.versions import K8S_DEFAULTS
     from nb2prod.package.render import render_deployment, service_class_name
 
     name, version_id = record.name, record.version_id
-    k8s = {
-        "image": image or f"{name}:{suffix}",
-        "port": 3000,
-        "min_replicas": 1,
-        "max_replicas": 5,
-        "target_cpu_percent": 70,
-        "cpu_request": "250m",
-        "memory_request": "512Mi",
-        "cpu_limit": "1",
-        "memory_limit": "1Gi",
-        "store_secret": f"{name}-store",
-    }
+    k8s = {**K8S_DEFAULTS, "image": image or f"{name}:{suffix}", "store_secret": f"{name}-store"}
     labels = {
         "nb2prod.version_id": version_id,
         "nb2prod.name": name,
