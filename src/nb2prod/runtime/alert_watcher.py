@@ -115,6 +115,10 @@ class AlertWatcher:
         return True
 
     def _run(self) -> None:
+        # the first pass one period after start: a service that just started has no window to judge
+        # yet, and a short-lived one (tests, a crash loop) never pays for an evaluation
+        if self._stop.wait(self.period_s):
+            return
         while not self._stop.is_set():
             try:
                 self.run_once()

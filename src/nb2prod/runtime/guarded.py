@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from nb2prod.errors import Nb2prodError
+from nb2prod.runtime.alert_watcher import AlertWatcher, start_alert_watcher
 from nb2prod.runtime.audit_writer import AuditWriter, StoreHandle
 from nb2prod.runtime.batching import ModelLoop
 from nb2prod.runtime.explain import Explainer, build_explainer
@@ -57,6 +58,8 @@ class GuardedRuntime(RequestIntake, ModelLoop, FeedbackHandling):
     Build with :meth:`load`; call :meth:`predict` (sync) or :meth:`apredict` (async), and
     :meth:`feedback` / :meth:`override`; :meth:`close` drains the audit log.
     """
+
+    alert_watcher: AlertWatcher | None = None  # evaluates the alert rules off the request path (see start)
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
@@ -113,6 +116,7 @@ class GuardedRuntime(RequestIntake, ModelLoop, FeedbackHandling):
         except Exception as exc:  # the store may be down at start: serve as live, retry in the background
             log.warning("traffic not read at start, serving this version until it is: %s", error_text(exc))
         self.traffic.start_polling()
+        self.alert_watcher = start_alert_watcher(self.spec.name, self.writer.store)
         ok, detail = self._canary()
         self.health.set_canary(ok, detail)
         if not ok:
@@ -135,6 +139,8 @@ class GuardedRuntime(RequestIntake, ModelLoop, FeedbackHandling):
         self.writer.finish_commits(timeout)  # last batches answered, their rows handed to the shadow runner
         self.shadow.close(timeout)  # before the traffic watcher stops the shadow processes
         self.traffic.close()
+        if self.alert_watcher is not None:
+            self.alert_watcher.close()
         drained = self.writer.close(timeout)
         self.writer.store.close()
         return drained
@@ -172,6 +178,7 @@ class GuardedRuntime(RequestIntake, ModelLoop, FeedbackHandling):
             "audit": self.writer.stats(),
             "load_error": self.load_error,
             "rollout": {**self.traffic.snapshot(), "shadow": self.shadow.stats()},
+            "alerts": None if self.alert_watcher is None else self.alert_watcher.snapshot(),
             "shed": self.shed,  # requests answered 503 (queue over serving.max_queue_ms)
             "queue": {"waiting_jobs": self._queue.qsize(), "computing_rows": self._computing, "max_batch": self.spec.max_batch},
         }
