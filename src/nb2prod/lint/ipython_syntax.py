@@ -29,6 +29,17 @@ import re
 import textwrap
 from dataclasses import dataclass
 
+from nb2prod.lint.magic_args import (
+    IDENT,
+    OUTPUT_FLAG_MAGICS,
+    cython_names,
+    expanded_names,
+    line_magic_targets,
+    output_flags,
+    split_magic,
+    strip_options,
+)
+
 __all__ = ["NON_PYTHON_CELL_MAGICS", "PYTHON_BODY_CELL_MAGICS", "Magic", "Transformed", "automagic_candidate", "expanded_names", "transform_cell"]
 
 # Cell magics whose body is Python that runs in the user namespace.
@@ -62,8 +73,6 @@ _STATEMENT_LINE_MAGICS = frozenset({"time", "timeit", "prun", "debug", "memit", 
 
 _QUICK = re.compile(r"^\s*[%!?]|\?\s*(#.*)?$|=\s*[!%]", re.M)
 _ASSIGN = re.compile(r"^([A-Za-z_][\w]*(?:\s*,\s*[A-Za-z_][\w]*)*)\s*=\s*([!%])(.*)$")
-_DOLLAR = re.compile(r"(?<!\$)\$([A-Za-z_][\w.]*)")
-_IDENT = re.compile(r"^[A-Za-z_]\w*$")
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 
 
@@ -85,105 +94,6 @@ class Transformed:
     python: str
     magics: tuple[Magic, ...]
     body_uncertain: bool = False  # the body of an unknown cell magic: keep its bindings, not its reads
-
-
-def _names_in(expr: str) -> list[str]:
-    try:
-        tree = ast.parse(expr.strip(), mode="eval")
-    except (SyntaxError, ValueError, RecursionError):
-        return []
-    return [n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
-
-
-def _brace_fields(text: str) -> list[str]:
-    """``{expr}`` fields as ``string.Formatter`` (IPython's var_expand) reads them; ``{{`` escapes."""
-    fields: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "{":
-            if text.startswith("{{", i):
-                i += 2
-                continue
-            end = text.find("}", i + 1)
-            if end < 0:
-                break
-            fields.append(text[i + 1 : end].split("!", 1)[0].split(":", 1)[0])
-            i = end + 1
-        else:
-            i += 1
-    return fields
-
-
-def expanded_names(text: str) -> tuple[str, ...]:
-    """Python names IPython's ``var_expand`` would read from ``text`` (``$name``, ``{expr}``)."""
-    found: list[str] = []
-    for expr in _brace_fields(text):
-        found.extend(_names_in(expr))
-    for match in _DOLLAR.finditer(text):
-        found.append(match.group(1).split(".", 1)[0])
-    return tuple(dict.fromkeys(found))
-
-
-def _split_magic(text: str) -> tuple[str, str]:
-    """``"pip install x"`` → ``("pip", "install x")``."""
-    head, _, rest = text.strip().partition(" ")
-    return head.strip(), rest.strip()
-
-
-# Options each statement magic takes, getopt style: a letter followed by ":" takes a value
-# (attached, ``-r1``, or the next word, ``-s cumulative``).
-_MAGIC_OPTIONS = {"timeit": "n:r:tcp:qo", "prun": "D:l:rs:T:q", "lprun": "f:m:D:T:rsu:z", "memit": "r:t:ico", "time": "", "debug": "b:"}
-
-
-def _strip_options(name: str, args: str) -> str:
-    """The statement after a magic's options: ``-r1 for x in d: pass`` → ``for x in d: pass``."""
-    spec = _MAGIC_OPTIONS.get(name, "")
-    rest = args.strip()
-    while rest.startswith("-") and len(rest) > 1 and rest[1] in spec.replace(":", ""):
-        word, _, after = rest.partition(" ")
-        letter = word[1]
-        takes_value = spec[spec.index(letter) + 1 : spec.index(letter) + 2] == ":"
-        rest = after.lstrip()
-        if takes_value and len(word) == 2:  # the value is the next word
-            _, _, rest = rest.partition(" ")
-            rest = rest.lstrip()
-    return rest
-
-
-def _line_magic_targets(name: str, args: str) -> tuple[str, ...]:
-    words = args.split()
-    if name == "store" and words and words[0] == "-r":
-        return tuple(w for w in words[1:] if _IDENT.match(w))
-    if name in {"Rpull", "octave_pull"}:  # ``%Rpull x y`` copies R's x and y into Python
-        return tuple(n for w in words for n in w.split(",") if _IDENT.match(n))
-    if name in _OUTPUT_FLAG_MAGICS:
-        return _output_flags(words)
-    return ()
-
-
-# Magics whose ``-o a,b`` (and ``-d df`` for rpy2) copy variables back into Python.
-_OUTPUT_FLAG_MAGICS = frozenset({"R", "octave", "julia", "matlab"})
-
-
-def _output_flags(words: list[str]) -> tuple[str, ...]:
-    found: list[str] = []
-    for flag, value in itertools.pairwise(words):
-        if flag in {"-o", "--output", "-d", "--dataframe"}:
-            found.extend(n for n in value.split(",") if _IDENT.match(n))
-    return tuple(found)
-
-
-_CYTHON_DEF = re.compile(r"^(?:c?p?def|cdef\s+class|class)\s+(?:[\w.\[\]*]+\s+)*?(\w+)\s*[(:]", re.M)
-
-
-def _cython_names(body: str) -> tuple[str, ...]:
-    """Module-level functions and classes a ``%%cython`` cell makes importable (``def``/``cpdef``/classes)."""
-    names = []
-    for match in _CYTHON_DEF.finditer(body):
-        if not match.group(0).startswith("cdef ") or match.group(0).startswith("cdef class"):
-            names.append(match.group(1))
-    return tuple(dict.fromkeys(names))
 
 
 @dataclass(slots=True)
@@ -248,23 +158,23 @@ def _escaped(line: str, index: int) -> bool:
 
 
 def _cell_magic(lines: list[str], start: int, out: list[str]) -> Transformed:
-    name, args = _split_magic(lines[start].lstrip()[2:])
+    name, args = split_magic(lines[start].lstrip()[2:])
     body = "\n".join(lines[start + 1 :])
     expands = expanded_names(args)
     targets: tuple[str, ...] = ()
     if name == "capture":
         positional = [w for w in args.split() if not w.startswith("-")]
-        targets = tuple(w for w in positional[-1:] if _IDENT.match(w))
-    elif name in _OUTPUT_FLAG_MAGICS:
-        targets = _output_flags(args.split())
+        targets = tuple(w for w in positional[-1:] if IDENT.match(w))
+    elif name in OUTPUT_FLAG_MAGICS:
+        targets = output_flags(args.split())
     elif name == "cython":
-        targets = _cython_names(body)
+        targets = cython_names(body)
     elif name in SHELL_CELL_MAGICS or name in {"perl", "ruby", "python2", "pypy"}:  # ``%%bash --out out --err err``
         words = args.split()
-        targets = tuple(w for flag, w in itertools.pairwise(words) if flag in {"--out", "--err", "--proc"} and _IDENT.match(w))
+        targets = tuple(w for flag, w in itertools.pairwise(words) if flag in {"--out", "--err", "--proc"} and IDENT.match(w))
     if name in PYTHON_BODY_CELL_MAGICS:
         magics = [Magic("cell", name, args, start + 1, targets, expands=expands)]
-        setup = _strip_options(name, args) if name == "timeit" else ""  # ``%%timeit -n1 a = f()``: setup code
+        setup = strip_options(name, args) if name == "timeit" else ""  # ``%%timeit -n1 a = f()``: setup code
         out.append(" = ".join((*targets, "None")) if targets else (setup or "pass"))
         rest = transform_cell(body)
         out.extend(rest.python.split("\n"))
@@ -403,16 +313,16 @@ def _transform_line(stripped: str, indent: str, number: int, magics: list[Magic]
         magics.append(Magic("help", "pinfo", target, number))
         return indent + "pass"
     if stripped.startswith("%%"):  # a cell magic not on the first line: IPython rejects it too
-        name, args = _split_magic(stripped[2:])
+        name, args = split_magic(stripped[2:])
         magics.append(Magic("line", name, args, number))
         return indent + "pass"
     if stripped.startswith("%"):
-        name, args = _split_magic(stripped[1:].rstrip("\\"))
+        name, args = split_magic(stripped[1:].rstrip("\\"))
         if name in _STATEMENT_LINE_MAGICS:
-            statement = _strip_options(name, args)
+            statement = strip_options(name, args)
             magics.append(Magic("line", name, args, number))
             return indent + (statement.strip() or "pass")
-        targets = _line_magic_targets(name, args)
+        targets = line_magic_targets(name, args)
         magics.append(Magic("line", name, args, number, targets, expands=expanded_names(args)))
         if targets:
             return indent + "; ".join(f"{t} = None" for t in targets)
@@ -428,7 +338,7 @@ def _transform_line(stripped: str, indent: str, number: int, magics: list[Magic]
         if match.group(2) == "!":
             magics.append(Magic("shell", "!", rest.strip(), number, targets, expands=expanded_names(rest)))
         else:
-            name, args = _split_magic(rest)
+            name, args = split_magic(rest)
             magics.append(Magic("line", name, args, number, targets, expands=expanded_names(args)))
         return indent + ", ".join(targets) + " = " + ("None" if len(targets) == 1 else "(" + ", ".join("None" for _ in targets) + ")")
     return None

@@ -13,15 +13,9 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from nb2prod.lint.scopes import COMPREHENSIONS, FUNCTIONS, Use, comprehension_reads, function_free, import_binding
+
 __all__ = ["CellNames", "Use", "analyze"]
-
-
-@dataclass(frozen=True, slots=True)
-class Use:
-    name: str
-    line: int
-    col: int = 0
-    owner: str | None = None  # deferred reads: the function whose body reads it ("<stored>": a lambda kept for later)
 
 
 @dataclass(slots=True)
@@ -33,10 +27,6 @@ class CellNames:
     deferred: list[Use] = field(default_factory=list)  # globals read inside function bodies
     conditional: list[Use] = field(default_factory=list)  # read only if an exception occurs (``except NAME:``)
     star_imports: list[tuple[str, int]] = field(default_factory=list)  # (module, line)
-
-
-_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
 def analyze(tree: ast.Module) -> CellNames:
@@ -92,14 +82,6 @@ def _namespace_tests(test: ast.AST) -> set[str]:
         ):
             found.add(node.left.value)
     return found
-
-
-def _target_names(node: ast.AST) -> list[ast.Name]:
-    return [n for n in ast.walk(node) if isinstance(n, ast.Name)]
-
-
-def _import_binding(alias: ast.alias) -> str:
-    return alias.asname or alias.name.split(".")[0]
 
 
 class _ModuleWalker:
@@ -210,7 +192,7 @@ class _ModuleWalker:
             self.bind(node.name, node)
         elif isinstance(node, ast.Import):
             for alias in node.names:
-                self.bind(_import_binding(alias), node)
+                self.bind(import_binding(alias), node)
         elif isinstance(node, ast.ImportFrom):
             for alias in node.names:
                 if alias.name == "*":
@@ -276,7 +258,7 @@ class _ModuleWalker:
         elif isinstance(node, ast.Lambda):
             self.arguments(node.args)
             self.function(node, frozenset())
-        elif isinstance(node, _COMPREHENSIONS):
+        elif isinstance(node, COMPREHENSIONS):
             self.comprehension(node)
         else:
             if isinstance(node, ast.Dict):  # ``{"a": lambda: …}``: kept for later
@@ -295,7 +277,7 @@ class _ModuleWalker:
         local: set[str] = set()
         needs: list[Use] = []
         leaked: list[ast.Name] = []
-        _comprehension_reads(node, first, rest, local, needs, leaked)
+        comprehension_reads(node, first, rest, local, needs, leaked)
         for use in needs:
             if use.name not in self.bound and not self.guarded and use.name not in self.guard_names:
                 self.result.needs.append(use)
@@ -330,154 +312,20 @@ class _ModuleWalker:
                         self._class_expr(child, class_local)
                 for sub in ast.walk(stmt):
                     if isinstance(sub, (ast.Import, ast.ImportFrom)):
-                        class_local.update(_import_binding(a) for a in sub.names)
+                        class_local.update(import_binding(a) for a in sub.names)
 
     def _class_expr(self, node: ast.expr, class_local: set[str]) -> None:
         for sub in ast.walk(node):
             if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in class_local:
                 self.load(sub.id, sub)
-            elif isinstance(sub, _FUNCTIONS):
+            elif isinstance(sub, FUNCTIONS):
                 self.function(sub, frozenset())
                 break
 
     def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, enclosing: frozenset[str], owner: str | None = None) -> None:
-        uses, declared_global = _function_free(node, enclosing)
+        uses, declared_global = function_free(node, enclosing)
         if owner is None and isinstance(node, ast.Lambda):
             owner = self.lambda_owner.get(id(node))
         self.result.deferred.extend(Use(u.name, u.line, u.col, owner) for u in uses)
         for name in declared_global:
             self.result.defs.setdefault(name, getattr(node, "lineno", 1))
-
-
-def _comprehension_reads(
-    node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp,
-    first: ast.comprehension,
-    rest: list[ast.comprehension],
-    local: set[str],
-    needs: list[Use],
-    leaked: list[ast.Name],
-) -> None:
-    def read(expr: ast.AST) -> None:
-        _nested_reads(expr, local, needs, leaked)
-
-    for generator in (first, *rest):
-        if generator is not first:
-            read(generator.iter)
-        local.update(n.id for n in _target_names(generator.target))
-        for condition in generator.ifs:
-            read(condition)
-    if isinstance(node, ast.DictComp):
-        read(node.key)
-        read(node.value)
-    else:
-        read(node.elt)
-
-
-def _nested_reads(node: ast.AST, local: set[str], needs: list[Use], leaked: list[ast.Name]) -> None:
-    """Reads of ``node`` not bound in ``local``, giving nested comprehensions and lambdas their own scopes.
-
-    A flat walk would report the targets of an inner comprehension (``e`` in
-    ``[f([e[i] for e in b]) for i in r]``) or a lambda's parameters as free names.
-    """
-    if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
-        leaked.append(node.target)
-        local.add(node.target.id)
-        _nested_reads(node.value, local, needs, leaked)
-    elif isinstance(node, ast.Name):
-        if isinstance(node.ctx, ast.Load) and node.id not in local:
-            needs.append(Use(node.id, node.lineno, node.col_offset))
-    elif isinstance(node, _COMPREHENSIONS):
-        inner = set(local)
-        for generator in node.generators:
-            _nested_reads(generator.iter, inner, needs, leaked)
-            inner.update(n.id for n in _target_names(generator.target))
-            for condition in generator.ifs:
-                _nested_reads(condition, inner, needs, leaked)
-        for part in (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,):
-            _nested_reads(part, inner, needs, leaked)
-    elif isinstance(node, ast.Lambda):
-        for default in (*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)):
-            _nested_reads(default, local, needs, leaked)
-        _nested_reads(node.body, local | _params(node.args), needs, [])
-    else:
-        for child in ast.iter_child_nodes(node):
-            _nested_reads(child, local, needs, leaked)
-
-
-def _bindings(body: list[ast.stmt] | list[ast.expr]) -> tuple[set[str], set[str]]:
-    """Names bound in a function body (not descending into nested scopes) and its ``global`` names."""
-    bound: set[str] = set()
-    declared: set[str] = set()
-    stack: list[ast.AST] = list(body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Global):
-            declared.update(node.names)
-            continue
-        if isinstance(node, ast.Nonlocal):
-            bound.update(node.names)
-            continue
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(node.name)
-            stack.extend(getattr(node, "decorator_list", []))
-            continue
-        if isinstance(node, ast.Lambda):
-            continue
-        if isinstance(node, _COMPREHENSIONS):
-            for sub in ast.walk(node):
-                if isinstance(sub, ast.NamedExpr) and isinstance(sub.target, ast.Name):
-                    bound.add(sub.target.id)
-            continue
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            bound.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            bound.update(_import_binding(a) for a in node.names if a.name != "*")
-        elif (isinstance(node, ast.ExceptHandler) and node.name) or (isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name):
-            bound.add(node.name)
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            bound.add(node.rest)
-        stack.extend(ast.iter_child_nodes(node))
-    return bound - declared, declared
-
-
-def _params(args: ast.arguments) -> set[str]:
-    return {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a is not None}
-
-
-def _function_free(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, enclosing: frozenset[str]) -> tuple[list[Use], set[str]]:
-    """Global names a function body reads, and names it assigns through ``global``."""
-    body: list[ast.stmt] | list[ast.expr] = [node.body] if isinstance(node, ast.Lambda) else node.body
-    bound, declared = _bindings(body)
-    local = bound | _params(node.args)
-    visible = frozenset(enclosing | local)
-    uses: list[Use] = []
-    assigned_globals = set(declared)
-    _scope_reads(body, visible, uses, assigned_globals)
-    return uses, assigned_globals
-
-
-def _scope_reads(body: list[ast.stmt] | list[ast.expr], visible: frozenset[str], uses: list[Use], globals_: set[str]) -> None:
-    stack: list[tuple[ast.AST, frozenset[str]]] = [(n, visible) for n in body]
-    while stack:
-        node, names = stack.pop()
-        if isinstance(node, _FUNCTIONS):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                stack.extend((d, names) for d in node.decorator_list)
-                if node.returns is not None:
-                    stack.append((node.returns, names))
-            stack.extend((d, names) for d in (*node.args.defaults, *(k for k in node.args.kw_defaults if k is not None)))
-            inner, inner_globals = _function_free(node, names)
-            uses.extend(inner)
-            globals_.update(inner_globals)
-            continue
-        if isinstance(node, ast.ClassDef):
-            class_bound, _ = _bindings(node.body)
-            stack.extend((b, names) for b in (*node.bases, *node.decorator_list))
-            stack.extend((s, frozenset(names | class_bound)) for s in node.body)
-            continue
-        if isinstance(node, _COMPREHENSIONS):
-            _nested_reads(node, set(names), uses, [])
-            continue
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in names:
-            uses.append(Use(node.id, node.lineno, node.col_offset))
-        stack.extend((child, names) for child in ast.iter_child_nodes(node))
