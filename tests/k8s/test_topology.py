@@ -119,7 +119,7 @@ def test_one_deployment_per_version_hpa_for_answering_versions_images_from_bento
         [container] = pod["spec"]["containers"]
         assert container["image"] == f"registry.example/ml/credit:{name.removeprefix('credit-')}"
         env = {e["name"]: e for e in container["env"]}
-        assert env["NB2PROD_VERSION_ID"]["value"] == name
+        assert pod["metadata"]["annotations"]["nb2prod/version-id"] == name
         assert env["NB2PROD_ROUTING"]["value"] == "gateway"  # the route routes; the pod answers with its own version
         assert env["NB2PROD_PROTECT_PREDICT"]["value"] == "1"
         assert env["NB2PROD_SERVICE_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "credit-service-token", "key": "token"}
