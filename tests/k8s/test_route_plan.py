@@ -32,7 +32,8 @@ def test_canary_and_control_split_in_whole_percent() -> None:
     traffic = Traffic(name="credit", live=LIVE, canary=CAN, canary_percent=10, control=CTL, control_percent=5)
     plan = route_plan(traffic, VERSIONS)
     assert {b.arm: b.weight for b in plan.backends} == {"live": 85, "canary": 10, "control": 5}
-    assert plan.backend("canary") is not None and plan.backend("canary").service == CAN  # type: ignore[union-attr]
+    canary = plan.backend("canary")
+    assert canary is not None and canary.service == CAN
     assert sum(b.weight for b in plan.backends) == plan.weight_total == 100
 
 
