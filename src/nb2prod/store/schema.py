@@ -1,0 +1,239 @@
+"""The store's schema version: bring a database to the migrations' head when it is opened.
+
+Opening a store already at head costs one query and imports no Alembic. Otherwise, under a lock two
+processes can share (SQLite: ``BEGIN IMMEDIATE``, PostgreSQL: a transaction-scoped advisory lock),
+the revision is read again and
+
+* an empty database gets the current tables (``create_all``) stamped at head;
+* a store written before migrations existed (no ``alembic_version``) is stamped with the revision
+  its tables show, then upgraded;
+* a store behind head is upgraded, every revision in the same transaction as the lock (SQLite and
+  PostgreSQL both have transactional DDL, so a failed upgrade leaves the store as it was);
+* a store at a revision this code does not know (written by a newer nb2prod) is refused with one
+  line saying to upgrade nb2prod.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from nb2prod.errors import StoreError
+from nb2prod.store.migrations import HEAD, SCRIPT_LOCATION
+from nb2prod.store.tables import metadata
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+__all__ = ["HEAD", "SchemaStatus", "ensure_schema", "schema_status", "upgrade_schema"]
+
+#: PostgreSQL advisory lock key of store migrations (any constant shared by every nb2prod process)
+_PG_LOCK_KEY = 0x6E623270726F64  # "nb2prod"
+#: how long a second process waits for another's migration (SQLite busy timeout, in ms)
+_SQLITE_LOCK_WAIT_MS = 600_000
+#: the busy timeout every store connection uses (nb2prod.store.engine), restored after the lock
+_SQLITE_BUSY_MS = 10_000
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    """Where a store's schema is: its revision (``None`` for an empty database) against head.
+
+    ``detected`` is true when the store predates migrations and ``revision`` was read off its tables.
+    """
+
+    url: str
+    revision: str | None
+    head: str
+    detected: bool = False
+
+    @property
+    def at_head(self) -> bool:
+        return self.revision == self.head
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"url": self.url, "revision": self.revision, "head": self.head, "at_head": self.at_head, "detected": self.detected}
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Upgrade the store behind ``engine`` to head if it is not there (see the module docstring)."""
+    if _read_revision(engine) != HEAD:
+        upgrade_schema(engine)
+
+
+def schema_status(engine: Engine) -> SchemaStatus:
+    """The store's revision without changing anything (a pre-migration store's revision is inferred)."""
+    with engine.connect() as conn:
+        revision = _revision_in(conn)
+        detected = False
+        if revision is None:
+            revision = _detect_unversioned(conn)
+            detected = revision is not None
+    return SchemaStatus(_safe_url(engine), revision, HEAD, detected)
+
+
+def upgrade_schema(engine: Engine) -> tuple[SchemaStatus, SchemaStatus]:
+    """Bring the store to head under the migration lock; returns its status before and after."""
+    url = _safe_url(engine)
+    with _migration_lock(engine) as conn:
+        revision = _revision_in(conn)
+        before = SchemaStatus(url, revision, HEAD)
+        if revision == HEAD:
+            return before, before
+        if revision is None:
+            detected = _detect_unversioned(conn)
+            before = SchemaStatus(url, detected, HEAD, detected=detected is not None)
+            if not _has_store_tables(conn):
+                metadata.create_all(conn)
+                _stamp(conn, HEAD)
+                return before, SchemaStatus(url, HEAD, HEAD)
+            # an unversioned store: stamp what its tables show (nothing if even the first release's
+            # tables are incomplete: every revision then creates only what is missing)
+            if detected is not None:
+                _stamp(conn, detected)
+        else:
+            _check_known(conn, revision)
+        _alembic("upgrade", conn, "head")
+    return before, SchemaStatus(url, HEAD, HEAD)
+
+
+# -- reading the revision ----------------------------------------------------------------------
+
+def _read_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return _revision_in(conn)
+
+
+def _revision_in(conn: Connection) -> str | None:
+    """The stamped revision, or ``None`` when the database has no ``alembic_version`` table."""
+    if conn.in_transaction():
+        # inside the lock's transaction a failed SELECT would abort it on PostgreSQL: ask first
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    try:
+        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    except sa.exc.DBAPIError:
+        conn.rollback()
+        if sa.inspect(conn).has_table("alembic_version"):
+            raise
+        return None
+
+
+def _has_store_tables(conn: Connection) -> bool:
+    return bool(set(sa.inspect(conn).get_table_names()) & set(metadata.tables))
+
+
+def _detect_unversioned(conn: Connection) -> str | None:
+    """The newest revision all of whose tables and columns a pre-migration store has, or ``None``."""
+    inspector = sa.inspect(conn)
+    tables = set(inspector.get_table_names())
+
+    def columns(table: str) -> set[str]:
+        return {c["name"] for c in inspector.get_columns(table)} if table in tables else set()
+
+    found: str | None = None
+    for revision, present in _UNVERSIONED_MARKERS:
+        if not present(tables, columns):
+            break
+        found = revision
+    return found
+
+
+_Columns = Callable[[str], set[str]]
+
+# What each revision added, oldest first, for stores written before migrations: every release from
+# the first to the one before migrations created its tables with create_all and added nullable
+# columns on open, so a store shows a prefix of these.
+_UNVERSIONED_MARKERS: list[tuple[str, Callable[[set[str], _Columns], bool]]] = [
+    ("0001", lambda t, _c: {"versions", "traffic", "events", "predictions", "feedback", "overrides", "runs", "alerts"} <= t),
+    ("0002", lambda _t, c: "client_request_id" in c("predictions")),
+    ("0003", lambda t, _c: {"profiles", "label_profiles"} <= t),
+    ("0004", lambda t, c: "profile_rollups" in t and "updates" in c("label_profiles")),
+    ("0005", lambda t, _c: "leases" in t),
+    ("0006", lambda t, _c: {"alert_state", "alert_outbox"} <= t),
+]
+
+
+# -- the lock ----------------------------------------------------------------------------------
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that holds the store's migration lock; commits on success."""
+    backend = engine.dialect.name
+    with engine.connect() as conn:
+        try:
+            if backend == "sqlite":
+                # BEGIN IMMEDIATE takes SQLite's write lock now; a second opener waits in it for
+                # as long as a migration of a large audit table may take
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={_SQLITE_LOCK_WAIT_MS}")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            elif backend == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+            yield conn
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            if backend == "sqlite":
+                with suppress(sa.exc.DBAPIError):
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={_SQLITE_BUSY_MS}")
+
+
+# -- Alembic (imported only when a store needs a migration) -------------------------------------
+
+def _config(conn: Connection) -> Config:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPT_LOCATION))
+    config.attributes["connection"] = conn
+    return config
+
+
+@cache
+def _scripts() -> ScriptDirectory:
+    """The revision scripts, read once per process (a new store is stamped without reading them again)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(SCRIPT_LOCATION))
+
+
+def _stamp(conn: Connection, revision: str) -> None:
+    from alembic.runtime.migration import MigrationContext
+
+    MigrationContext.configure(conn).stamp(_scripts(), revision)
+
+
+def _alembic(action: str, conn: Connection, revision: str) -> None:
+    """Run an Alembic command (through env.py) on ``conn``, inside its transaction."""
+    from alembic import command
+
+    if action == "downgrade":
+        command.downgrade(_config(conn), revision)
+    else:
+        command.upgrade(_config(conn), revision)
+
+
+def _check_known(conn: Connection, revision: str) -> None:
+    from alembic.util import CommandError
+
+    try:
+        _scripts().get_revision(revision)
+    except CommandError:
+        raise StoreError(
+            f"the store at {_safe_url(conn.engine)} has schema revision {revision}, newer than this nb2prod knows (head {HEAD})",
+            fix="upgrade nb2prod (pip install -U nb2prod) wherever this store is used",
+        ) from None
+
+
+def _safe_url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
