@@ -29,7 +29,7 @@ function dashboard(extra: Partial<IDashboard> = {}): IDashboard {
       { version_id: 'credit-v1', state: 'retired', traffic_percent: 0, created_at: '', n: 401 }
     ],
     monitor: { name: 'credit', version_id: 'credit-v2', window: '1d', since: 0, until: 86400, n: 700, drift: null, concept: null, estimated: null, fairness: null,
-      operations: { name: 'credit', window: '1d', overall: ops, by_version: [], timeline: [] }, business: {}, metrics: {}, drift_timeline: [], notes: [], elapsed_ms: 5 },
+      operations: { name: 'credit', window: '1d', overall: ops, by_version: [], timeline: [] }, business: {}, metrics: {}, drift_timeline: [], checks: [], notes: [], versions: {}, source: 'profiles', elapsed_ms: 5 },
     judgements: {
       live: { metric: 'live', state: 'ok', value: '0.790 [0.760, 0.820] vs validation 0.797', n: 600, reason: 'in line' },
       estimated: { metric: 'estimated', state: 'ok', value: '0.710', n: 700, reason: 'judged by 600 real labels, not by the estimate' },

@@ -34,7 +34,8 @@ function version(id: string, state: VersionState): IVersionStatus {
   return {
     record: { version_id: id, name: 'credit', created_at: '', model_hash: 'h', data_fingerprint: {}, code_fingerprint: {}, environment: {}, schema: {}, metrics: { roc_auc: 0.81234 }, lint: {}, parent: null, bento_tag: null, model_tag: null, deployment_dir: null, params: {}, extra: {} },
     state,
-    traffic_percent: 0
+    traffic_percent: 0,
+    actions: []
   };
 }
 
@@ -47,7 +48,10 @@ function deployment(traffic: Partial<IDeploymentStatus['traffic']>, events: IReg
     name: 'credit',
     traffic: { name: 'credit', live: null, shadow: null, shadow_percent: 100, canary: null, canary_percent: 0, control: null, control_percent: 0, updated_at: 0, ...traffic },
     versions: [],
-    events
+    events,
+    retrain: null,
+    rollback_stops: null,
+    rollback_target: null
   };
 }
 

@@ -32,6 +32,9 @@ function comparison(extra: Partial<IShadowComparison> = {}): IShadowComparison {
     candidate_errors: 2,
     since: 1000,
     until: 2000,
+    candidate_timeouts: 0,
+    shadowed: 202,
+    completeness: 0.99,
     ...extra
   };
 }
@@ -120,7 +123,8 @@ function version(id: string, state: VersionState): IVersionStatus {
   return {
     record: { version_id: id, name: 'credit', created_at: '', model_hash: 'h', data_fingerprint: {}, code_fingerprint: {}, environment: {}, schema: {}, metrics: {}, lint: {}, parent: null, bento_tag: null, model_tag: null, deployment_dir: null, params: {}, extra: {} },
     state,
-    traffic_percent: 0
+    traffic_percent: 0,
+    actions: []
   };
 }
 
@@ -141,7 +145,10 @@ function status(events: IRegistryEvent[], shadowState: VersionState = 'shadow'):
     name: 'credit',
     traffic: { name: 'credit', live: 'credit-v1', shadow: 'credit-v2', shadow_percent: 100, canary: null, canary_percent: 0, control: null, control_percent: 0, updated_at: 0 },
     versions: [version('credit-v2', shadowState), version('credit-v1', 'live')],
-    events
+    events,
+    retrain: null,
+    rollback_stops: null,
+    rollback_target: null
   };
 }
 

@@ -8,9 +8,9 @@ States: ``ok``, ``warn``, ``firing`` (act on it) and ``insufficient`` (too few r
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal
+from typing import Literal
 
-from nb2prod.models import MonitorReport
+from nb2prod.models import MonitorReport, Record
 
 __all__ = ["MIN_ROWS", "Judgement", "State", "judge"]
 
@@ -22,7 +22,7 @@ FALLBACK_FIRING = 0.05
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Judgement:
+class Judgement(Record):
     """The state of one metric, the value as shown, the rows behind it and why."""
 
     metric: str
@@ -30,9 +30,6 @@ class Judgement:
     value: str
     n: int
     reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 def _few(metric: str, n: int, what: str) -> Judgement:

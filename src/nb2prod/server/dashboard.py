@@ -14,8 +14,10 @@ import tornado.web
 
 from nb2prod.errors import Nb2prodError, NotFoundError, UsageError
 from nb2prod.judgement import judge
+from nb2prod.models import VersionState
 from nb2prod.monitor.windows import parse_window
 from nb2prod.server.base import BaseHandler
+from nb2prod.server.payloads import Dashboard, DashboardVersion
 
 __all__ = ["DashboardHandler", "dashboard", "points_for_window"]
 
@@ -35,9 +37,9 @@ def points_for_window(window: str) -> int:
     return 30
 
 
-def _version_rows(status: Any, by_version: dict[str, int]) -> list[dict[str, Any]]:
-    return [{"version_id": v.record.version_id, "state": str(v.state), "traffic_percent": v.traffic_percent,
-             "created_at": v.record.created_at, "n": by_version.get(v.record.version_id, 0)} for v in status.versions]
+def _version_rows(status: Any, by_version: dict[str, int]) -> tuple[DashboardVersion, ...]:
+    return tuple(DashboardVersion(v.record.version_id, v.state, v.traffic_percent, v.record.created_at, by_version.get(v.record.version_id, 0))
+                 for v in status.versions)
 
 
 def dashboard(workspace: Any, name: str, *, window: str = "1d", version: str | None = None, points: int | None = None) -> dict[str, Any]:
@@ -54,38 +56,38 @@ def dashboard(workspace: Any, name: str, *, window: str = "1d", version: str | N
     ref = f"{status.name}:{version}" if version else status.name
     record = workspace.store.registry.resolve(ref)
     ref = f"{status.name}:{record.version_id}"
-    state = next((str(v.state) for v in status.versions if v.record.version_id == record.version_id), "candidate")
+    state = next((v.state for v in status.versions if v.record.version_id == record.version_id), VersionState.CANDIDATE)
     notes: list[str] = []
     report = workspace.monitor(ref, window=window, n_windows=chosen_points)
     try:
-        series = [d.to_dict() for d in workspace.drift_series(ref, window=window, points=chosen_points)]
+        series = tuple(workspace.drift_series(ref, window=window, points=chosen_points))
     except NotFoundError as exc:
-        series = []
+        series = ()
         notes.append(f"drift over time: {exc}")
     shadow = None
     if status.traffic.shadow and record.version_id == status.traffic.live:
         try:
-            shadow = workspace.compare(status.name, window=None if parse_window(window) is None else window).to_dict()
+            shadow = workspace.compare(status.name, window=None if parse_window(window) is None else window)
         except Nb2prodError as exc:
             notes.append(f"shadow comparison: {exc}")
     by_version = {o.version_id: o.n for o in report.operations.by_version if o.version_id}
-    alerts = [a.to_dict() for a in workspace.alerts(status.name, limit=20)]
-    return {
-        "name": status.name,
-        "version_id": record.version_id,
-        "state": state,
-        "window": window,
-        "points": chosen_points,
-        "traffic": status.traffic.to_dict(),
-        "versions": _version_rows(status, by_version),
-        "monitor": report.to_dict(),
-        "judgements": {k: j.to_dict() for k, j in judge(report).items()},
-        "drift_series": series,
-        "shadow": shadow,
-        "alerts": alerts,
-        "notes": notes,
-        "server_ms": round((time.perf_counter() - started) * 1000, 1),
-    }
+    alerts = tuple(workspace.alerts(status.name, limit=20))
+    return Dashboard(
+        name=status.name,
+        version_id=record.version_id,
+        state=state,
+        window=window,
+        points=chosen_points,
+        traffic=status.traffic,
+        versions=_version_rows(status, by_version),
+        monitor=report,
+        judgements=judge(report),
+        drift_series=series,
+        shadow=shadow,
+        alerts=alerts,
+        notes=tuple(notes),
+        server_ms=round((time.perf_counter() - started) * 1000, 1),
+    ).to_dict()
 
 
 class DashboardHandler(BaseHandler):

@@ -8,6 +8,7 @@ import tornado.web
 
 from nb2prod.errors import UsageError
 from nb2prod.server.base import BaseHandler
+from nb2prod.server.payloads import DeploymentList
 
 __all__ = ["DeploymentHandler", "DeploymentsHandler", "TrafficHandler"]
 
@@ -18,7 +19,7 @@ class DeploymentsHandler(BaseHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
         found = await self.call(self.workspace.deployments)
-        self.write_json({"deployments": [d.to_dict() for d in found]})
+        self.write_json(DeploymentList(tuple(found)).to_dict())
 
 
 class DeploymentHandler(BaseHandler):

@@ -17,6 +17,7 @@ from nb2prod.server.dashboard import DashboardHandler
 from nb2prod.server.deployments import DeploymentHandler, DeploymentsHandler, TrafficHandler
 from nb2prod.server.lint import LintHandler
 from nb2prod.server.monitoring import AlertsHandler, DriftSeriesHandler, MonitorHandler, ShadowHandler
+from nb2prod.server.payloads import WorkspaceInfo
 
 __all__ = ["API_PREFIX", "BaseHandler", "InfoHandler", "routes", "setup_handlers"]
 
@@ -29,7 +30,8 @@ class InfoHandler(BaseHandler):
 
     @tornado.web.authenticated
     async def get(self) -> None:
-        self.write_json(await self.call(self.workspace.info))
+        info = await self.call(self.workspace.info)
+        self.write_json(WorkspaceInfo(**{**info, "deployments": tuple(info["deployments"])}).to_dict())
 
 
 def routes() -> list[tuple[str, type[BaseHandler]]]:

@@ -7,6 +7,7 @@ import tornado.web
 from nb2prod.judgement import judge
 from nb2prod.server.base import BaseHandler
 from nb2prod.server.dashboard import points_for_window
+from nb2prod.server.payloads import AlertList, DriftSeries, MonitorView
 
 __all__ = ["AlertsHandler", "DriftSeriesHandler", "MonitorHandler", "ShadowHandler"]
 
@@ -23,7 +24,7 @@ class MonitorHandler(BaseHandler):
         n_windows = self.query_int("n_windows", points_for_window(window), high=200)
         report = await self.call(self.workspace.monitor, name, window=window, n_windows=n_windows)
         # the same judgement per metric as the dashboard and the widget, so no view contradicts another
-        self.write_json({**report.to_dict(), "judgements": {k: j.to_dict() for k, j in judge(report).items()}})
+        self.write_json(MonitorView.of(report, judge(report)).to_dict())
 
 
 class DriftSeriesHandler(BaseHandler):
@@ -34,7 +35,7 @@ class DriftSeriesHandler(BaseHandler):
         window = self.get_query_argument("window", "1d")
         points = self.query_int("points", points_for_window(window), high=200)
         series = await self.call(self.workspace.drift_series, name, window=window, points=points)
-        self.write_json({"name": name, "window": window, "series": [d.to_dict() for d in series]})
+        self.write_json(DriftSeries(name, window, tuple(series)).to_dict())
 
 
 class ShadowHandler(BaseHandler):
@@ -55,4 +56,4 @@ class AlertsHandler(BaseHandler):
     async def get(self) -> None:
         name = self.get_query_argument("name", None) or None
         alerts = await self.call(self.workspace.alerts, name, limit=self.query_int("limit", 50, high=1000))
-        self.write_json({"alerts": [a.to_dict() for a in alerts]})
+        self.write_json(AlertList(tuple(alerts)).to_dict())
