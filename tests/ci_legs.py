@@ -1,6 +1,6 @@
-"""In CI a skipped PostgreSQL or browser leg fails the run instead of passing quietly.
+"""In CI a skipped PostgreSQL, browser or gateway leg fails the run instead of passing quietly.
 
-Tests marked ``postgres`` or ``browser`` skip on a developer machine without PostgreSQL or Chromium;
+Tests marked ``postgres``, ``browser`` or ``gateway`` skip on a developer machine without PostgreSQL, Chromium or nginx;
 under ``CI=true`` (set by CI services; ``./dev test`` checks the PostgreSQL server itself) such a skip
 becomes a failure naming the leg and why it could not run. Other skips (an optional library, another
 operating system) stay skips.
@@ -19,6 +19,7 @@ __all__ = ["LEGS", "in_ci", "pytest_runtest_makereport"]
 LEGS = {
     "postgres": "start PostgreSQL with scripts/pg_test_server.sh and set NB2PROD_TEST_PG_URL (./dev test does both)",
     "browser": "install chromium and playwright and build the labextension (./dev test does, as root with apt-get)",
+    "gateway": "install nginx, the local topology's gateway (./dev test does, as root with apt-get)",
 }
 
 

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     )
     from nb2prod.package.deploy import DeployInputs, DeployRequest
     from nb2prod.package.k8s import ClusterManifests
+    from nb2prod.package.topology import Topology
     from nb2prod.store import Store
 
 __all__ = ["Workspace"]
@@ -346,6 +347,32 @@ class Workspace:
         from nb2prod.package.serving import running_services
 
         return [info for _, info in running_services(self.settings)]
+
+    def serve_topology(
+        self, name: str, *, replicas: int = 2, port: int | None = None, protect_predict: bool = False,
+        require_postgres: bool = False, timeout_s: float = 180.0,
+    ) -> Topology:
+        """The cluster's shape on one machine: a ``bentoml serve`` per routed version (``replicas`` of the live one) behind nginx.
+
+        nginx splits by the canary/control weights, mirrors the shadow's share and passes its
+        request id; every replica writes to this workspace's store (PostgreSQL for a faithful
+        run; SQLite with a warning unless ``require_postgres``). Returns the started
+        :class:`~nb2prod.package.topology.Topology`: call ``watch(stop_event)`` to follow traffic
+        changes, ``stop()`` to end it.
+        """
+        from nb2prod.package.names import validate_name
+        from nb2prod.package.topology import Topology
+
+        topology = Topology(self.settings, self.store, validate_name(name), replicas=replicas, port=port,
+                            protect_predict=protect_predict, allow_sqlite=not require_postgres, ready_timeout_s=timeout_s)
+        topology.start()
+        return topology
+
+    def stop_topology(self, name: str | None = None) -> list[str]:
+        """Stop the running topology of ``name`` (all of this workspace's without it); the names stopped."""
+        from nb2prod.package.topology import stop_topologies
+
+        return stop_topologies(self.settings, name)
 
     def versions(self, name: str) -> list[tuple[VersionRecord, VersionState]]:
         """All versions of deployment ``name``, newest first, with their state."""

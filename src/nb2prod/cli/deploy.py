@@ -103,13 +103,38 @@ def deploy(ws: Workspace, notebook: str, params: tuple[tuple[str, str], ...], as
 
 
 @cli.command()
-@click.argument("ref", metavar="NAME[:VERSION]")
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default: first free from 3000).")
+@click.argument("ref", metavar="NAME[:VERSION]", required=False)
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default: first free from 3000; the gateway's from 8080).")
 @click.option("--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for /readyz.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--topology", is_flag=True, help="The cluster's shape on one machine: a bentoml process per routed version behind nginx "
+              "(weights = canary, mirror = shadow), following canary/shadow/promote/rollback until Ctrl-C.")
+@click.option("--replicas", type=click.IntRange(1, 16), default=None, help="With --topology: replicas of the live version (default 2).")
+@click.option("--protect-predict", is_flag=True, help="With --topology: /predict needs the service token at the gateway.")
+@click.option("--require-postgres", is_flag=True, help="With --topology: refuse a SQLite store.")
+@click.option("--stop", "stop_topology", is_flag=True, help="Stop the running topology of NAME (all of this workspace's without NAME).")
 @pass_workspace
-def serve(ws: Workspace, ref: str, port: int | None, timeout: float, as_json: bool) -> None:
-    """Start a deployed version's Bento on 127.0.0.1 in the background; print its URL when ready."""
+def serve(ws: Workspace, ref: str | None, port: int | None, timeout: float, as_json: bool, topology: bool, replicas: int | None,
+          protect_predict: bool, require_postgres: bool, stop_topology: bool) -> None:
+    """Start a deployed version's Bento on 127.0.0.1 in the background; print its URL when ready.
+
+    With --topology, run the deployment as a cluster would, in the foreground: one `bentoml serve`
+    per routed version behind nginx, all writing to the shared store; --stop ends it from another shell.
+    """
+    from nb2prod.errors import UsageError
+
+    if stop_topology:
+        stopped = ws.stop_topology(ref)
+        click.echo("\n".join(f"stopped the topology of {n}" for n in stopped) or "no running topology" + (f" of {ref}" if ref else ""))
+        return
+    if ref is None:
+        raise UsageError("say which deployment to serve", fix="nb2prod serve NAME[:VERSION] (or --stop)")
+    if not topology and (replicas is not None or protect_predict or require_postgres):
+        raise UsageError("--replicas, --protect-predict and --require-postgres only apply with --topology", fix="add --topology")
+    if topology:
+        _serve_topology(ws, ref, port=port, timeout=timeout, as_json=as_json, replicas=replicas or 2,
+                        protect_predict=protect_predict, require_postgres=require_postgres)
+        return
     info = ws.serve(ref, port=port, timeout_s=timeout)
     if as_json:
         click.echo(json.dumps(info.to_dict(), indent=2))
@@ -117,6 +142,38 @@ def serve(ws: Workspace, ref: str, port: int | None, timeout: float, as_json: bo
     click.echo(f"{info.version_id} ready at {info.url} (pid {info.pid}; stop with `nb2prod stop {info.name}`)")
     if info.auth:
         click.echo(f"token: {info.auth}")
+
+
+def _serve_topology(ws: Workspace, name: str, *, port: int | None, timeout: float, as_json: bool, replicas: int,
+                    protect_predict: bool, require_postgres: bool) -> None:
+    import signal
+    import threading
+
+    from nb2prod.errors import UsageError
+
+    if ":" in name:
+        raise UsageError("--topology serves a deployment's routed versions, not one version", fix=f"nb2prod serve {name.split(':')[0]} --topology")
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    topology = ws.serve_topology(name, replicas=replicas, port=port, protect_predict=protect_predict,
+                                 require_postgres=require_postgres, timeout_s=timeout)
+    try:
+        info = topology.info()
+        if as_json:
+            click.echo(json.dumps(info.to_dict(), indent=2))
+        else:
+            for warning in info.warnings:
+                click.echo(f"warning: {warning}", err=True)
+            for replica in info.replicas:
+                click.echo(f"  {replica['version_id']} replica {replica['index']}: {replica['url']} (pid {replica['pid']})")
+            click.echo(f"gateway (nginx) for {name} at {info.url}; store {info.store_url}")
+            if info.token_usage:
+                click.echo(f"token: {info.token_usage}")
+            click.echo(f"following {name}'s traffic; Ctrl-C (or `nb2prod serve --stop {name}`) stops everything")
+        topology.watch(done)
+    finally:
+        topology.stop()
 
 
 @cli.command()
