@@ -29,6 +29,7 @@ stops and reports on the whole.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -38,6 +39,7 @@ from nb2prod.errors import Nb2prodError
 from nb2prod.runtime.alert_watcher import AlertWatcher, start_alert_watcher
 from nb2prod.runtime.audit_writer import AuditWriter, StoreHandle
 from nb2prod.runtime.batching import ModelLoop
+from nb2prod.runtime.compiled import PredictPath
 from nb2prod.runtime.explain import Explainer, build_explainer
 from nb2prod.runtime.fallback import build_fallback
 from nb2prod.runtime.feedback import FeedbackHandling
@@ -103,9 +105,26 @@ class GuardedRuntime(RequestIntake, ModelLoop, FeedbackHandling):
         runtime = cls(spec, predictor, fallback, AuditWriter(spool, handle), explainer=explainer, sample=sample, load_error=load_error)
         runtime.writer._enrich = runtime._enrich_stored
         runtime.limit_threads = limit_threads
+        runtime._select_predict_path()
         if start:
             runtime.start()
         return runtime
+
+    def _select_predict_path(self) -> None:
+        """The compiled numpy path when it answers every sample row exactly as the pipeline does (proven here,
+        in the serving process); ``NB2PROD_PREDICT_PATH=sklearn`` keeps the plain pipeline."""
+        if self.predictor is None:
+            return
+        if os.environ.get("NB2PROD_PREDICT_PATH", "").strip().lower() == "sklearn":
+            self.predictor.path = PredictPath("sklearn", "NB2PROD_PREDICT_PATH=sklearn")
+            return
+        rows = self._sample.get("rows") or []
+        try:
+            valid = self.schema.validate_rows([{k: r.get(k) for k in self.spec.feature_names} for r in rows])
+            path = self.predictor.use_fast_path(valid)
+        except Exception as exc:  # the proof itself failed: the plain pipeline serves
+            path = self.predictor.path = PredictPath("sklearn", f"predict path not proven: {error_text(exc)}")
+        log.info("predict path: %s (%s)", path.name, path.reason)
 
     def start(self) -> GuardedRuntime:
         """Start the audit writer (replaying orphan spool segments), run the canary, start the model thread."""
@@ -180,6 +199,7 @@ class GuardedRuntime(RequestIntake, ModelLoop, FeedbackHandling):
             "rollout": {**self.traffic.snapshot(), "shadow": self.shadow.stats()},
             "alerts": None if self.alert_watcher is None else self.alert_watcher.snapshot(),
             "shed": self.shed,  # requests answered 503 (queue over serving.max_queue_ms)
+            "predict_path": None if self.predictor is None or self.predictor.path is None else self.predictor.path.to_dict(),
             "queue": {"waiting_jobs": self._queue.qsize(), "computing_rows": self._computing, "max_batch": self.spec.max_batch},
         }
 

@@ -15,6 +15,7 @@ from nb2prod.errors import InvalidInputError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from nb2prod.runtime.compiled import PredictPath
     from nb2prod.runtime.spec import DeploymentSpec, FeatureSpec, TaskSpec
 
 __all__ = ["Outputs", "Predictor", "error_text", "jsonable", "make_frame"]
@@ -167,6 +168,31 @@ class Predictor:
         self._positive = self.classes.index(self.positive_class) if self.task == "binary" else -1
         self._class_keys = [str(c) for c in self.classes]
         self._split = _pipeline_split(model, "predict")
+        self._transform: Any = None  # the compiled prefix, once select_path proved it (see use_fast_path)
+        self.path: PredictPath | None = None
+
+    def use_fast_path(self, rows: Sequence[dict[str, Any]]) -> PredictPath:
+        """Serve through the compiled numpy prefix when it gives the pipeline's exact output on every row of ``rows``."""
+        from nb2prod.runtime.compiled import PredictPath, select_path
+
+        if self._split is None:
+            self.path = PredictPath("sklearn", "the model is not a Pipeline with a final estimator")
+            return self.path
+        frame = make_frame(rows, self.columns, self.features)
+        path = select_path(self._split[0], self._split[1], frame)
+        if path.transform is not None:
+            plain = self.predict_frame(frame)
+            self._transform = path.transform
+            try:
+                fast = self.predict_frame(frame)
+            except Exception as exc:
+                fast, path = plain, PredictPath("sklearn", f"the compiled path failed: {error_text(exc)}")
+            if (fast.decisions, fast.scores) != (plain.decisions, plain.scores):
+                path = PredictPath("sklearn", f"the compiled path's decisions differ on the {len(frame)} sample rows")
+            if path.transform is None:
+                self._transform = None
+        self.path = path
+        return path
 
     def predict_frame(self, frame: pd.DataFrame) -> Outputs:
         """Predict every row of ``frame``; raises whatever the model raises, or ValueError on bad output."""
@@ -178,7 +204,7 @@ class Predictor:
         data: Any = frame
         if self._split is not None:  # exactly what Pipeline.predict does, keeping the final input
             prefix, estimator = self._split
-            data = transformed = prefix.transform(frame)
+            data = transformed = self._prefix(prefix, frame)
         if self.task == "binary" and self.threshold is not None and self.score_method == "predict_proba":
             # the declared threshold replaces model.predict's decision, so predict would only run the model twice
             return self._from_proba(estimator, data, [None] * n, transformed)
@@ -243,6 +269,14 @@ class Predictor:
             scores = margin[np.arange(n), index].tolist()
         return Outputs(decisions=decisions, scores=scores, probabilities=[None] * n,
                        transformed=transformed, score_source="decision_function")
+
+    def _prefix(self, prefix: Any, frame: pd.DataFrame) -> Any:
+        if self._transform is not None:
+            try:
+                return self._transform(frame)
+            except Exception:  # a row the sample did not cover: the pipeline decides (and raises its own error)
+                pass
+        return prefix.transform(frame)
 
     def predict_rows(self, rows: Sequence[dict[str, Any]]) -> Outputs:
         return self.predict_frame(make_frame(rows, self.columns, self.features))
