@@ -268,3 +268,12 @@ def test_kubectl_apply_runs_kubectl_when_there_is_a_context(tmp_path: Path, monk
     fake.write_text('#!/bin/sh\nif [ "$1" = "apply" ]; then echo "error: no matches for kind HTTPRoute" >&2; exit 1; fi\necho ctx\n')
     with pytest.raises(ExecutionError, match="no matches for kind HTTPRoute"):
         kubectl_apply(tmp_path, "credit")
+
+
+def test_a_version_that_only_shadows_labels_its_rows_shadow_without_the_mirror_header() -> None:
+    """A Gateway API RequestMirror cannot add a header to the copies: the shadow pod knows from the routing."""
+    from nb2prod.runtime.gateway import gateway_arm
+
+    traffic = Traffic(name="credit", live="credit-v1", canary="credit-v2", canary_percent=10, shadow="credit-v3", shadow_percent=50)
+    assert gateway_arm(traffic, "credit-v3", False) == "shadow"
+    assert gateway_arm(traffic, "credit-v1", False) == "live" and gateway_arm(traffic, "credit-v2", False) == "canary"

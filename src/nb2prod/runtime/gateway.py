@@ -101,6 +101,10 @@ def gateway_arm(traffic: Traffic | None, own: str, mirrored: bool) -> str:
     """The arm ``own`` answers under: ``shadow`` for a mirrored copy, else its place in the traffic."""
     if mirrored:
         return "shadow"
+    if traffic is not None and traffic.shadow == own and own not in (traffic.live, traffic.canary, traffic.control):
+        # a version that only shadows gets nothing but mirrored copies; a Gateway API RequestMirror cannot
+        # mark them with a header (nginx can), so in a cluster the version's place in the routing says it
+        return "shadow"
     if traffic is not None and traffic.canary == own:
         return "canary"
     if traffic is not None and traffic.control == own:
