@@ -1,6 +1,7 @@
 """Columnar views of the audit log: one window of predictions, with feedback and overrides joined.
 
-Reads the store's tables directly with SQLAlchemy Core (no second copy of the data).
+The store reads the window (:meth:`nb2prod.store.audit.AuditLog.window`, JSON as text); this
+module decodes it in bulk into columns (no second copy of the data).
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sqlalchemy as sa
 
 from nb2prod.errors import NotFoundError
 from nb2prod.models import VersionRecord
-from nb2prod.store import tables as t
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -172,18 +171,6 @@ def safe_inputs(value: Any) -> bool:
     return isinstance(value, dict) and all(_safe_value(v) for v in value.values())
 
 
-def _window_filter(query: Any, name: str, since: float | None, until: float | None, version_id: str | None) -> Any:
-    p = t.predictions
-    query = query.where(p.c.name == name)
-    if since is not None:
-        query = query.where(p.c.ts >= since)
-    if until is not None:
-        query = query.where(p.c.ts < until)
-    if version_id is not None:
-        query = query.where(p.c.version_id == version_id)
-    return query
-
-
 def load_audit_frame(
     store: Store,
     name: str,
@@ -199,30 +186,17 @@ def load_audit_frame(
     """
     import pandas as pd
 
-    p = t.predictions
-    raw = {c: sa.type_coerce(p.c[c], sa.Text).label(c) for c in ("output", "violations", "inputs")}
-    selected = [raw.get(c, p.c[c]) for c in _META] + [raw["inputs"]]
-    query = _window_filter(sa.select(*selected), name, since, until, version_id).order_by(p.c.ts)
-    with store.engine.connect() as conn:
-        rows = conn.execute(query).all()
-        labels: dict[str, Any] = {}
-        outcomes: dict[str, float] = {}
-        overridden: set[str] = set()
-        if with_feedback and rows:
-            f = t.feedback
-            fq = sa.select(f.c.request_id, sa.type_coerce(f.c.label, sa.Text).label("label"), f.c.outcome).join(
-                p, p.c.request_id == f.c.request_id
-            )
-            feedback_rows = conn.execute(_window_filter(fq, name, since, until, version_id).order_by(f.c.id)).all()
-            decoded = _bulk_json([r.label if r.label is not None else "null" for r in feedback_rows])
-            for r, label in zip(feedback_rows, decoded, strict=True):
-                if label is not None:
-                    labels[r.request_id] = label
-                if r.outcome is not None:
-                    outcomes[r.request_id] = float(r.outcome)
-            o = t.overrides
-            oq = sa.select(o.c.request_id).join(p, p.c.request_id == o.c.request_id)
-            overridden = {r.request_id for r in conn.execute(_window_filter(oq, name, since, until, version_id))}
+    window = store.audit.window(name, (*_META, "inputs"), since=since, until=until, version_id=version_id, with_feedback=with_feedback)
+    rows = window.rows
+    labels: dict[str, Any] = {}
+    outcomes: dict[str, float] = {}
+    decoded = _bulk_json([label if label is not None else "null" for _, label, _ in window.feedback])
+    for (request_id, _, outcome), label in zip(window.feedback, decoded, strict=True):
+        if label is not None:
+            labels[request_id] = label
+        if outcome is not None:
+            outcomes[request_id] = float(outcome)
+    overridden = window.overridden
     inputs = _bulk_json([r[-1] if r[-1] is not None else "{}" for r in rows])
     keep = [safe_inputs(v) for v in inputs]
     skipped = keep.count(False)

@@ -359,6 +359,15 @@ class Profile:
                 continue
             self.fold_shadow(decision, row.get("shadow_output"), row.get("shadow_score"), row.get("shadow_error"))
 
+    def fold_late_shadow(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Shadow answers written onto rows already folded without one (the rows as stored now).
+
+        The same rows and decisions ``fold`` would count, so a profile folded early and given the
+        shadow later equals one folded from the finished rows.
+        """
+        kept = _safe_rows(rows)
+        self._fold_shadow(kept, [value_key(r.get("output")) if r.get("output") is not None else None for r in kept])
+
     def fold_shadow(self, live: str | None, output: Any, score: float | None, error: str | None, sign: int = 1) -> None:
         """One shadow answer: agreement and flips when both answered; errors and timeouts apart."""
         if error is not None:

@@ -65,9 +65,9 @@ class StoreHandle:
 
 
 def is_transient(exc: BaseException) -> bool:
-    import sqlalchemy as sa
+    from nb2prod.store.engine import is_transient as transient
 
-    return isinstance(exc, StoreError | sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.DisconnectionError | OSError)
+    return transient(exc)
 
 
 def _events(records: Sequence[dict[str, Any]]) -> list[AuditEvent]:

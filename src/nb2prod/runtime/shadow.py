@@ -313,20 +313,5 @@ class ShadowRunner:
             self._finish_one()
 
     def _update(self, results: list[_Result]) -> None:
-        import sqlalchemy as sa
-
-        from nb2prod.store import tables as t
-
-        store = self.writer.store.get()
-        statement = (
-            t.predictions.update()
-            .where(t.predictions.c.request_id == sa.bindparam("b_request_id"))
-            .values(
-                shadow_output=sa.bindparam("b_output", type_=t.predictions.c.shadow_output.type),
-                shadow_score=sa.bindparam("b_score"),
-                shadow_error=sa.bindparam("b_error"),
-            )
-        )
-        params = [{"b_request_id": r.request_id, "b_output": r.output, "b_score": r.score, "b_error": r.error} for r in results]
-        with store.engine.begin() as conn:
-            conn.execute(statement, params)
+        answers = [{"request_id": r.request_id, "output": r.output, "score": r.score, "error": r.error} for r in results]
+        self.writer.store.get().audit.write_shadow(answers)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,9 +13,13 @@ from sqlalchemy.engine import Engine
 from nb2prod.errors import InvalidInputError, NotFoundError
 from nb2prod.models import AuditEvent, Feedback, Override
 from nb2prod.store import tables as t
+from nb2prod.store.audit_window import AuditWindow, read_window
 from nb2prod.store.profiles import ProfileStore
 
 __all__ = ["AuditLog"]
+
+# what a shadow answer's fold needs of its stored row (the columns ``Profile.fold`` reads for the shadow)
+_SHADOW_ROW = ("request_id", "name", "version_id", "arm", "ts", "inputs", "output", "shadow_version", "shadow_output", "shadow_error")
 
 
 def _fits(table: sa.Table, row: dict[str, Any], columns: Sequence[str]) -> None:
@@ -61,6 +65,45 @@ class AuditLog:
             new = {r[0] for r in inserted}
             self.profiles.fold_predictions(conn, [r for r in rows if r["request_id"] in new])
         return len(rows)
+
+    def write_shadow(self, answers: Sequence[Mapping[str, Any]]) -> int:
+        """Put shadow answers (``request_id``, ``output``, ``score``, ``error``) onto their stored rows.
+
+        A row keeps the first answer it gets: one that already holds an answer is left alone, so a
+        replayed batch changes neither the row nor its profile. The new answers fold into the
+        profile of their row's bucket in the same transaction. Returns the rows updated; an answer
+        whose row is not stored yet updates nothing.
+        """
+        by_id = {a["request_id"]: a for a in answers}
+        if not by_id:
+            return 0
+        p, ids = t.predictions, list(by_id)
+        with self._engine.begin() as conn:
+            stored: list[dict[str, Any]] = []
+            for start in range(0, len(ids), 500):
+                query = sa.select(*(p.c[c] for c in _SHADOW_ROW)).where(p.c.request_id.in_(ids[start : start + 500])).with_for_update()
+                stored.extend(dict(r._mapping) for r in conn.execute(query))
+            # a JSON null reads back as None too: "no answer yet" is both answer columns empty
+            fresh = [r for r in stored if r["shadow_output"] is None and r["shadow_error"] is None]
+            if not fresh:
+                return 0
+            statement = p.update().where(p.c.request_id == sa.bindparam("b_request_id"), p.c.shadow_error.is_(None)).values(
+                shadow_output=sa.bindparam("b_output", type_=p.c.shadow_output.type),
+                shadow_score=sa.bindparam("b_score"),
+                shadow_error=sa.bindparam("b_error"),
+            )
+            answered = [{**r, "shadow_output": by_id[r["request_id"]].get("output"), "shadow_score": by_id[r["request_id"]].get("score"),
+                         "shadow_error": by_id[r["request_id"]].get("error")} for r in fresh]
+            conn.execute(statement, [{"b_request_id": r["request_id"], "b_output": r["shadow_output"], "b_score": r["shadow_score"],
+                                      "b_error": r["shadow_error"]} for r in answered])
+            if self.profiling:
+                self.profiles.fold_shadow(conn, answered)
+        return len(fresh)
+
+    def window(self, name: str, columns: Sequence[str], *, since: float | None = None, until: float | None = None,
+               version_id: str | None = None, with_feedback: bool = True) -> AuditWindow:
+        """``columns`` of the predictions of ``name`` in ``[since, until)`` with feedback and overrides (JSON as text)."""
+        return read_window(self._engine, name, columns, since=since, until=until, version_id=version_id, with_feedback=with_feedback)
 
     def add_feedback(self, items: Iterable[Feedback]) -> int:
         rows = [{**f.to_dict(), "ts": f.ts or time.time()} for f in items]

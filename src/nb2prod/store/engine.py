@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 from nb2prod.errors import StoreError
 
-__all__ = ["open_engine"]
+__all__ = ["is_transient", "open_engine", "redacted_url"]
 
 
 def _sqlite_path(url: sa.engine.URL) -> Path | None:
@@ -61,3 +61,13 @@ def open_engine(url: str) -> Engine:
             f"no database driver for {parsed.drivername!r}: {exc}",
             fix="install the driver (PostgreSQL: pip install 'psycopg[binary]') or use a sqlite:/// URL",
         ) from exc
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A store failure worth retrying: the database busy, gone or unreachable for now, not a refused row."""
+    return isinstance(exc, StoreError | sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.DisconnectionError | OSError)
+
+
+def redacted_url(url: str) -> str:
+    """``url`` as it may be shown or logged: the password replaced by ``***``."""
+    return sa.engine.make_url(url).render_as_string(hide_password=True)

@@ -119,6 +119,31 @@ class ProfileStore:
             by_id = {r["request_id"]: r for r in rows}
             self._fold_late(conn, by_id, feedback=feedback, new_overrides=overridden)
 
+    def fold_shadow(self, conn: Connection, rows: Sequence[Mapping[str, Any]], *, writer: str | None = None) -> None:
+        """Fold shadow answers just written onto stored rows into this writer's profile of each row's bucket.
+
+        ``rows`` are the stored prediction rows with their new ``shadow_*`` values. The hour rollup
+        of a touched bucket is dropped in the same transaction, so the next reader rolls it again.
+        """
+        from nb2prod.monitor.profile import Profile, bucket_of
+
+        if not rows:
+            return
+        writer = writer or writer_id()
+        groups: dict[tuple[str, str, str, int], list[Mapping[str, Any]]] = {}
+        for row in rows:
+            groups.setdefault((row["name"], row["version_id"], row.get("arm") or "live", bucket_of(float(row["ts"]))), []).append(row)
+        p, ru = t.profiles, t.profile_rollups
+        keys = [{"name": k[0], "version_id": k[1], "arm": k[2], "bucket": k[3], "writer": writer} for k in groups]
+        conn.execute(_insert_ignore(conn, p), [{**k, "n": 0, "data": Profile().dumps()} for k in keys])
+        for key, (group, part) in zip(keys, groups.items(), strict=True):
+            where = _key_where(p, key)
+            profile = Profile.loads(conn.execute(sa.select(p.c.data).where(*where).with_for_update()).scalar_one())
+            profile.fold_late_shadow(part)
+            conn.execute(p.update().where(*where).values(data=profile.dumps()))
+            hour = {"name": group[0], "version_id": group[1], "arm": group[2], "hour": group[3] - group[3] % _HOUR}
+            conn.execute(ru.delete().where(*_key_where(ru, hour)))
+
     def fold_feedback(self, conn: Connection, items: Sequence[Mapping[str, Any]], *, exclude_ids: set[int]) -> None:
         """Fold just-inserted feedback rows (ids ``exclude_ids``) into their predictions' label profiles.
 
