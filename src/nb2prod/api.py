@@ -215,6 +215,41 @@ class Workspace:
         checks, _ = evaluate_rules(self.store, name, chosen, webhook=webhook, business=business, now=now)
         return checks
 
+    # -- inputs the fronts read before calling (they import no feature package) ------
+    @staticmethod
+    def alert_rules(path: str | Path | None = None) -> list[AlertRule]:
+        """The rules in ``path`` (YAML or JSON), else the built-in ones; a bad file fails here, before any evaluation."""
+        from nb2prod.monitor.alerts import DEFAULT_RULES, load_rules
+
+        return load_rules(path) if path else list(DEFAULT_RULES)
+
+    @staticmethod
+    def business_metrics(specs: Sequence[str]) -> dict[str, Callable[..., float]]:
+        """``MODULE:FUNC`` (or ``file.py:FUNC``) specs as the ``business`` mapping ``monitor`` and alerts take."""
+        from nb2prod.monitor.business import load_business_metric
+
+        return dict(load_business_metric(s) for s in specs)
+
+    @staticmethod
+    def notebooks_in(paths: Sequence[str | Path]) -> list[Path]:
+        """The notebook files ``paths`` name (folders searched recursively), as ``lint_paths`` finds them."""
+        from nb2prod.lint import discover
+
+        return discover(paths)
+
+    @staticmethod
+    def is_model_uri(ref: str) -> bool:
+        """``models:/NAME/VERSION`` or ``runs:/RUN_ID/PATH``: a model logged to MLflow, not a notebook or variable."""
+        from nb2prod.package.deploy.mlflow_link import is_model_uri
+
+        return is_model_uri(ref)
+
+    def service_token(self) -> str | None:
+        """The bearer token this workspace's services accept, once a deploy has created it."""
+        from nb2prod.package.service_token import read_token
+
+        return read_token(self.settings.home)
+
     def rebuild_profiles(self, name: str, *, since: str | None = None) -> int:
         """Recompute ``name``'s monitoring profiles from its audit rows (all, or the last ``since`` window); rows folded."""
         import time as _time
@@ -387,7 +422,7 @@ class Workspace:
     def rebuild(self, ref: str, *, timeout_s: float | None = None, progress: bool = False) -> RebuildResult:
         """Re-run ``NAME:VERSION``'s notebook with its recorded parameters, retrain, and compare with the stored model."""
         from nb2prod.package.names import split_ref
-        from nb2prod.package.rebuild import rebuild_version
+        from nb2prod.runs.rebuild import rebuild_version
 
         split_ref(ref)
         return rebuild_version(self.settings, self.store, self.store.registry.resolve(ref), timeout_s=timeout_s, progress=progress)
@@ -411,7 +446,7 @@ class Workspace:
         """
         from nb2prod.errors import UsageError
         from nb2prod.package.deploy import DeployRequest
-        from nb2prod.package.notebook_deploy import deploy_notebook
+        from nb2prod.runs.notebook_deploy import deploy_notebook
 
         if request is None:
             defaults = {"actor": _user(), "model_var": "model", "data_var": "X_train", "target_var": "y_train"}

@@ -23,7 +23,6 @@ from typing import Any
 from nb2prod.api import Workspace
 from nb2prod.errors import Nb2prodError
 from nb2prod.judgement import judge
-from nb2prod.package.service_token import read_token
 
 __all__ = ["Replay", "example_notebook", "replay_traffic", "run_demo"]
 
@@ -160,7 +159,7 @@ def _story(ws: Workspace, say: Callable[[str], None], n_samples: int, traffic: i
     say(f"[4/{steps}] replay traffic: {traffic} ordinary applications, then {traffic} after an economic shift, with outcome labels")
     normal_rows, normal_y = _frame_rows(make_credit_data(traffic, seed=1001), TARGET)
     shifted_rows, shifted_y = _frame_rows(make_credit_data(traffic, seed=1002, scenario="economic_shift"), TARGET)
-    token = read_token(ws.settings.home)
+    token = ws.service_token()
     first = replay_traffic(served.url, normal_rows, normal_y, label_share=0.5, token=token)
     second = replay_traffic(served.url, shifted_rows, shifted_y, label_share=0.5, token=token)
     say(f"      answered {first.answered + second.answered}, failed {first.failed + second.failed}, "

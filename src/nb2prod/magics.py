@@ -129,7 +129,7 @@ class Nb2prodMagics(Magics):
 
         from nb2prod.api import Workspace
         from nb2prod.errors import Nb2prodError, UsageError
-        from nb2prod.package.deploy import DeployRequest
+        from nb2prod.package.deploy.request import DeployRequest
 
         usage = "usage: %deploy MODEL --name NAME --data X_train [--target y_train] [--holdout X_test y_test] [--serve] [--shadow [PERCENT]] (see %deploy?)"
         try:
@@ -168,16 +168,16 @@ class Nb2prodMagics(Magics):
 
 
 def _is_model_uri(ref: str) -> bool:
-    from nb2prod.package.deploy.mlflow_link import is_model_uri
+    from nb2prod.api import Workspace
 
-    return is_model_uri(ref)
+    return Workspace.is_model_uri(ref)
 
 
 def _deploy_logged(workspace: object, request: object, ns: dict[str, object], say: Callable[[str], None]) -> object:
     """``%deploy models:/NAME/VERSION …``: the data variables, when named, come from the notebook."""
     from nb2prod.api import Workspace
     from nb2prod.errors import UsageError
-    from nb2prod.package.deploy import DeployRequest
+    from nb2prod.package.deploy.request import DeployRequest
 
     assert isinstance(workspace, Workspace) and isinstance(request, DeployRequest)
     absent = [v for v in request.variables.values() if v not in ns]
@@ -192,8 +192,7 @@ def _deploy_logged(workspace: object, request: object, ns: dict[str, object], sa
 
 def _deploy_parser() -> argparse.ArgumentParser:
     """``%deploy``'s parser, generated from the deploy options table the CLI uses too."""
-    from nb2prod.package.deploy import DEPLOY_OPTIONS
-    from nb2prod.package.deploy.request import parse_json_value
+    from nb2prod.package.deploy.request import DEPLOY_OPTIONS, parse_json_value
 
     types = {"str": str, "int": int, "float": float, "json": parse_json_value}
     parser = _QuietParser(prog="%deploy", add_help=False, exit_on_error=False)
@@ -221,7 +220,7 @@ def _deploy_parser() -> argparse.ArgumentParser:
 
 def _check_variables(request: object, ns: dict[str, object], history: list[str]) -> None:
     """The data must fit the model; name the ``In [n]`` that last rebound either when it does not."""
-    from nb2prod.package.deploy import DeployRequest
+    from nb2prod.package.deploy.request import DeployRequest
     from nb2prod.package.deploy.variables import binding_cells, check_variables
 
     assert isinstance(request, DeployRequest)

@@ -270,7 +270,7 @@ def _notebook(*cells: tuple[str, list[str]]) -> Any:
 
 
 def _prepare(nb: Any, tmp_path: Path, **changes: Any) -> list[str]:
-    from nb2prod.package.notebook_deploy import prepare_copy
+    from nb2prod.runs.notebook_deploy import prepare_copy
 
     request = DeployRequest(name="d", model_var="model", data_var="X_train").replace(**changes)
     out = prepare_copy(nb, request, notebook="n.ipynb", home=tmp_path, out=tmp_path / "o.json", progress=tmp_path / "p")
@@ -302,7 +302,7 @@ def test_a_capture_point_that_does_not_exist_is_a_usage_error(tmp_path: Path, ch
 
 
 def test_the_kernel_side_writes_every_outcome_as_json(workspace: Workspace, tmp_path: Path) -> None:
-    from nb2prod.package.deploy.kernel import deploy_in_kernel
+    from nb2prod.kernel_entry import deploy_in_kernel
 
     out = tmp_path / "out.json"
     request = DeployRequest(name="d", model_var="model", data_var="X_train")

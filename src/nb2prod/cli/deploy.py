@@ -19,8 +19,7 @@ _CLI_DEFAULTS = {"model_var": "model", "data_var": "X_train", "target_var": "y_t
 
 def _deploy_options(command: Callable[..., None]) -> Callable[..., None]:
     """The deploy flags, generated from the table ``%deploy`` uses too, so both fronts take the same options."""
-    from nb2prod.package.deploy import DEPLOY_OPTIONS
-    from nb2prod.package.deploy.request import default_of, parse_json_value
+    from nb2prod.package.deploy.request import DEPLOY_OPTIONS, default_of, parse_json_value
 
     types: dict[str, Any] = {"str": str, "int": int, "float": float, "json": parse_json_value}
     for option in reversed([o for o in DEPLOY_OPTIONS if "cli" in o.fronts]):
@@ -60,8 +59,8 @@ def deploy(ws: Workspace, notebook: str, params: tuple[tuple[str, str], ...], as
     """
     from nb2prod.api import _user
     from nb2prod.cli.phases import PhaseDisplay
-    from nb2prod.package.deploy import DeployRequest
-    from nb2prod.runs import parse_parameter
+    from nb2prod.package.deploy.request import DeployRequest
+    from nb2prod.runs.parameters import parse_parameter
 
     given = {k: v for k, v in options.items() if v not in (None, (), False)}
     given["target_var"] = options.get("target_var") or None  # --target '' deploys without a target
@@ -73,10 +72,8 @@ def deploy(ws: Workspace, notebook: str, params: tuple[tuple[str, str], ...], as
         from nb2prod.errors import UsageError
 
         raise UsageError("--port only applies with --serve", fix="add --serve, or drop --port")
-    from nb2prod.package.deploy.mlflow_link import is_model_uri
-
     with PhaseDisplay(enabled=not as_json) as show:
-        if is_model_uri(notebook):  # a model logged to MLflow: no notebook to run, its input example is the data
+        if ws.is_model_uri(notebook):  # a model logged to MLflow: no notebook to run, its input example is the data
             logged = request.replace(source=notebook, model_var=None, data_var=None, target_var=None, holdout_vars=None)
             show.say("loading the model from MLflow")
             result = ws.deploy_logged(logged, progress=show.say)

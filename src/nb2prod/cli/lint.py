@@ -55,11 +55,10 @@ def lint(
     Exit code 0 when no finding reaches --fail-on, 1 when one does; a corrupt or non-notebook
     file is reported as an error finding for that file while the others are still linted.
     """
-    from nb2prod.lint import discover
     from nb2prod.lint.render import render_json, render_sarif, render_text
 
     if fixes:
-        for notebook in discover(paths):
+        for notebook in ws.notebooks_in(paths):
             try:
                 results = ws.lint_fix(notebook, fixes)
             except Exception as exc:  # a corrupt file: lint reports it below

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 import click
 
@@ -75,12 +74,6 @@ def _print_checks(checks: list[AlertCheck]) -> None:
         click.echo(head + tail, err=c.status == "firing")
 
 
-def _business(specs: tuple[str, ...]) -> dict[str, Any]:
-    from nb2prod.monitor.business import load_business_metric
-
-    return dict(load_business_metric(s) for s in specs)
-
-
 @cli.command()
 @click.argument("name")
 @click.option("--window", default="1h", show_default=True, help="Window to analyse: 30m, 1h, 7d, all.")
@@ -95,10 +88,8 @@ def _business(specs: tuple[str, ...]) -> dict[str, Any]:
 def monitor(ws: Workspace, name: str, window: str, watch: float | None, max_iterations: int | None, rules: str | None,
             webhook: str | None, business: tuple[str, ...], no_alerts: bool, as_json: bool) -> None:
     """Drift, concept drift, fairness, operations and alerts of deployment NAME (or NAME:VERSION)."""
-    metrics = _business(business)
-    from nb2prod.monitor.alerts import DEFAULT_RULES, load_rules
-
-    chosen = load_rules(rules) if rules else list(DEFAULT_RULES)
+    metrics = ws.business_metrics(business)
+    chosen = ws.alert_rules(rules)
     iteration = 0
     while True:
         iteration += 1

@@ -36,7 +36,7 @@ def _print_result(result: RetrainResult) -> None:
 def retrain(ws: Workspace, name: str, data: str | None, params: tuple[tuple[str, str], ...], no_feedback: bool,
             auto_promote: bool | None, approve: bool, timeout: float | None, notebook: str | None, as_json: bool) -> None:
     """Retrain NAME: contract, feedback, papermill training + validation gate, shadow, shadow gate, promotion."""
-    from nb2prod.runs import parse_parameter
+    from nb2prod.runs.parameters import parse_parameter
 
     result = ws.retrain(name, data=data, parameters=dict(parse_parameter(k, v) for k, v in params), feedback=not no_feedback,
                         auto_promote=auto_promote, approve=approve, timeout_s=timeout, progress=not as_json, check=False,
@@ -64,7 +64,7 @@ def retrain(ws: Workspace, name: str, data: str | None, params: tuple[tuple[str,
 def policy(ws: Workspace, name: str, max_age_days: float, on_alerts: tuple[str, ...], auto_promote: bool,
            params: tuple[tuple[str, str], ...], notebook: str | None, cron: str, show: bool) -> None:
     """Set (or --show) NAME's retraining policy: expiry, alert triggers, promotion mode."""
-    from nb2prod.runs import parse_parameter
+    from nb2prod.runs.parameters import parse_parameter
 
     if show:
         current = ws.retrain_policy(name)

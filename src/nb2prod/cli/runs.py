@@ -23,7 +23,7 @@ __all__: list[str] = []
 def run(ws: Workspace, notebook: str, params: tuple[tuple[str, str], ...], timeout: float | None, no_progress: bool,
         lint_fail_on: str) -> None:
     """Lint, then execute NOTEBOOK with parameters into a versioned run folder, and record the run."""
-    from nb2prod.runs import parse_parameter
+    from nb2prod.runs.parameters import parse_parameter
 
     parameters = dict(parse_parameter(k, v) for k, v in params)
     fail_on = None if lint_fail_on == "never" else lint_fail_on

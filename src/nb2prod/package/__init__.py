@@ -4,7 +4,7 @@ Modules: ``capture`` (notebook-defined code → source), ``artifact`` (``save_mo
 the one loader), ``environment`` (pins from the live interpreter), ``schema`` (input schema and
 guardrails), ``evaluate`` (task, fitted check, metrics), ``gate`` (validation and schema gates),
 ``fingerprint``, ``render`` (templates), ``proof`` (fresh-process load-and-predict), ``deploy``
-(the orchestration), ``serving`` (local serve/stop), ``rebuild``.
+(the orchestration), ``serving`` (local serve/stop). Running a notebook to deploy it and rebuilding a version live in :mod:`nb2prod.runs`.
 """
 
 from __future__ import annotations

@@ -3,37 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from nb2prod.adapters.notebooks import read_notebook
-from nb2prod.errors import GateRefusedError, Nb2prodError, UsageError
+from nb2prod.errors import GateRefusedError, Nb2prodError
 from nb2prod.models import LintReport, RunRecord, Severity
+from nb2prod.runs.parameters import parse_parameter
 from nb2prod.settings import Settings
 from nb2prod.store import Store
 
 __all__ = ["parse_parameter", "run_notebook"]
-
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def parse_parameter(key: str, raw: str) -> tuple[str, Any]:
-    """Turn a ``-p key value`` pair into a Python value: JSON literals, numbers, booleans, else text."""
-    if not _NAME.match(key):
-        raise UsageError(f"parameter name {key!r} is not a Python identifier", fix="use names like n_samples or seed")
-    lowered = raw.strip().lower()
-    if lowered in {"true", "false"}:
-        return key, lowered == "true"
-    if lowered in {"none", "null"}:
-        return key, None
-    try:
-        return key, json.loads(raw)
-    except json.JSONDecodeError:
-        return key, raw
 
 
 def _sha256(path: Path) -> str:

@@ -189,7 +189,7 @@ def retrain(
 
     # 3. train with papermill and deploy as a shadow (the validation gate runs inside deploy)
     from nb2prod.package.deploy import DeployRequest
-    from nb2prod.package.notebook_deploy import deploy_notebook
+    from nb2prod.runs.notebook_deploy import deploy_notebook
 
     variables = dict(record.extra.get("variables") or {})
     holdout = (variables["holdout_data"], variables["holdout_target"]) if {"holdout_data", "holdout_target"} <= set(variables) else None

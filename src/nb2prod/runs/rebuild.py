@@ -116,7 +116,7 @@ def rebuild_version(settings: Settings, store: Store, record: VersionRecord, *, 
     """Re-run ``record``'s notebook with its parameters and compare the retrained model with the stored one."""
     from nb2prod.adapters.notebooks import read_notebook, write_notebook
     from nb2prod.package.proof import compare_predictions
-    from nb2prod.runs import run_notebook
+    from nb2prod.runs.notebook_run import run_notebook
 
     started = time.perf_counter()
     notebook_path = record.extra.get("notebook")
@@ -148,7 +148,7 @@ def rebuild_version(settings: Settings, store: Store, record: VersionRecord, *, 
             args.append(f"target={variables['target']}")
         code = (
             "# injected by `nb2prod rebuild`: export the retrained model and its answers on the recorded sample\n"
-            "from nb2prod.package.rebuild import export_rebuilt as _nb2prod_export\n"
+            "from nb2prod.runs.rebuild import export_rebuilt as _nb2prod_export\n"
             f"_nb2prod_export({model_var}, {', '.join(args)})\n"
         )
         from nb2prod.adapters.notebooks import NotebookNode

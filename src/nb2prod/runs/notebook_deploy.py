@@ -91,7 +91,7 @@ def prepare_copy(nb: Any, request: DeployRequest, *, notebook: str, home: Path, 
     where = {name: f"code cell {where_cells[pos - 1]}" for name, pos in binding_cells(sources, names).items()}
     code = (
         "# added by `nb2prod deploy`: deploy the model this notebook fitted, from its variables\n"
-        "from nb2prod.package.deploy.kernel import deploy_in_kernel as _nb2prod_deploy_in_kernel\n"
+        "from nb2prod.kernel_entry import deploy_in_kernel as _nb2prod_deploy_in_kernel\n"
         f"_nb2prod_deploy_in_kernel({str(home)!r}, {request.to_json()!r}, {str(out)!r}, {str(progress)!r}, globals(), {where!r})\n"
     )
     deploy_cell = NotebookNode(
@@ -152,7 +152,7 @@ def deploy_notebook(
     from nb2prod.adapters.notebooks import read_notebook, write_notebook
     from nb2prod.package.environment import checked_wheels
     from nb2prod.package.names import validate_name
-    from nb2prod.runs import run_notebook
+    from nb2prod.runs.notebook_run import run_notebook
 
     validate_name(request.name)
     if not request.model_var or not request.data_var:
