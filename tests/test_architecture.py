@@ -90,7 +90,7 @@ def test_dunder_all_is_right(path: Path) -> None:
 def _lint_imports(src: Path) -> subprocess.CompletedProcess[str]:
     """``lint-imports`` with this project's contracts over the package copy under ``src``."""
     env = {**os.environ, "PYTHONPATH": str(src)}
-    command = [str(Path(sys.executable).with_name("lint-imports")), "--config", str(ROOT / "pyproject.toml"), "--no-cache"]
+    command = [str(Path(sys.executable).with_name("lint-imports")), str(ROOT / "pyproject.toml"), "--no-cache"]
     return subprocess.run(command, cwd=src, env=env, capture_output=True, text=True, timeout=300)
 
 
