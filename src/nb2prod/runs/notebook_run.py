@@ -11,11 +11,10 @@ from typing import Any
 from nb2prod.adapters.notebooks import read_notebook
 from nb2prod.errors import GateRefusedError, Nb2prodError
 from nb2prod.models import LintReport, RunRecord, Severity
-from nb2prod.runs.parameters import parse_parameter
 from nb2prod.settings import Settings
 from nb2prod.store import Store
 
-__all__ = ["parse_parameter", "run_notebook"]
+__all__ = ["run_notebook"]
 
 
 def _sha256(path: Path) -> str:
