@@ -128,3 +128,27 @@ def test_mirrored_rows_pair_with_live_rows_by_gateway_request_id() -> None:
     assert comparison.shadowed == 4 and comparison.overall.n == 2 and comparison.overall.agreement == 0.5
     assert comparison.candidate_errors == 1 and comparison.candidate_timeouts == 1
     assert comparison.flip_matrix == {"0": {"1": 1}, "1": {"1": 1}}
+
+
+def test_only_the_lease_holder_among_replicas_runs_the_canary_check(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from nb2prod.models import RegistryEvent
+    from nb2prod.runtime.traffic import RolloutSettings, TrafficWatcher
+    from nb2prod.store import Store
+
+    with Store.open(f"sqlite:///{tmp_path / 'nb2prod.db'}") as store:
+        for record in VERSIONS:
+            store.registry.add_version(record)
+        store.registry.set_traffic(Traffic(name="credit", live="credit-v1", canary="credit-v2", canary_percent=10),
+                                   RegistryEvent(name="credit", action="canary", version_id="credit-v2", actor="test", reason="test"))
+        handle = SimpleNamespace(get=lambda: store)
+        replicas = [TrafficWatcher(SimpleNamespace(name="credit", version_id="credit-v1"), handle, RolloutSettings(), gateway=True)  # type: ignore[arg-type]
+                    for _ in range(2)]
+        replicas[1]._holder += ":second"  # two replicas of one version in one test process: tell them apart as pids would
+        first, second = (r.check_canary() for r in replicas)
+        assert first is not None and first.verdict == "insufficient"
+        assert second is None  # the other replica holds the lease: this one takes no decision
+        lease = store.leases.get("canary:credit")
+        assert lease is not None and lease.holder == replicas[0]._holder
+        assert replicas[0].check_canary() is not None  # the holder keeps deciding (its lease is extended)
