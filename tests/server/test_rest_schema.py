@@ -18,7 +18,8 @@ from panel_seed import write_notebook
 
 from nb2prod.api import Workspace
 from nb2prod.models import AuditEvent
-from nb2prod.server.schema import ROOTS, rest_schema, rest_schema_text
+from nb2prod.server.handlers import routes
+from nb2prod.server.schema import ANSWERS, ROOTS, rest_schema, rest_schema_text
 
 EXTENSION = Path(__file__).resolve().parents[2] / "extension"
 SCHEMA = EXTENSION / "src" / "generated" / "rest.schema.json"
@@ -45,6 +46,10 @@ def test_committed_types_are_what_the_generator_writes(tmp_path: Path) -> None:
     out = tmp_path / "models.ts"
     subprocess.run([node, str(EXTENSION / "scripts" / "types.mjs"), str(out)], check=True, cwd=EXTENSION, timeout=120)
     assert out.read_text(encoding="utf-8") == TYPES.read_text(encoding="utf-8"), REGENERATE
+
+
+def test_every_route_names_the_record_it_answers() -> None:
+    assert {handler.__name__ for _, handler in routes()} == set(ANSWERS), "add the new route's answer to nb2prod.server.schema.ANSWERS"
 
 
 def test_every_record_is_exact_and_every_field_required() -> None:

@@ -13,21 +13,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ROOTS", "rest_schema", "rest_schema_text"]
+__all__ = ["ANSWERS", "ROOTS", "rest_schema", "rest_schema_text"]
 
-# The records a route answers with (``to_dict()``), by name; everything they contain follows.
-ROOTS = (
-    "LintReport",  # lint
-    "DeploymentList",  # deployments
-    "DeploymentStatus",  # deployments/NAME, and after promote / rollback / canary
-    "MonitorView",  # deployments/NAME/monitor
-    "DriftSeries",  # deployments/NAME/drift
-    "ShadowComparison",  # deployments/NAME/shadow
-    "Dashboard",  # deployments/NAME/dashboard
-    "AlertList",  # alerts
-    "WorkspaceInfo",  # info
-)
-
+# The record each handler answers with (its ``to_dict()``), by handler; everything it contains follows.
+# A new route names its answer here, or tests/server/test_rest_schema.py fails.
+ANSWERS = {
+    "LintHandler": "LintReport",
+    "DeploymentsHandler": "DeploymentList",
+    "DeploymentHandler": "DeploymentStatus",
+    "TrafficHandler": "DeploymentStatus",  # promote / rollback / canary answer the deployment as it is now
+    "MonitorHandler": "MonitorView",
+    "DriftSeriesHandler": "DriftSeries",
+    "ShadowHandler": "ShadowComparison",
+    "DashboardHandler": "Dashboard",
+    "AlertsHandler": "AlertList",
+    "InfoHandler": "WorkspaceInfo",
+}
+ROOTS = tuple(dict.fromkeys(ANSWERS.values()))
 
 def _roots() -> list[type]:
     import nb2prod.models as models
