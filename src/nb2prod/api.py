@@ -34,7 +34,6 @@ if TYPE_CHECKING:
         MonitorReport,
         OperationsResult,
         RebuildResult,
-        RegistryEvent,
         RetrainPolicy,
         RetrainResult,
         RolloutPolicy,
@@ -457,144 +456,47 @@ class Workspace:
             deploy_notebook(self.settings, self.store, notebook, request, progress=progress, show_cells=show_cells)
         )
 
-    # -- traffic (the panels' promote / rollback / canary buttons) -----------------
+    # -- traffic: every change is one transition (nb2prod.rollout.transitions) applied by the registry --
     def promote(self, ref: str, *, actor: str | None = None, reason: str = "", approve: bool = False,
                 policy: RolloutPolicy | None = None) -> DeploymentStatus:
-        """Make ``NAME:VERSION`` the live version; the previous live version is retired. Recorded in the history.
+        """Make ``NAME:VERSION`` live; the previous live version is retired. Recorded in the history.
 
         A version in shadow must pass the shadow gate first; when the gate routes it to a
         human (divergent but significantly better on labelled outcomes), ``approve=True`` is that human.
         """
-        from nb2prod.errors import ConflictError, GateRefusedError
-        from nb2prod.models import RegistryEvent, Traffic, VersionState
-        from nb2prod.rollout.actions import run_gate
+        from nb2prod.rollout import verbs
 
-        record, state = self._version_for_traffic(ref, "promote")
-        name, version_id = record.name, record.version_id
-        traffic = self.store.registry.traffic(name)
-        if traffic.live == version_id:
-            raise ConflictError(f"{version_id} is already live", fix="promote another version, or roll back")
-        if state == VersionState.SHADOW:
-            decision = run_gate(self.store, name, candidate=version_id, policy=policy, actor=actor or _user())
-            if decision.verdict == "needs_approval" and approve:
-                reason = reason or "approved by a human after the shadow gate asked for approval"
-            elif decision.verdict != "pass":
-                fix = (f"if you accept it, approve with `nb2prod promote {name}:{version_id} --approve`"
-                       if decision.verdict == "needs_approval" else "keep shadowing to gather evidence, or retrain")
-                raise GateRefusedError(f"shadow gate: {decision.verdict} — " + "; ".join(decision.reasons), fix=fix,
-                                       evidence=decision.to_dict())
-        previous = traffic.live
-        routed = Traffic(
-            name=name, live=version_id,
-            shadow=None if traffic.shadow == version_id else traffic.shadow, shadow_percent=traffic.shadow_percent,
-            canary=None if traffic.canary == version_id else traffic.canary,
-            canary_percent=0.0 if traffic.canary == version_id else traffic.canary_percent,
-            control=traffic.control, control_percent=traffic.control_percent,
-        )
-        event = RegistryEvent(
-            name=name, action="promote", version_id=version_id, actor=actor or _user(),
-            reason=reason or f"promoted {version_id}" + (f" replacing {previous}" if previous else ""),
-            evidence={"previous": previous, "from_state": state.value},
-        )
-        self.store.registry.set_traffic(routed, event, expected=traffic)
-        if previous:
-            self.store.registry.set_state(previous, VersionState.RETIRED)
-        self.store.registry.set_state(version_id, VersionState.LIVE)
-        return self.deployment(name)
+        change = verbs.promote(self.store, _ref(ref), actor=actor or _user(), reason=reason, approve=approve, policy=policy)
+        return self.deployment(change.traffic.name)
 
     def rollback(self, name: str, *, to: str | None = None, actor: str | None = None, reason: str = "") -> DeploymentStatus:
         """Undo the last traffic change: stop a running canary, else make the previously live version (or ``to``) live again."""
-        from nb2prod.errors import ConflictError
-        from nb2prod.models import RegistryEvent, Traffic, VersionState
         from nb2prod.package.names import validate_name
+        from nb2prod.rollout import verbs
 
-        registry = self.store.registry
-        traffic = registry.traffic(validate_name(name))
-        if to is None and traffic.canary:
-            stopped = traffic.canary
-            routed = Traffic(**{**traffic.to_dict(), "canary": None, "canary_percent": 0.0})
-            registry.set_traffic(routed, RegistryEvent(
-                name=name, action="rollback", version_id=traffic.live, actor=actor or _user(),
-                reason=reason or f"stopped the canary {stopped} ({traffic.canary_percent:g}%)",
-                evidence={"canary": stopped, "canary_percent": traffic.canary_percent},
-            ), expected=traffic)
-            registry.set_state(stopped, VersionState.RETIRED)
-            return self.deployment(name)
-        target = (
-            self._version_for_traffic(f"{name}:{to}", "roll back to")[0].version_id
-            if to is not None
-            else _previous_live(registry.events(name, limit=1000), traffic.live)
-        )
-        if target is None:
-            raise ConflictError(f"{name!r} has no earlier live version to roll back to", fix="promote a version instead")
-        if target == traffic.live:
-            raise ConflictError(f"{target} is already live", fix="roll back to another version")
-        previous = traffic.live
-        routed = Traffic(**{**traffic.to_dict(), "live": target, "shadow": None if traffic.shadow == target else traffic.shadow})
-        registry.set_traffic(routed, RegistryEvent(
-            name=name, action="rollback", version_id=target, actor=actor or _user(),
-            reason=reason or f"rolled back from {previous} to {target}", evidence={"previous": previous},
-        ), expected=traffic)
-        if previous:
-            registry.set_state(previous, VersionState.RETIRED)
-        registry.set_state(target, VersionState.LIVE)
+        verbs.rollback(self.store, validate_name(name), to=to, actor=actor or _user(), reason=reason)
         return self.deployment(name)
 
     def canary(self, ref: str, percent: float, *, actor: str | None = None, reason: str = "") -> DeploymentStatus:
         """Send ``percent`` (0 < p < 100) of ``NAME:VERSION``'s deployment traffic to that version; the rest stays live."""
-        from nb2prod.errors import ConflictError, UsageError
-        from nb2prod.models import RegistryEvent, Traffic, VersionState
+        from nb2prod.rollout import verbs
 
-        if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not 0 < float(percent) < 100:
-            raise UsageError(f"canary percent must be between 0 and 100 (exclusive), got {percent!r}", fix="e.g. 10")
-        record, state = self._version_for_traffic(ref, "canary")
-        name, version_id = record.name, record.version_id
-        registry = self.store.registry
-        traffic = registry.traffic(name)
-        if traffic.live == version_id:
-            raise ConflictError(f"{version_id} is live already", fix="canary a candidate or retired version")
-        if traffic.live is None:
-            raise ConflictError(f"{name!r} has no live version to split traffic with", fix=f"promote {version_id} instead")
-        replaced = traffic.canary if traffic.canary not in (None, version_id) else None
-        routed = Traffic(**{**traffic.to_dict(), "canary": version_id, "canary_percent": float(percent)})
-        registry.set_traffic(routed, RegistryEvent(
-            name=name, action="canary", version_id=version_id, actor=actor or _user(),
-            reason=reason or f"canary {version_id} at {float(percent):g}%", evidence={"percent": float(percent), "replaced": replaced,
-                                                                                     "from_state": state.value},
-        ), expected=traffic)
-        if replaced:
-            registry.set_state(replaced, VersionState.CANDIDATE)
-        registry.set_state(version_id, VersionState.CANARY)
-        return self.deployment(name)
+        change = verbs.canary(self.store, _ref(ref), percent, actor=actor or _user(), reason=reason)
+        return self.deployment(change.traffic.name)
 
-    def _version_for_traffic(self, ref: str, verb: str) -> tuple[VersionRecord, VersionState]:
-        from nb2prod.errors import GateRefusedError, UsageError
-        from nb2prod.models import VersionState
-        from nb2prod.package.names import split_ref
-
-        name, version = split_ref(ref)
-        if not version:
-            raise UsageError(f"say which version of {name!r} to {verb}", fix=f"give NAME:VERSION, e.g. {name}:v2026")
-        record = self.store.registry.resolve(ref)
-        state = self.store.registry.state(record.version_id)
-        if state == VersionState.REFUSED:
-            raise GateRefusedError(f"{record.version_id} was refused by a gate and cannot receive traffic",
-                                   fix="deploy a version that passes the gates")
-        return record, state
-
-    # -- rollout: shadow, control group, comparison, gate, canary check ---------------
     def shadow(self, ref: str, *, percent: float = 100.0, actor: str | None = None, reason: str = "") -> Traffic:
         """Run ``NAME:VERSION`` beside the live version on ``percent`` of live requests (answers unchanged)."""
-        from nb2prod.rollout.actions import set_shadow
+        from nb2prod.rollout import verbs
 
-        return set_shadow(self.store, ref, percent=percent, actor=actor or _user(), reason=reason)
+        return verbs.shadow(self.store, _ref(ref), percent, actor=actor or _user(), reason=reason).traffic
 
     def control(self, ref: str, *, percent: float, actor: str | None = None, reason: str = "") -> Traffic:
         """Always serve ``percent`` of traffic from a reference version (the control group)."""
-        from nb2prod.rollout.actions import set_control
+        from nb2prod.rollout import verbs
 
-        return set_control(self.store, ref, percent=percent, actor=actor or _user(), reason=reason)
+        return verbs.control(self.store, _ref(ref), percent, actor=actor or _user(), reason=reason).traffic
 
+    # -- rollout evidence: comparison, gate, canary check ----------------------------
     def compare(self, name: str, *, candidate: str | None = None, window: str | None = None) -> ShadowComparison:
         """Live vs shadow on the same requests: agreement CI, flip matrix, score divergence, segments, McNemar."""
         import time as _time
@@ -636,20 +538,21 @@ class Workspace:
 
     def _status(self, name: str, *, history: int) -> DeploymentStatus:
         from nb2prod.models import DeploymentStatus, VersionStatus
+        from nb2prod.rollout.transitions import allowed_actions, rollback_target, shares
         from nb2prod.runs.schedule import schedule_item
 
         registry = self.store.registry
-        traffic = registry.traffic(name)
-        shares = {traffic.canary: traffic.canary_percent, traffic.control: traffic.control_percent}
-        live_share = max(0.0, 100.0 - sum(v for k, v in shares.items() if k))
+        snapshot = registry.snapshot(name)
+        traffic, percents = snapshot.traffic, shares(snapshot.traffic)
         versions = tuple(
-            VersionStatus(record=record, state=state,
-                          traffic_percent=live_share if record.version_id == traffic.live else shares.get(record.version_id, 0.0))
+            VersionStatus(record=record, state=snapshot.states.get(record.version_id, state),
+                          traffic_percent=percents.get(record.version_id, 0.0), actions=allowed_actions(snapshot, record.version_id))
             for record, state in registry.versions(name)
         )
         events = tuple(registry.events(name, limit=history)) if history else ()
         retrain = schedule_item(self.store, name) if versions else None
-        return DeploymentStatus(name=name, traffic=traffic, versions=versions, events=events, retrain=retrain)
+        rollback = {"rollback_stops": traffic.canary, "rollback_target": None if traffic.canary else rollback_target(snapshot)}
+        return DeploymentStatus(name=name, traffic=traffic, versions=versions, events=events, retrain=retrain, **rollback)
 
     def drift_series(
         self, name: str, *, window: str = "1d", points: int | None = None, until: float | None = None, alpha: float = 0.05,
@@ -762,6 +665,13 @@ class Workspace:
                               **options)
 
 
+def _ref(ref: str) -> str:
+    from nb2prod.package.names import split_ref
+
+    split_ref(ref)
+    return ref
+
+
 def _user() -> str:
     import getpass
 
@@ -769,11 +679,3 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-def _previous_live(events: Sequence[RegistryEvent], live: str | None) -> str | None:
-    """The version that was live before ``live``, from the history (events newest first)."""
-    lives = [e.version_id for e in reversed(events) if e.action in {"deploy", "promote", "rollback"} and e.version_id]
-    while lives and lives[-1] == live:
-        lives.pop()
-    return lives[-1] if lives else None

@@ -32,7 +32,9 @@ def test_promoting_the_canary_ends_the_canary(workspace: Workspace) -> None:
     status = workspace.promote("credit:credit-v1", actor="ana")
     assert (status.traffic.live, status.traffic.canary, status.traffic.canary_percent) == ("credit-v1", None, 0.0)
     assert states(workspace) == {"credit-v3": "refused", "credit-v2": "retired", "credit-v1": "live"}
-    assert status.events[0].actor == "ana" and status.events[0].evidence == {"previous": "credit-v2", "from_state": "canary"}
+    evidence = status.events[0].evidence
+    assert status.events[0].actor == "ana" and (evidence["previous"], evidence["from_state"]) == ("credit-v2", "canary")
+    assert evidence["routing"]["live"] == "credit-v1" and evidence["transition"]["kind"] == "promote"
 
 
 def test_a_new_canary_sends_the_old_one_back_to_candidate(workspace: Workspace) -> None:

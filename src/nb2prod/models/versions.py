@@ -77,11 +77,13 @@ class Traffic(Record):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class VersionStatus(Record):
-    """One version of a deployment as the panels show it: its record, state and share of traffic (percent)."""
+    """One version of a deployment as the panels show it: its record, state, share of traffic (percent) and the
+    traffic actions it allows now (``promote``, ``canary``, ``shadow``, ``control``, ``rollback`` — to it)."""
 
     record: VersionRecord
     state: VersionState
     traffic_percent: float = 0.0
+    actions: tuple[str, ...] = ()
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class DeploymentStatus(Record):
@@ -92,3 +94,5 @@ class DeploymentStatus(Record):
     versions: tuple[VersionStatus, ...] = ()
     events: tuple[RegistryEvent, ...] = ()
     retrain: ScheduleItem | None = None  # retraining status: expired (max age) / due (alerts), with reasons
+    rollback_stops: str | None = None  # the canary a rollback would stop now
+    rollback_target: str | None = None  # else the version a rollback would make live again (None: nothing to roll back)

@@ -1,7 +1,7 @@
-"""Rollout actions on the registry and audit log: shadow, control group, comparison, gate, canary check.
+"""Rollout evidence on the registry and audit log: shadow comparison, the shadow gate, the canary check.
 
-Each traffic change is one ``Registry.set_traffic`` call with a ``RegistryEvent`` saying who,
-when and why (with the evidence), so the history explains every routing the service used.
+The canary check's automatic rollback is one transition (``stop_canary``) applied through
+``Registry.apply``, like every other traffic change (:mod:`nb2prod.rollout.verbs`).
 """
 
 from __future__ import annotations
@@ -9,81 +9,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from nb2prod.errors import ConflictError, NotFoundError, UsageError
-from nb2prod.models import (
-    CanaryVerdict,
-    GateDecision,
-    RegistryEvent,
-    RolloutPolicy,
-    ShadowComparison,
-    Traffic,
-    VersionRecord,
-    VersionState,
-)
+from nb2prod.errors import ConflictError, NotFoundError
+from nb2prod.models import CanaryVerdict, GateDecision, RegistryEvent, RolloutPolicy, ShadowComparison
 from nb2prod.rollout.canary import evaluate_canary
 from nb2prod.rollout.compare import compare_shadow
 from nb2prod.rollout.gate import shadow_gate
 from nb2prod.rollout.mirror import pair_mirrored
+from nb2prod.rollout.transitions import TransitionRequest
 from nb2prod.store import Store
 
-__all__ = ["check_canary", "latest_gate", "run_gate", "set_control", "set_shadow", "shadow_comparison"]
-
-
-def _percent(value: float, what: str, *, allow_full: bool) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (0 < value <= 100 if allow_full else 0 < value < 100)
-    if not ok:
-        bounds = "above 0 and at most 100" if allow_full else "between 0 and 100 (exclusive)"
-        raise UsageError(f"{what} percent must be {bounds}, got {value!r}", fix="e.g. 10")
-    return float(value)
-
-
-def _version(store: Store, ref: str, verb: str) -> VersionRecord:
-    name, _, version = ref.partition(":")
-    if not version:
-        raise UsageError(f"say which version of {name!r} to {verb}", fix=f"give NAME:VERSION (see `nb2prod versions {name}`)")
-    record = store.registry.resolve(ref)
-    if store.registry.state(record.version_id) == VersionState.REFUSED:
-        raise ConflictError(f"{record.version_id} was refused by a gate", fix="deploy a version that passes the gates")
-    return record
-
-
-def set_shadow(store: Store, ref: str, *, percent: float = 100.0, actor: str, reason: str = "") -> Traffic:
-    """Run ``NAME:VERSION`` beside the live version on ``percent`` of live requests, off the response path."""
-    share = _percent(percent, "shadow", allow_full=True)
-    record = _version(store, ref, "shadow")
-    traffic = store.registry.traffic(record.name)
-    if traffic.live is None:
-        raise ConflictError(f"{record.name!r} has no live version to shadow", fix=f"promote {record.version_id} instead")
-    if traffic.live == record.version_id:
-        raise ConflictError(f"{record.version_id} is live; it cannot shadow itself", fix="shadow a candidate version")
-    replaced = traffic.shadow if traffic.shadow not in (None, record.version_id) else None
-    routed = Traffic(**{**traffic.to_dict(), "shadow": record.version_id, "shadow_percent": share})
-    store.registry.set_traffic(routed, RegistryEvent(
-        name=record.name, action="shadow", version_id=record.version_id, actor=actor,
-        reason=reason or f"shadow {record.version_id} on {share:g}% of live requests", evidence={"percent": share, "replaced": replaced},
-    ), expected=traffic)
-    if replaced:
-        store.registry.set_state(replaced, VersionState.CANDIDATE)
-    store.registry.set_state(record.version_id, VersionState.SHADOW)
-    return store.registry.traffic(record.name)
-
-
-def set_control(store: Store, ref: str, *, percent: float, actor: str, reason: str = "") -> Traffic:
-    """Serve a fixed ``percent`` slice of traffic from a reference (control) version, always."""
-    share = _percent(percent, "control", allow_full=False)
-    record = _version(store, ref, "use as the control")
-    traffic = store.registry.traffic(record.name)
-    if traffic.live == record.version_id:
-        raise ConflictError(f"{record.version_id} is live; the control group needs another version", fix="pick an earlier version")
-    if share + traffic.canary_percent >= 100:
-        raise UsageError(f"control {share:g}% + canary {traffic.canary_percent:g}% leaves no live traffic", fix="use a smaller share")
-    routed = Traffic(**{**traffic.to_dict(), "control": record.version_id, "control_percent": share})
-    store.registry.set_traffic(routed, RegistryEvent(
-        name=record.name, action="control", version_id=record.version_id, actor=actor,
-        reason=reason or f"control group: {share:g}% served by {record.version_id}", evidence={"percent": share},
-    ), expected=traffic)
-    store.registry.set_state(record.version_id, VersionState.CONTROL)
-    return store.registry.traffic(record.name)
+__all__ = ["check_canary", "latest_gate", "run_gate", "shadow_comparison"]
 
 
 def _since_event(store: Store, name: str, action: str, version_id: str) -> float | None:
@@ -149,14 +84,15 @@ def check_canary(
     events = store.audit.predictions(name, since=since)
     verdict = evaluate_canary(events, name=name, canary_version=traffic.canary, policy=policy)
     if verdict.verdict == "rollback" and rollback:
-        routed = Traffic(**{**traffic.to_dict(), "canary": None, "canary_percent": 0.0})
+        from nb2prod.rollout.verbs import apply
+
+        request = TransitionRequest(
+            "stop_canary", traffic.canary, actor=actor,
+            reason=f"automatic rollback of canary {traffic.canary}: " + "; ".join(verdict.reasons),
+            evidence={"verdict": verdict.to_dict(), "at": time.time()},
+        )
         try:
-            store.registry.set_traffic(routed, RegistryEvent(
-                name=name, action="rollback", version_id=traffic.live, actor=actor,
-                reason=f"automatic rollback of canary {traffic.canary}: " + "; ".join(verdict.reasons),
-                evidence={"canary": traffic.canary, "verdict": verdict.to_dict(), "at": time.time()},
-            ), expected=traffic)
-        except ConflictError:  # another replica's check (or an operator) changed the routing meanwhile: judge what is there now
+            apply(store, name, request)
+        except ConflictError:  # another replica's check (or an operator) changed the canary meanwhile: judge what is there now
             return check_canary(store, name, policy=policy, actor=actor, rollback=rollback)
-        store.registry.set_state(traffic.canary, VersionState.RETIRED)
     return verdict

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,8 +13,16 @@ from sqlalchemy.engine import Engine
 from nb2prod.errors import ConflictError, NotFoundError
 from nb2prod.models import RegistryEvent, Traffic, VersionRecord, VersionState
 from nb2prod.store import tables as t
+from nb2prod.store.snapshot import Change, RegistrySnapshot
 
 __all__ = ["Registry"]
+
+_LIVE_ACTIONS = ("deploy", "promote", "rollback")  # events whose version_id is the live version afterwards
+_ATTEMPTS = 30
+
+
+class _Lost(Exception):
+    """Another writer changed the routing between this transition's read and its write."""
 
 
 class Registry:
@@ -110,11 +120,10 @@ class Registry:
         return Traffic(**row._mapping) if row is not None else Traffic(name=name)
 
     def set_traffic(self, new: Traffic, event: RegistryEvent, *, expected: Traffic | None = None) -> None:
-        """Replace a deployment's routing and record why, in one transaction.
+        """Replace a deployment's routing wholesale and record why (seeding a store; version states untouched).
 
-        ``expected``: the routing this change was computed from (compare-and-set). If another
-        writer (an operator, or another replica's canary check) changed it meanwhile, nothing is
-        written and :class:`ConflictError` says so, instead of the later write silently undoing it.
+        Traffic changes go through :meth:`apply`, which keeps routing and version states consistent.
+        ``expected``: compare-and-set as in :meth:`apply`.
         """
         values: dict[str, Any] = new.to_dict()
         values["updated_at"] = time.time()
@@ -132,6 +141,79 @@ class Registry:
                 conn.execute(t.traffic.insert().values(**values))
             self._insert_event(conn, event)
 
+    # -- transitions ------------------------------------------------------------------------
+    def snapshot(self, name: str) -> RegistrySnapshot:
+        """Routing, every version's state and the live succession of ``name``.
+
+        The routing is read first: every transition rewrites the routing row, so a state read after
+        it that is newer than it makes :meth:`apply`'s compare-and-set fail, never pass stale.
+        """
+        traffic = self.traffic(name)
+        with self._engine.connect() as conn:
+            states = {r.version_id: VersionState(r.state) for r in conn.execute(
+                sa.select(t.versions.c.version_id, t.versions.c.state).where(t.versions.c.name == name))}
+            lives = tuple(r.version_id for r in conn.execute(
+                sa.select(t.events.c.version_id)
+                .where(t.events.c.name == name, t.events.c.action.in_(_LIVE_ACTIONS), t.events.c.version_id.is_not(None))
+                .order_by(t.events.c.id)))
+        return RegistrySnapshot(name=name, traffic=traffic, states=states, lives=lives)
+
+    def apply(self, name: str, transition: Callable[[RegistrySnapshot], Change], *, expected: Traffic | None = None) -> Change:
+        """Plan ``transition`` on the current state of ``name`` and write routing, states and event in one transaction.
+
+        Compare-and-set on the routing row: if another writer changed it between the read and the
+        write, nothing is written and the transition is planned again on the fresh state (which may
+        now refuse). With ``expected`` (the routing the caller decided on), a changed routing is a
+        :class:`ConflictError` instead of a retry.
+        """
+        for attempt in range(_ATTEMPTS):
+            snapshot = self.snapshot(name)
+            if expected is not None and _routing(snapshot.traffic) != _routing(expected):
+                raise ConflictError(
+                    f"the routing of {name!r} changed while this change was being made; nothing was changed",
+                    fix=f"look at `nb2prod versions {name}` and try again",
+                )
+            change = transition(snapshot)
+            try:
+                self._write(snapshot, change)
+                return change
+            except _Lost:
+                if expected is not None:
+                    raise ConflictError(
+                        f"the routing of {name!r} changed while this change was being made; nothing was changed",
+                        fix=f"look at `nb2prod versions {name}` and try again",
+                    ) from None
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # jitter, so racing writers do not retry in step
+        raise ConflictError(f"the routing of {name!r} kept changing; nothing was changed", fix="try again")
+
+    def _write(self, snapshot: RegistrySnapshot, change: Change) -> None:
+        before = snapshot.traffic
+        values: dict[str, Any] = change.traffic.to_dict()
+        values["updated_at"] = max(time.time(), before.updated_at + 1e-6)  # strictly increasing: a revision
+        try:
+            with self._engine.begin() as conn:
+                if before.updated_at:
+                    where = [t.traffic.c[key] == value for key, value in before.to_dict().items()]
+                    if conn.execute(t.traffic.update().where(*where).values(**values)).rowcount != 1:
+                        raise _Lost
+                else:
+                    conn.execute(t.traffic.insert().values(**values))
+                if change.added is not None:
+                    record = change.added
+                    conn.execute(t.versions.insert().values(
+                        version_id=record.version_id, name=record.name, created_at=record.created_at,
+                        state=change.states.get(record.version_id, VersionState.CANDIDATE).value, record=record.to_dict(),
+                    ))
+                for version_id, state in change.states.items():
+                    if change.added is None or version_id != change.added.version_id:
+                        conn.execute(t.versions.update().where(t.versions.c.version_id == version_id,
+                                                               t.versions.c.name == snapshot.name).values(state=state.value))
+                if change.removed is not None:
+                    conn.execute(t.versions.delete().where(t.versions.c.version_id == change.removed))
+                self._insert_event(conn, change.event)
+        except sa.exc.IntegrityError as exc:  # a concurrent first write of the routing row, or of the same version id
+            raise _Lost from exc
+
     # -- history ----------------------------------------------------------------------------
     def record_event(self, event: RegistryEvent) -> None:
         with self._engine.begin() as conn:
@@ -148,3 +230,7 @@ class Registry:
         query = sa.select(t.events).where(t.events.c.name == name).order_by(t.events.c.id.desc()).limit(limit)
         with self._engine.connect() as conn:
             return [RegistryEvent(**r._mapping) for r in conn.execute(query)]
+
+
+def _routing(traffic: Traffic) -> dict[str, Any]:
+    return {k: v for k, v in traffic.to_dict().items() if k != "updated_at"}

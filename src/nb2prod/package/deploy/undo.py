@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from nb2prod.errors import Nb2prodError
-from nb2prod.models import RegistryEvent, Traffic, VersionState
 from nb2prod.settings import Settings
 from nb2prod.store import Store
 
@@ -22,9 +22,7 @@ class Undo:
         self.folder: Path | None = folder
         self.bento_tag: str | None = None
         self.model_tag: str | None = None
-        self.version_id: str | None = None
-        self.previous_traffic: Traffic | None = None
-        self.previous_live_state: tuple[str, VersionState] | None = None
+        self.unregister: Callable[[], None] | None = None  # takes back the registry transition, once registered
         self.jobs: list[Any] = []
         self.served: str | None = None
         self.mlflow_run: tuple[str, str] | None = None  # (tracking URI, run id) logged for this version
@@ -32,7 +30,7 @@ class Undo:
     def done(self) -> None:
         """The deploy succeeded: nothing to undo any more."""
         self.jobs.clear()
-        self.version_id = self.served = None
+        self.unregister = self.served = None
         self.mlflow_run = None
         self.bento_tag = self.model_tag = None
         self.folder = None
@@ -74,21 +72,9 @@ class Undo:
             from nb2prod.package.serving import stop_services
 
             stop_services(self.settings, version_id=self.served)
-        if self.version_id is not None:
-            self.store.registry.remove_version(self.version_id)
-            if self.previous_traffic is not None:
-                self.store.registry.set_traffic(
-                    self.previous_traffic,
-                    RegistryEvent(
-                        name=self.previous_traffic.name,
-                        action="deploy_undone",
-                        version_id=self.version_id,
-                        actor="nb2prod",
-                        reason="deploy failed after registration; routing restored",
-                    ),
-                )
-            if self.previous_live_state is not None:
-                self.store.registry.set_state(*self.previous_live_state)
+        if self.unregister is not None:
+            self.unregister()
+            self.unregister = None
         if self.mlflow_run is not None:
             from nb2prod.adapters.mlflow_models import delete_run
 
