@@ -4,13 +4,15 @@
  */
 import type {
   IAlertEvent,
+  IAlertList,
   IDashboard,
+  IDeploymentList,
   IDeploymentStatus,
   IDriftSeries,
   IErrorBody,
   IInfo,
   ILintReport,
-  IMonitorReport,
+  IMonitorView,
   IShadowComparison
 } from './tokens';
 
@@ -104,7 +106,7 @@ export class Nb2prodClient {
   }
 
   async deployments(): Promise<IDeploymentStatus[]> {
-    const body = await this.request<{ deployments: IDeploymentStatus[] }>('deployments');
+    const body = await this.request<IDeploymentList>('deployments');
     return body.deployments;
   }
 
@@ -126,8 +128,8 @@ export class Nb2prodClient {
   }
 
   /** Without `nWindows` the server picks the bucket count from the window (a day: 24 hourly buckets). */
-  async monitor(name: string, window = '1h', nWindows?: number): Promise<IMonitorReport> {
-    return this.request<IMonitorReport>(endpoint(`deployments/${seg(name)}/monitor`, { window, n_windows: nWindows }));
+  async monitor(name: string, window = '1h', nWindows?: number): Promise<IMonitorView> {
+    return this.request<IMonitorView>(endpoint(`deployments/${seg(name)}/monitor`, { window, n_windows: nWindows }));
   }
 
   /** Without `points` the server picks the bucket count from the window. */
@@ -146,7 +148,7 @@ export class Nb2prodClient {
   }
 
   async alerts(name?: string, limit = 50): Promise<IAlertEvent[]> {
-    const body = await this.request<{ alerts: IAlertEvent[] }>(endpoint('alerts', { name, limit }));
+    const body = await this.request<IAlertList>(endpoint('alerts', { name, limit }));
     return body.alerts;
   }
 }

@@ -9,9 +9,11 @@
 import type {
   Agreement,
   AlertEvent,
+  AlertList,
   ConceptDriftResult,
   Dashboard,
   DashboardVersion,
+  DeploymentList,
   DeploymentStatus,
   DriftResult,
   DriftSeries,
@@ -26,6 +28,7 @@ import type {
   LintReport,
   MetricWindow,
   MonitorReport,
+  MonitorView,
   OperationsResult,
   OpsStats,
   RegistryEvent,
@@ -48,6 +51,8 @@ export type IRegistryEvent = RegistryEvent;
 export type IVersionStatus = VersionStatus;
 export type IRetrainStatus = ScheduleItem;
 export type IDeploymentStatus = DeploymentStatus;
+/** `GET deployments` */
+export type IDeploymentList = DeploymentList;
 export type IFeatureDrift = FeatureDrift;
 export type IDriftResult = DriftResult;
 export type IMetricWindow = MetricWindow;
@@ -61,9 +66,13 @@ export type IOpsStats = OpsStats;
 export type IOperations = OperationsResult;
 /** The REST monitor route adds one judgement per metric (`MonitorView`); the dashboard sends them beside. */
 export type IMonitorReport = MonitorReport & { judgements?: Record<string, IJudgement> };
+/** `GET deployments/NAME/monitor` */
+export type IMonitorView = MonitorView;
 /** `GET deployments/NAME/drift` */
 export type IDriftSeries = DriftSeries;
 export type IAlertEvent = AlertEvent;
+/** `GET alerts` */
+export type IAlertList = AlertList;
 export type IAgreement = Agreement;
 export type ILabelledComparison = LabelledComparison;
 /** `GET deployments/NAME/shadow` */
