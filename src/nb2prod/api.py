@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from nb2prod.package.k8s import ClusterManifests
     from nb2prod.package.topology import Topology
     from nb2prod.store import Store
+    from nb2prod.store.schema import SchemaStatus
 
 __all__ = ["Workspace"]
 
@@ -97,6 +98,19 @@ class Workspace:
             "predictions": self.store.audit.count(),
             "runs": len(self.store.runs.list(limit=10_000)),
         }
+
+    # -- store schema ---------------------------------------------------------------------------
+    def store_schema(self) -> SchemaStatus:
+        """The store's schema revision against this release's head, read without changing the store."""
+        from nb2prod.store.schema import store_schema
+
+        return store_schema(self.settings.resolved_store_url)
+
+    def upgrade_store(self) -> tuple[SchemaStatus, SchemaStatus]:
+        """Migrate the store to this release's schema (opening it does the same); its status before and after."""
+        from nb2prod.store.schema import upgrade_store
+
+        return upgrade_store(self.settings.resolved_store_url)
 
     # -- runs -------------------------------------------------------------------------------
     def run_notebook(

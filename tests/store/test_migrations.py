@@ -219,7 +219,7 @@ def test_revisions_downgrade_to_nothing_and_upgrade_again(empty_db: str) -> None
 def test_a_new_store_is_created_at_head(empty_db: str) -> None:
     with Store.open(empty_db) as store:
         assert schema_status(store.engine).to_dict() | {"url": None} == {
-            "url": None, "revision": HEAD, "head": HEAD, "at_head": True, "detected": False}
+            "url": None, "revision": HEAD, "head": HEAD, "at_head": True, "detected": False, "known": True}
     assert _schema_diff(empty_db) == []
 
 
@@ -282,3 +282,37 @@ def test_upgrade_schema_reports_before_and_after(tmp_path: Path) -> None:
         assert again_before.at_head and again_after.at_head
     finally:
         engine.dispose()
+
+
+def test_store_current_and_upgrade_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from nb2prod.api import Workspace
+    from nb2prod.cli import main
+
+    home = str(tmp_path / "home")
+    url = Workspace.open(home).settings.resolved_store_url
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(["--home", home, "store", *args])
+        out = capsys.readouterr()
+        return code, out.out.strip(), out.err.strip()
+
+    assert run("current")[1].endswith(f"empty; the first command that opens it creates it at revision {HEAD}")
+    _release_store(url, "0002", tmp_path, time.time()).close()
+    code, out, _ = run("current", "--json")
+    assert code == 0 and json.loads(out) | {"url": None} == {
+        "url": None, "revision": "0002", "head": HEAD, "at_head": False, "detected": True, "known": True}
+    assert run("current")[1].endswith(f"revision 0002 (written before migrations: revision read off its tables), head {HEAD}: "
+                                      "`nb2prod store upgrade` or any command that opens it upgrades it")
+    assert run("upgrade") == (0, f"store {url}: upgraded from revision 0002 to {HEAD}", "")
+    assert run("upgrade")[1].endswith(f"already at revision {HEAD} (head)")
+    assert run("current")[1].endswith(f"revision {HEAD} (head)")
+
+    engine = open_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    assert run("current")[1].endswith(f"revision 9999, newer than this nb2prod (head {HEAD}): upgrade nb2prod")
+    code, out, err = run("upgrade")
+    assert code == 7 and out == "" and "\n" not in err and "newer than this nb2prod knows" in err and "upgrade nb2prod" in err

@@ -27,6 +27,7 @@ from nb2prod.cli import profiles as _profiles  # noqa: F401
 from nb2prod.cli import retrain as _retrain  # noqa: F401
 from nb2prod.cli import rollout as _rollout  # noqa: F401
 from nb2prod.cli import runs as _runs  # noqa: F401
+from nb2prod.cli import store as _store  # noqa: F401
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -32,7 +33,9 @@ if TYPE_CHECKING:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-__all__ = ["HEAD", "SchemaStatus", "ensure_schema", "schema_status", "upgrade_schema"]
+__all__ = ["HEAD", "SchemaStatus", "ensure_schema", "schema_status", "store_schema", "upgrade_schema", "upgrade_store"]
+
+_T = TypeVar("_T")
 
 #: PostgreSQL advisory lock key of store migrations (any constant shared by every nb2prod process)
 _PG_LOCK_KEY = 0x6E623270726F64  # "nb2prod"
@@ -46,20 +49,55 @@ _SQLITE_BUSY_MS = 10_000
 class SchemaStatus:
     """Where a store's schema is: its revision (``None`` for an empty database) against head.
 
-    ``detected`` is true when the store predates migrations and ``revision`` was read off its tables.
+    ``detected`` is true when the store predates migrations and ``revision`` was read off its tables;
+    ``known`` is false for a revision this nb2prod has no script for (written by a newer one).
     """
 
     url: str
     revision: str | None
     head: str
     detected: bool = False
+    known: bool = True
 
     @property
     def at_head(self) -> bool:
         return self.revision == self.head
 
     def to_dict(self) -> dict[str, Any]:
-        return {"url": self.url, "revision": self.revision, "head": self.head, "at_head": self.at_head, "detected": self.detected}
+        return {"url": self.url, "revision": self.revision, "head": self.head, "at_head": self.at_head, "detected": self.detected,
+                "known": self.known}
+
+
+def store_schema(url: str) -> SchemaStatus:
+    """:func:`schema_status` of the store at ``url`` (nothing created or changed)."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        parsed = None  # open_engine says what is wrong with it
+    if parsed is not None and parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database not in ("", ":memory:") and not database.startswith("file:") and not Path(database).exists():
+            return SchemaStatus(parsed.render_as_string(hide_password=True), None, HEAD)  # connecting would create the file
+    return _at_url(url, schema_status)
+
+
+def upgrade_store(url: str) -> tuple[SchemaStatus, SchemaStatus]:
+    """:func:`upgrade_schema` of the store at ``url``: its status before and after."""
+    return _at_url(url, upgrade_schema)
+
+
+def _at_url(url: str, action: Callable[[Engine], _T]) -> _T:
+    from nb2prod.store.engine import open_engine
+
+    engine = open_engine(url)
+    try:
+        return action(engine)
+    except sa.exc.SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise StoreError(f"cannot read the store at {_safe_url(engine)}: {detail}",
+                         fix="check the path (NB2PROD_HOME / --home) or NB2PROD_STORE_URL and that the database server is reachable") from exc
+    finally:
+        engine.dispose()
 
 
 def ensure_schema(engine: Engine) -> None:
@@ -76,7 +114,8 @@ def schema_status(engine: Engine) -> SchemaStatus:
         if revision is None:
             revision = _detect_unversioned(conn)
             detected = revision is not None
-    return SchemaStatus(_safe_url(engine), revision, HEAD, detected)
+    known = revision in (None, HEAD) or _is_known(revision)
+    return SchemaStatus(_safe_url(engine), revision, HEAD, detected, known)
 
 
 def upgrade_schema(engine: Engine) -> tuple[SchemaStatus, SchemaStatus]:
@@ -223,12 +262,17 @@ def _alembic(action: str, conn: Connection, revision: str) -> None:
         command.upgrade(_config(conn), revision)
 
 
-def _check_known(conn: Connection, revision: str) -> None:
+def _is_known(revision: str) -> bool:
     from alembic.util import CommandError
 
     try:
-        _scripts().get_revision(revision)
+        return _scripts().get_revision(revision) is not None
     except CommandError:
+        return False
+
+
+def _check_known(conn: Connection, revision: str) -> None:
+    if not _is_known(revision):
         raise StoreError(
             f"the store at {_safe_url(conn.engine)} has schema revision {revision}, newer than this nb2prod knows (head {HEAD})",
             fix="upgrade nb2prod (pip install -U nb2prod) wherever this store is used",
