@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import cached_property
 from pathlib import Path
@@ -481,6 +482,7 @@ class Workspace:
         from nb2prod.rollout import verbs
 
         change = verbs.promote(self.store, _ref(ref), actor=actor or _user(), reason=reason, approve=approve, policy=policy)
+        self._follow_in_cluster(change.traffic.name)
         return self.deployment(change.traffic.name)
 
     def rollback(self, name: str, *, to: str | None = None, actor: str | None = None, reason: str = "") -> DeploymentStatus:
@@ -489,6 +491,7 @@ class Workspace:
         from nb2prod.rollout import verbs
 
         verbs.rollback(self.store, validate_name(name), to=to, actor=actor or _user(), reason=reason)
+        self._follow_in_cluster(name)
         return self.deployment(name)
 
     def canary(self, ref: str, percent: float, *, actor: str | None = None, reason: str = "") -> DeploymentStatus:
@@ -496,19 +499,36 @@ class Workspace:
         from nb2prod.rollout import verbs
 
         change = verbs.canary(self.store, _ref(ref), percent, actor=actor or _user(), reason=reason)
+        self._follow_in_cluster(change.traffic.name)
         return self.deployment(change.traffic.name)
 
     def shadow(self, ref: str, *, percent: float = 100.0, actor: str | None = None, reason: str = "") -> Traffic:
         """Run ``NAME:VERSION`` beside the live version on ``percent`` of live requests (answers unchanged)."""
         from nb2prod.rollout import verbs
 
-        return verbs.shadow(self.store, _ref(ref), percent, actor=actor or _user(), reason=reason).traffic
+        traffic = verbs.shadow(self.store, _ref(ref), percent, actor=actor or _user(), reason=reason).traffic
+        self._follow_in_cluster(traffic.name)
+        return traffic
 
     def control(self, ref: str, *, percent: float, actor: str | None = None, reason: str = "") -> Traffic:
         """Always serve ``percent`` of traffic from a reference version (the control group)."""
         from nb2prod.rollout import verbs
 
-        return verbs.control(self.store, _ref(ref), percent, actor=actor or _user(), reason=reason).traffic
+        traffic = verbs.control(self.store, _ref(ref), percent, actor=actor or _user(), reason=reason).traffic
+        self._follow_in_cluster(traffic.name)
+        return traffic
+
+    def _follow_in_cluster(self, name: str) -> None:
+        """Re-render ``name``'s cluster manifests after a traffic change, for every front (CLI, panels, magics, Python).
+
+        The change has succeeded already: a failed render is one warning, never the change's error.
+        """
+        from nb2prod.errors import Nb2prodError
+
+        try:
+            self.k8s(name)
+        except Nb2prodError as exc:
+            logging.getLogger("nb2prod").warning("k8s manifests of %s not re-rendered: %s", name, exc)
 
     # -- rollout evidence: comparison, gate, canary check ----------------------------
     def compare(self, name: str, *, candidate: str | None = None, window: str | None = None) -> ShadowComparison:

@@ -211,15 +211,13 @@ def test_workspace_k8s_records_options_and_traffic_changes_rerender(workspace: W
     folder = workspace.settings.deployments_dir / "credit" / "k8s"
     assert result.folder == folder and not result.applied and "kubectl apply -f" in result.message
     assert _yaml_files(folder) == {"version-credit-v1.yaml", "httproute.yaml", "retrain.yaml"}
-    workspace.canary("credit:credit-v2", 20)
-    again = workspace.k8s("credit")  # the options recorded above still hold
+    workspace.canary("credit:credit-v2", 20)  # the API re-renders: panels and magics follow too, not only the CLI
     route = yaml.safe_load((folder / "httproute.yaml").read_text())
-    assert route["spec"]["parentRefs"] == [{"name": "edge"}]
+    assert route["spec"]["parentRefs"] == [{"name": "edge"}]  # the options recorded above still hold
     assert {b["name"]: b["weight"] for b in route["spec"]["rules"][0]["backendRefs"]} == {"credit-v1": 80, "credit-v2": 20}
-    assert again.arms == {"credit-v1": "live", "credit-v2": "canary"}
+    assert workspace.k8s("credit").arms == {"credit-v1": "live", "credit-v2": "canary"}
     (folder / "notes.yaml").write_text("# mine\n")  # a file nb2prod did not write is left alone
     workspace.rollback("credit")  # the canary stops: its version is retired and its manifests go
-    workspace.k8s("credit")
     assert _yaml_files(folder) == {"version-credit-v1.yaml", "httproute.yaml", "retrain.yaml", "notes.yaml"}
     out = workspace.k8s("credit", out=tmp_path / "gitops")
     assert out.folder == tmp_path / "gitops" and (tmp_path / "gitops" / "httproute.yaml").is_file()
@@ -277,3 +275,18 @@ def test_a_version_that_only_shadows_labels_its_rows_shadow_without_the_mirror_h
     traffic = Traffic(name="credit", live="credit-v1", canary="credit-v2", canary_percent=10, shadow="credit-v3", shadow_percent=50)
     assert gateway_arm(traffic, "credit-v3", False) == "shadow"
     assert gateway_arm(traffic, "credit-v1", False) == "live" and gateway_arm(traffic, "credit-v2", False) == "canary"
+
+
+def test_a_failed_render_after_a_traffic_change_is_a_warning_not_the_change_s_error(
+    workspace: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    _setup(workspace)
+    options = workspace.settings.deployments_dir / "credit" / "k8s.json"
+    options.parent.mkdir(parents=True, exist_ok=True)
+    options.write_text("{not json")
+    with caplog.at_level("WARNING", logger="nb2prod"):
+        status = workspace.canary("credit:credit-v2", 10)
+    assert status.traffic.canary == "credit-v2"  # the change stands
+    assert any("k8s manifests of credit not re-rendered" in r.getMessage() and "k8s.json" in r.getMessage() for r in caplog.records)
+    with pytest.raises(InvalidInputError, match=r"k8s\.json is not valid"):
+        workspace.k8s("credit")
