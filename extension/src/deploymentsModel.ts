@@ -7,21 +7,15 @@ export interface ITrafficSlice {
   percent: number;
 }
 
-/** The versions that receive traffic and their share (sums to 100 when a version is live). */
+/** The versions that receive traffic and their share, as the server reports them (live, canary, control). */
 export function trafficSlices(status: IDeploymentStatus): ITrafficSlice[] {
   const t = status.traffic;
-  const slices: ITrafficSlice[] = [];
-  const others = (t.canary ? t.canary_percent : 0) + (t.control ? t.control_percent : 0);
-  if (t.live) {
-    slices.push({ role: 'live', version: t.live, percent: Math.max(0, 100 - others) });
-  }
-  if (t.canary) {
-    slices.push({ role: 'canary', version: t.canary, percent: t.canary_percent });
-  }
-  if (t.control) {
-    slices.push({ role: 'control', version: t.control, percent: t.control_percent });
-  }
-  return slices;
+  const roles: ITrafficSlice['role'][] = ['live', 'canary', 'control'];
+  return roles.flatMap(role => {
+    const id = t[role];
+    const version = id ? status.versions.find(v => v.record.version_id === id) : undefined;
+    return id && version ? [{ role, version: id, percent: version.traffic_percent }] : [];
+  });
 }
 
 /** `credit-v20261123t170102-3f9a1c` → `v20261123t170102-3f9a1c` (the part after the name). */
@@ -29,35 +23,20 @@ export function shortVersion(versionId: string, name: string): string {
   return versionId.startsWith(`${name}-`) ? versionId.slice(name.length + 1) : versionId;
 }
 
-export type Action = 'promote' | 'canary';
+export type Action = 'promote' | 'canary' | 'rollback';
+const PANEL_ACTIONS: readonly Action[] = ['promote', 'canary', 'rollback'];
 
-/** The buttons a version gets: not on the live version, never on a refused one. */
-export function allowedActions(version: IVersionStatus, status: IDeploymentStatus): Action[] {
-  // A retired or refused version is history: promoting it again is a rollback, offered separately.
-  if (version.state === 'refused' || version.state === 'retired' || version.record.version_id === status.traffic.live) {
-    return [];
-  }
-  const actions: Action[] = ['promote'];
-  if (status.traffic.live && version.record.version_id !== status.traffic.canary) {
-    actions.push('canary');
-  }
-  return actions;
+/** The buttons a version gets: the actions the server allows on it now (`VersionStatus.actions`) that this panel offers. */
+export function allowedActions(version: IVersionStatus): Action[] {
+  return PANEL_ACTIONS.filter(action => version.actions.includes(action));
 }
 
-/** What a rollback would do now, or null when there is nothing to roll back. */
+/** What the deployment-wide rollback would do now (from the server), or null when there is nothing to roll back. */
 export function rollbackLabel(status: IDeploymentStatus): string | null {
-  if (status.traffic.canary) {
-    return `stop the canary ${shortVersion(status.traffic.canary, status.name)}`;
+  if (status.rollback_stops) {
+    return `stop the canary ${shortVersion(status.rollback_stops, status.name)}`;
   }
-  const lives = [...status.events]
-    .reverse()
-    .filter(e => ['deploy', 'promote', 'rollback'].includes(e.action) && e.version_id)
-    .map(e => e.version_id as string);
-  while (lives.length && lives[lives.length - 1] === status.traffic.live) {
-    lives.pop();
-  }
-  const previous = lives.length ? lives[lives.length - 1] : null;
-  return previous ? `make ${shortVersion(previous, status.name)} live again` : null;
+  return status.rollback_target ? `make ${shortVersion(status.rollback_target, status.name)} live again` : null;
 }
 
 /** Headline metrics of a version record, e.g. `roc_auc 0.812 · accuracy 0.774`. */

@@ -8,6 +8,7 @@ import { Widget } from '@lumino/widgets';
 
 import { Nb2prodClient } from './client';
 import {
+  Action,
   allowedActions,
   gateLines,
   IPendingApproval,
@@ -97,8 +98,9 @@ export class DeploymentsPanel extends RefreshingPanel {
     const short = shortVersion(r.version_id, status.name);
     const env = r.environment as Record<string, unknown>;
     const packages = env['packages'] ?? env['requirements'] ?? env['pins'];
-    const buttons = allowedActions(version, status).map(action => {
-      const button = el('button', { className: `jp-mod-styled jp-nb2prod-button jp-nb2prod-${action}` }, action === 'promote' ? 'Promote' : 'Canary…');
+    const labels = { promote: 'Promote', canary: 'Canary…', rollback: 'Roll back to' };
+    const buttons = allowedActions(version).map(action => {
+      const button = el('button', { className: `jp-mod-styled jp-nb2prod-button jp-nb2prod-${action}` }, labels[action]);
       button.onclick = () => void this.act(status, action, version, short);
       return button;
     });
@@ -200,7 +202,7 @@ export class DeploymentsPanel extends RefreshingPanel {
   }
 
   /** Confirm, then call the API; the panel shows the outcome and reloads. */
-  private async act(status: IDeploymentStatus, action: 'promote' | 'canary' | 'rollback', version: IVersionStatus | null, label: string): Promise<void> {
+  private async act(status: IDeploymentStatus, action: Action, version: IVersionStatus | null, label: string): Promise<void> {
     const name = status.name;
     try {
       if (action === 'canary' && version) {
@@ -212,7 +214,12 @@ export class DeploymentsPanel extends RefreshingPanel {
         this.say(`${label} receives ${answer.value}% of ${name}'s traffic.`);
       } else {
         const live = status.traffic.live ? shortVersion(status.traffic.live, name) : 'none';
-        const body = action === 'promote' ? `${label} becomes the live version of ${name} (now: ${live}, which will be retired).` : `Roll back ${name}: ${label}.`;
+        const body =
+          action === 'promote'
+            ? `${label} becomes the live version of ${name} (now: ${live}, which will be retired).`
+            : version
+              ? `Roll back ${name}: make ${label} live again (now: ${live}, which will be retired).`
+              : `Roll back ${name}: ${label}.`;
         const verb = action === 'promote' ? 'Promote' : 'Roll back';
         const answer = await showDialog({ title: `${verb}?`, body, buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: verb })] });
         if (!answer.button.accept) {
@@ -222,7 +229,7 @@ export class DeploymentsPanel extends RefreshingPanel {
           await this.client.promote(name, version.record.version_id, 'promoted from the JupyterLab panel');
           this.say(`${label} is now live.`);
         } else {
-          await this.client.rollback(name, undefined, 'rolled back from the JupyterLab panel');
+          await this.client.rollback(name, version?.record.version_id, 'rolled back from the JupyterLab panel');
           this.say(`${name} rolled back.`);
         }
       }

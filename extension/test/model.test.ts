@@ -55,25 +55,25 @@ function deployment(traffic: Partial<IDeploymentStatus['traffic']>, events: IReg
   };
 }
 
-test('traffic slices: live keeps what the canary does not take', () => {
-  const slices = trafficSlices(deployment({ live: 'credit-v1', canary: 'credit-v2', canary_percent: 10 }));
-  assert.deepEqual(slices.map(s => [s.role, s.percent]), [['live', 90], ['canary', 10]]);
+test('traffic slices: the shares the server reports for the live, canary and control versions', () => {
+  const d = deployment({ live: 'credit-v1', canary: 'credit-v2', canary_percent: 10 });
+  d.versions = [{ ...version('credit-v2', 'canary'), traffic_percent: 10 }, { ...version('credit-v1', 'live'), traffic_percent: 90 }];
+  const slices = trafficSlices(d);
+  assert.deepEqual(slices.map(s => [s.role, s.version, s.percent]), [['live', 'credit-v1', 90], ['canary', 'credit-v2', 10]]);
+  assert.deepEqual(trafficSlices(deployment({})), []);
   assert.equal(shortVersion('credit-v1', 'credit'), 'v1');
 });
 
-test('actions: none on the live, a refused or a retired version; canary only when something is live', () => {
-  const d = deployment({ live: 'credit-v2' });
-  assert.deepEqual(allowedActions(version('credit-v2', 'live'), d), []);
-  assert.deepEqual(allowedActions(version('credit-v3', 'refused'), d), []);
-  assert.deepEqual(allowedActions(version('credit-v1', 'retired'), d), []);
-  assert.deepEqual(allowedActions(version('credit-v4', 'candidate'), d), ['promote', 'canary']);
-  assert.deepEqual(allowedActions(version('credit-v4', 'candidate'), deployment({})), ['promote']);
+test('actions: the server decides; the panel offers the ones it has buttons for', () => {
+  assert.deepEqual(allowedActions(version('credit-v2', 'live')), []);
+  assert.deepEqual(allowedActions({ ...version('credit-v1', 'retired'), actions: ['rollback', 'control'] }), ['rollback']);
+  assert.deepEqual(allowedActions({ ...version('credit-v4', 'candidate'), actions: ['promote', 'canary', 'shadow', 'control'] }), ['promote', 'canary']);
 });
 
-test('rollback stops a canary first, else goes back to the previous live version', () => {
-  assert.equal(rollbackLabel(deployment({ live: 'credit-v2', canary: 'credit-v3', canary_percent: 5 })), 'stop the canary v3');
-  const history = [event('promote', 'credit-v2'), event('deploy', 'credit-v2'), event('deploy', 'credit-v1')];
-  assert.equal(rollbackLabel(deployment({ live: 'credit-v2' }, history)), 'make v1 live again');
+test('rollback: what the server says a rollback does now', () => {
+  const d = deployment({ live: 'credit-v2', canary: 'credit-v3', canary_percent: 5 });
+  assert.equal(rollbackLabel({ ...d, rollback_stops: 'credit-v3' }), 'stop the canary v3');
+  assert.equal(rollbackLabel({ ...deployment({ live: 'credit-v2' }), rollback_target: 'credit-v1' }), 'make v1 live again');
   assert.equal(rollbackLabel(deployment({ live: 'credit-v1' }, [event('deploy', 'credit-v1')])), null);
 });
 

@@ -148,6 +148,18 @@ async def test_deployment_detail_has_history_with_gate_evidence(jp_fetch: Any, s
     assert len(limited["events"]) == 1
 
 
+async def test_deployment_detail_says_which_actions_each_version_allows_and_what_a_rollback_does(
+    jp_fetch: Any, seeded: Workspace
+) -> None:
+    body = await fetch_json(jp_fetch, "deployments", "credit")
+    actions = {v["record"]["version_id"]: v["actions"] for v in body["versions"]}
+    assert actions == {"credit-v3": [], "credit-v2": [], "credit-v1": ["rollback", "control"]}  # refused, live, retired
+    assert (body["rollback_stops"], body["rollback_target"]) == (None, "credit-v1")
+    body = await fetch_json(jp_fetch, "deployments", "credit", "canary", **post({"version": "credit-v1", "percent": 10}))
+    assert (body["rollback_stops"], body["rollback_target"]) == ("credit-v1", None)
+    assert {v["record"]["version_id"]: v["actions"] for v in body["versions"]}["credit-v1"] == ["promote", "shadow", "control"]
+
+
 @pytest.mark.parametrize(("name", "status"), [("nosuch", 404), ("Bad_Name", 400)])
 async def test_unknown_or_malformed_deployment(jp_fetch: Any, seeded: Workspace, name: str, status: int) -> None:
     code, _ = await fetch_error(jp_fetch, "deployments", name)
@@ -183,8 +195,9 @@ async def test_promote_canary_and_rollback_move_traffic_and_record_who(jp_fetch:
         ("promote", {"version": "credit-v3"}, 409, "refused by a gate"),
         ("promote", {"version": "credit-v9"}, 404, "no version"),
         ("canary", {"version": "credit-v1", "percent": 150}, 400, "between 0 and 100"),
-        ("canary", {"version": "credit-v1", "percent": "ten"}, 400, "percent must be a number"),
-        ("canary", {"version": "credit-v1", "percent": True}, 400, "percent must be a number"),
+        ("canary", {"version": "credit-v1", "percent": "ten"}, 400, "percent must be between 0 and 100"),
+        ("canary", {"version": "credit-v1", "percent": True}, 400, "percent must be between 0 and 100"),
+        ("canary", {"version": "credit-v1"}, 400, "percent must be between 0 and 100"),
         ("canary", {"version": "credit-v2", "percent": 5}, 409, "live already"),
         ("rollback", {"to": "credit-v2"}, 409, "already live"),
         ("rollback", {"to": ""}, 400, "'to'"),

@@ -23,7 +23,8 @@ class DeploymentsHandler(BaseHandler):
 
 
 class DeploymentHandler(BaseHandler):
-    """``GET deployments/NAME?history=100``: routing, versions and history of one deployment."""
+    """``GET deployments/NAME?history=100``: routing, versions (each with the traffic actions it allows now),
+    what a rollback would do now, and the history of one deployment."""
 
     @tornado.web.authenticated
     async def get(self, name: str) -> None:
@@ -59,9 +60,7 @@ class TrafficHandler(BaseHandler):
                                      approve=approve)
         elif action == "rollback":
             status = await self.call(ws.rollback, name, to=_text(body, "to"), actor=self.actor, reason=reason)
-        else:
-            percent = body.get("percent")
-            if isinstance(percent, bool) or not isinstance(percent, (int, float)):
-                raise UsageError(f"percent must be a number, got {percent!r}", fix='send e.g. {"percent": 10}')
-            status = await self.call(ws.canary, f"{name}:{_text(body, 'version', required=True)}", percent, actor=self.actor, reason=reason)
+        else:  # the percent is checked where every front's is: the canary transition
+            status = await self.call(ws.canary, f"{name}:{_text(body, 'version', required=True)}", body.get("percent"), actor=self.actor,
+                                     reason=reason)
         self.write_json(status.to_dict())
