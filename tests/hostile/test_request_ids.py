@@ -57,7 +57,7 @@ def test_a_store_created_before_client_ids_were_kept_gains_the_column(tmp_path: 
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     with Store.open(url) as store, store.engine.begin() as conn:  # as the release before migrations left it
-        conn.execute(sa.text("DROP TABLE alembic_version"))
+        conn.execute(sa.text("DROP TABLE nb2prod_schema_version"))
         conn.execute(sa.text("DROP INDEX ix_predictions_client_request_id"))
         conn.execute(sa.text("ALTER TABLE predictions DROP COLUMN client_request_id"))
     with Store.open(url) as store:

@@ -4,7 +4,7 @@
 ``"0002"`` adds ``predictions.client_request_id`` (commit ebc1366), ``"0003"`` the profile tables
 (e525eb3), ``"0004"`` the hour rollups and ``label_profiles.updates`` (7dbe917: the schema of the
 release before migrations, a9c81b0), ``"0005"`` leases (bd412c5). Each old release created these with
-``metadata.create_all`` and had no ``alembic_version`` table.
+``metadata.create_all`` and had no revision table.
 """
 
 from __future__ import annotations

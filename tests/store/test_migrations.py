@@ -22,7 +22,7 @@ from nb2prod.errors import StoreError
 from nb2prod.models import AlertEvent, AuditEvent, Feedback, Override, RegistryEvent, RunRecord, Traffic, VersionRecord
 from nb2prod.store import Store
 from nb2prod.store.engine import open_engine
-from nb2prod.store.migrations import HEAD, SCRIPT_LOCATION
+from nb2prod.store.migrations import HEAD, SCRIPT_LOCATION, VERSION_TABLE
 from nb2prod.store.schema import schema_status, upgrade_schema
 from nb2prod.store.tables import metadata
 
@@ -57,7 +57,7 @@ def _schema_diff(url: str) -> list[Any]:
     engine = open_engine(url)
     try:
         with engine.connect() as conn:
-            return list(compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata))
+            return list(compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True, "version_table": VERSION_TABLE}), metadata))
     finally:
         engine.dispose()
 
@@ -208,7 +208,7 @@ def test_revisions_downgrade_to_nothing_and_upgrade_again(empty_db: str) -> None
         with _migration_lock(engine) as conn:
             command.upgrade(_config(conn), "head")
             command.downgrade(_config(conn), "base")
-        assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
+        assert set(sa.inspect(engine).get_table_names()) <= {VERSION_TABLE}
         with _migration_lock(engine) as conn:
             command.upgrade(_config(conn), "head")
     finally:
@@ -227,7 +227,7 @@ def test_a_store_from_a_newer_nb2prod_is_refused_in_one_line(empty_db: str) -> N
     Store.open(empty_db).close()
     engine = open_engine(empty_db)
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+        conn.execute(sa.text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
     engine.dispose()
     with pytest.raises(StoreError) as err:
         Store.open(empty_db)
@@ -243,7 +243,7 @@ def test_concurrent_first_opens_of_a_new_store_all_succeed(empty_db: str) -> Non
         assert list(threads.map(_open_and_revision, [empty_db] * 8)) == [HEAD] * 8
     engine = open_engine(empty_db)
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
+        assert conn.execute(sa.text(f"SELECT count(*) FROM {VERSION_TABLE}")).scalar() == 1
     engine.dispose()
 
 
@@ -311,8 +311,34 @@ def test_store_current_and_upgrade_commands(tmp_path: Path, capsys: pytest.Captu
 
     engine = open_engine(url)
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+        conn.execute(sa.text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
     engine.dispose()
     assert run("current")[1].endswith(f"revision 9999, newer than this nb2prod (head {HEAD}): upgrade nb2prod")
     code, out, err = run("upgrade")
     assert code == 7 and out == "" and "\n" not in err and "newer than this nb2prod knows" in err and "upgrade nb2prod" in err
+
+
+def test_another_applications_alembic_table_in_the_same_database_is_left_alone(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    engine = open_engine(url)
+    with engine.begin() as conn:  # e.g. MLflow's tracking store, migrated by its own Alembic scripts
+        conn.execute(sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+        conn.execute(sa.text("INSERT INTO alembic_version VALUES ('mlflow_abc123')"))
+    engine.dispose()
+    with Store.open(url) as store:
+        assert schema_status(store.engine).revision == HEAD
+        with store.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "mlflow_abc123"
+
+
+def test_a_store_whose_first_open_died_half_way_is_completed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'half.db'}"
+    old = metadata_at("0001")
+    engine = open_engine(url)
+    for name in ("versions", "traffic", "events"):  # create_all got this far, table by table
+        old.tables[name].create(engine)
+    status = schema_status(engine)
+    engine.dispose()
+    assert (status.revision, status.detected) == (None, False)
+    Store.open(url).close()
+    assert _schema_diff(url) == []

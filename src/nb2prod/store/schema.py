@@ -5,7 +5,7 @@ processes can share (SQLite: ``BEGIN IMMEDIATE``, PostgreSQL: a transaction-scop
 the revision is read again and
 
 * an empty database gets the current tables (``create_all``) stamped at head;
-* a store written before migrations existed (no ``alembic_version``) is stamped with the revision
+* a store written before migrations existed (no ``nb2prod_schema_version`` table) is stamped with the revision
   its tables show, then upgraded;
 * a store behind head is upgraded, every revision in the same transaction as the lock (SQLite and
   PostgreSQL both have transactional DDL, so a failed upgrade leaves the store as it was);
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from nb2prod.errors import StoreError
-from nb2prod.store.migrations import HEAD, SCRIPT_LOCATION
+from nb2prod.store.migrations import HEAD, SCRIPT_LOCATION, VERSION_TABLE
 from nb2prod.store.tables import metadata
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["HEAD", "SchemaStatus", "ensure_schema", "schema_status", "store_schema", "upgrade_schema", "upgrade_store"]
 
 _T = TypeVar("_T")
+_SELECT_REVISION = sa.text(f"SELECT version_num FROM {VERSION_TABLE}")
 
 #: PostgreSQL advisory lock key of store migrations (any constant shared by every nb2prod process)
 _PG_LOCK_KEY = 0x6E623270726F64  # "nb2prod"
@@ -151,17 +152,17 @@ def _read_revision(engine: Engine) -> str | None:
 
 
 def _revision_in(conn: Connection) -> str | None:
-    """The stamped revision, or ``None`` when the database has no ``alembic_version`` table."""
+    """The stamped revision, or ``None`` when the database has no revision table."""
     if conn.in_transaction():
         # inside the lock's transaction a failed SELECT would abort it on PostgreSQL: ask first
-        if not sa.inspect(conn).has_table("alembic_version"):
+        if not sa.inspect(conn).has_table(VERSION_TABLE):
             return None
-        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        return conn.execute(_SELECT_REVISION).scalar()
     try:
-        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        return conn.execute(_SELECT_REVISION).scalar()
     except sa.exc.DBAPIError:
         conn.rollback()
-        if sa.inspect(conn).has_table("alembic_version"):
+        if sa.inspect(conn).has_table(VERSION_TABLE):
             raise
         return None
 
@@ -249,7 +250,7 @@ def _scripts() -> ScriptDirectory:
 def _stamp(conn: Connection, revision: str) -> None:
     from alembic.runtime.migration import MigrationContext
 
-    MigrationContext.configure(conn).stamp(_scripts(), revision)
+    MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).stamp(_scripts(), revision)
 
 
 def _alembic(action: str, conn: Connection, revision: str) -> None:

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["HEAD", "SCRIPT_LOCATION"]
+__all__ = ["HEAD", "SCRIPT_LOCATION", "VERSION_TABLE"]
 
 #: the newest revision in ``versions/``; a store stamped with it needs no migration
 HEAD = "0006"
+
+#: the table holding the store's revision: not Alembic's default ``alembic_version``, which another
+#: application's migrations (MLflow's tracking store, say) may keep in the same database
+VERSION_TABLE = "nb2prod_schema_version"
 
 #: the folder Alembic reads ``env.py``, ``script.py.mako`` and ``versions/`` from
 SCRIPT_LOCATION = Path(__file__).resolve().parent

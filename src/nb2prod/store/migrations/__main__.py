@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from nb2prod.store.migrations import SCRIPT_LOCATION
+from nb2prod.store.migrations import SCRIPT_LOCATION, VERSION_TABLE
 
 __all__: list[str] = []
 
@@ -71,7 +71,7 @@ def check() -> list[Any]:
         engine = _scratch_at_head(folder)
         try:
             with engine.connect() as conn:
-                return list(compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata))
+                return list(compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True, "version_table": VERSION_TABLE}), metadata))
         finally:
             engine.dispose()
 

@@ -5,7 +5,7 @@ Revises:
 Create Date: 2026-11-23
 
 Written from the tables of the first release (unchanged until 2026-12-06); a store created by it has
-no alembic_version table and is stamped with this revision when nb2prod first opens it.
+no revision table and is stamped with this revision when nb2prod first opens it.
 """
 
 from __future__ import annotations
