@@ -342,3 +342,39 @@ def test_a_store_whose_first_open_died_half_way_is_completed(tmp_path: Path) -> 
     assert (status.revision, status.detected) == (None, False)
     Store.open(url).close()
     assert _schema_diff(url) == []
+
+
+def test_a_failed_upgrade_leaves_the_store_as_it_was(empty_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A revision failing half way (after an ALTER) rolls back whole: no column, same revision, one line."""
+    import shutil
+
+    from nb2prod.store import schema
+
+    Store.open(empty_db).close()
+    scripts = tmp_path / "migrations"  # a copy: the shipped scripts stay untouched
+    shutil.copytree(SCRIPT_LOCATION, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    (scripts / "versions" / "0999_fails.py").write_text(
+        "import sqlalchemy as sa\nfrom alembic import op\n\n"
+        f"revision = '0999'\ndown_revision = {HEAD!r}\nbranch_labels = None\ndepends_on = None\n\n\n"
+        "def upgrade():\n"
+        "    op.add_column('predictions', sa.Column('half_way', sa.Integer()))\n"
+        "    op.execute('SELECT no_such_column FROM predictions')\n\n\n"
+        "def downgrade():\n    pass\n"
+    )
+    monkeypatch.setattr(schema, "SCRIPT_LOCATION", scripts)
+    monkeypatch.setattr(schema, "HEAD", "0999")
+    schema._scripts.cache_clear()
+    try:
+        with pytest.raises(StoreError) as err:
+            Store.open(empty_db)
+    finally:
+        schema._scripts.cache_clear()
+    message = str(err.value)
+    assert "\n" not in message and f"from schema revision {HEAD} to 0999 failed (rolled back: the store is as it was)" in message
+    engine = open_engine(empty_db)
+    try:
+        assert "half_way" not in {c["name"] for c in sa.inspect(engine).get_columns("predictions")}
+        with engine.connect() as conn:
+            assert conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == HEAD
+    finally:
+        engine.dispose()

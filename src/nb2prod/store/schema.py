@@ -140,7 +140,15 @@ def upgrade_schema(engine: Engine) -> tuple[SchemaStatus, SchemaStatus]:
                 _stamp(conn, detected)
         else:
             _check_known(conn, revision)
-        _alembic("upgrade", conn, "head")
+        try:
+            _alembic("upgrade", conn, "head")
+        except sa.exc.SQLAlchemyError as exc:
+            detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            kept = " (rolled back: the store is as it was)" if engine.dialect.name in ("sqlite", "postgresql") else ""
+            raise StoreError(
+                f"upgrading the store at {url} from schema revision {before.revision or 'none'} to {HEAD} failed{kept}: {detail}",
+                fix="report it as an nb2prod bug, with the output of `nb2prod store current`",
+            ) from exc
     return before, SchemaStatus(url, HEAD, HEAD)
 
 
