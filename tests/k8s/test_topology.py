@@ -41,19 +41,28 @@ def route_of(files: dict[str, str]) -> dict[str, Any]:
     return yaml.safe_load(files["httproute.yaml"])
 
 
-def validate_all(files: dict[str, str]) -> set[str]:
-    """Every document against its schema: Kubernetes kinds with kubernetes-validate's bundled schemas, the
-    HTTPRoute with the vendored Gateway API v1.6.1 CRD schema. Offline, strict (unknown fields are errors)."""
-    import jsonschema
-    import kubernetes_validate
+def kube_schema(kind: str) -> dict[str, Any]:
+    """The vendored strict Kubernetes v1.30 schema of ``kind`` (tests/k8s/schemas/k8s-v1.30-strict.json)."""
+    bundle = json.loads((SCHEMAS / "k8s-v1.30-strict.json").read_text())
+    return {"$schema": bundle["$schema"], "$ref": f"#/$defs/kind.{kind}", "$defs": bundle["$defs"]}
 
-    route_schema = json.loads((SCHEMAS / "httproute-v1.json").read_text())
+
+def validate_doc(doc: dict[str, Any]) -> None:
+    """One manifest against its vendored schema: the Gateway API v1.6.1 HTTPRoute CRD schema, or the Kubernetes
+    v1.30 strict schema of its kind. Offline; unknown fields are errors."""
+    import jsonschema
+
+    if doc["apiVersion"].startswith("gateway.networking.k8s.io/"):
+        jsonschema.validate(doc, json.loads((SCHEMAS / "httproute-v1.json").read_text()))
+    else:
+        schema = kube_schema(doc["kind"])
+        jsonschema.Draft202012Validator(schema).validate(doc)
+
+
+def validate_all(files: dict[str, str]) -> set[str]:
     kinds = set()
     for doc in docs_of(files):
-        if doc["apiVersion"].startswith("gateway.networking.k8s.io/"):
-            jsonschema.validate(doc, route_schema)
-        else:
-            kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+        validate_doc(doc)
         kinds.add(doc["kind"])
     return kinds
 
@@ -133,7 +142,6 @@ def test_one_deployment_per_version_hpa_for_answering_versions_images_from_bento
 
 
 def test_every_kind_validates_against_its_schema_offline() -> None:
-    pytest.importorskip("kubernetes_validate")
     traffic = Traffic(name="credit", live="credit-v1", canary="credit-v2", canary_percent=10, control="credit-v0", control_percent=5,
                       shadow="credit-v3", shadow_percent=25)
     options = ClusterOptions(namespace="ml", gateway="edge", gateway_namespace="infra", hostnames=("credit.example.com",),
@@ -144,7 +152,6 @@ def test_every_kind_validates_against_its_schema_offline() -> None:
 
 def test_the_schemas_catch_broken_manifests() -> None:
     import jsonschema
-    import kubernetes_validate
 
     files, _ = render_files(Traffic(name="credit", live="credit-v1", shadow="credit-v3", shadow_percent=50), VERSIONS, ClusterOptions())
     route_schema = json.loads((SCHEMAS / "httproute-v1.json").read_text())
@@ -158,10 +165,26 @@ def test_the_schemas_catch_broken_manifests() -> None:
     for broken in (bad_weight, bad_percent, unknown):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(broken, route_schema)
-    cronjob = by_kind(files)["CronJob"][0]
+    kinds = by_kind(files)
+    cronjob = kinds["CronJob"][0]
     cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claim"] = "x"
-    with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(cronjob, K8S_VERSION, strict=True)
+    deployment = kinds["Deployment"][0]
+    deployment["spec"]["replicas"] = "two"
+    service = kinds["Service"][0]
+    service["spec"]["ports"][0]["port"] = "http"
+    for broken_doc in (cronjob, deployment, service):
+        with pytest.raises(jsonschema.ValidationError):
+            validate_doc(broken_doc)
+
+
+def test_the_vendored_kubernetes_schemas_agree_with_kubernetes_validate() -> None:
+    """The small vendored bundle and kubernetes-validate's full schemas accept the same rendered manifests."""
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    traffic = Traffic(name="credit", live="credit-v1", canary="credit-v2", canary_percent=10, shadow="credit-v3", shadow_percent=25)
+    files, _ = render_files(traffic, VERSIONS, ClusterOptions(namespace="ml", protect_predict=True))
+    for doc in docs_of(files):
+        if doc["kind"] != "HTTPRoute":
+            kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
 
 
 def test_retraining_cronjob_runs_the_mounted_notebook_against_the_shared_store_into_the_pvc() -> None:
