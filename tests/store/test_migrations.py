@@ -378,3 +378,34 @@ def test_a_failed_upgrade_leaves_the_store_as_it_was(empty_db: str, tmp_path: Pa
             assert conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == HEAD
     finally:
         engine.dispose()
+
+
+def test_the_revision_command_writes_the_next_revision_and_moves_head(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """What a developer runs after changing tables.py, on a copy of the scripts."""
+    import shutil
+
+    from nb2prod.store import schema
+    from nb2prod.store.migrations import __main__ as dev
+
+    scripts = tmp_path / "migrations"
+    shutil.copytree(SCRIPT_LOCATION, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(schema, "SCRIPT_LOCATION", scripts)
+    monkeypatch.setattr(dev, "SCRIPT_LOCATION", scripts)
+    assert dev.main(["check"]) == 0  # the shipped revisions build tables.py
+    added = sa.Table("scratch_notes", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("note", sa.Text))
+    try:
+        assert dev.main(["check"]) == 1
+        assert 'revision -m "what changed"' in capsys.readouterr().err
+        assert dev.main(["revision", "-m", "scratch notes"]) == 0
+        written = sorted((scripts / "versions").glob("*_scratch_notes.py"))
+        number = f"{int(HEAD) + 1:04d}"
+        assert [p.name for p in written] == [f"{number}_scratch_notes.py"]
+        text = written[0].read_text()
+        assert f"revision = '{number}'" in text and f"down_revision = '{HEAD}'" in text and "op.create_table('scratch_notes'" in text
+        assert f'HEAD = "{number}"' in (scripts / "__init__.py").read_text()
+        schema._scripts.cache_clear()
+        assert dev.main(["check"]) == 0  # the new revision closes the gap
+    finally:
+        metadata.remove(added)
+        schema._scripts.cache_clear()
