@@ -313,3 +313,35 @@ def test_a_failed_render_after_a_traffic_change_is_a_warning_not_the_change_s_er
     assert any("k8s manifests of credit not re-rendered" in r.getMessage() and "k8s.json" in r.getMessage() for r in caplog.records)
     with pytest.raises(InvalidInputError, match=r"k8s\.json is not valid"):
         workspace.k8s("credit")
+
+
+def test_every_secret_and_configmap_a_pod_references_is_created_by_a_documented_command() -> None:
+    """The Secrets and the ConfigMap are not rendered (no secret in git): the README's commands must create exactly those."""
+    traffic = Traffic(name="credit", live="credit-v1", canary="credit-v2", canary_percent=10, shadow="credit-v3", shadow_percent=25)
+    files, _ = render_files(traffic, VERSIONS, ClusterOptions())
+    secrets: set[tuple[str, str]] = set()
+    configmaps: set[str] = set()
+    claims: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "secretKeyRef" in node:
+                secrets.add((node["secretKeyRef"]["name"], node["secretKeyRef"]["key"]))
+            if "configMap" in node:
+                configmaps.add(node["configMap"]["name"])
+            if "persistentVolumeClaim" in node:
+                claims.add(node["persistentVolumeClaim"]["claimName"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for doc in docs_of(files):
+        walk(doc)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert secrets == {("credit-service-token", "token"), ("credit-store", "url")}
+    assert "kubectl create secret generic credit-store --from-literal=url=" in readme
+    assert "kubectl create secret generic credit-service-token --from-file=token=" in readme
+    assert configmaps == {"credit-notebook"} and "kubectl create configmap credit-notebook --from-file=train.ipynb=" in readme
+    assert claims == {pvc["metadata"]["name"] for pvc in by_kind(files)["PersistentVolumeClaim"]}  # the volume is rendered
