@@ -152,3 +152,41 @@ def test_only_the_lease_holder_among_replicas_runs_the_canary_check(tmp_path: Pa
         lease = store.leases.get("canary:credit")
         assert lease is not None and lease.holder == replicas[0]._holder
         assert replicas[0].check_canary() is not None  # the holder keeps deciding (its lease is extended)
+
+
+def test_a_dead_replica_is_drained_then_restarted_and_a_crash_loop_backs_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    import sys
+    import time
+
+    from nb2prod.package.topology import Replica, ReplicaEnv, Topology
+    from nb2prod.package.topology import supervisor as sup
+    from nb2prod.settings import Settings
+    from nb2prod.store import Store
+
+    settings = Settings(home=tmp_path, store_url=f"sqlite:///{tmp_path / 'nb2prod.db'}")
+    with Store.open(settings.resolved_store_url) as store:
+        store.registry.add_version(VERSIONS[0])
+        topology = Topology(settings, store, "credit", replicas=1)
+        topology._env = ReplicaEnv(store_url=settings.resolved_store_url, token="t", bentoml_home=tmp_path)
+        spool = tmp_path / "spool"
+        spool.mkdir()
+        row = {"request_id": "r1", "name": "credit", "version_id": "credit-v1", "ts": 1.0, "inputs": {}, "output": 1, "arm": "live"}
+        (spool / "host-1-1.jsonl").write_text(json.dumps(row) + "\n")  # a segment its dead writer left behind
+
+        def dead(started_at: float) -> Replica:
+            process = subprocess.Popen([sys.executable, "-c", "pass"])
+            process.wait()
+            return Replica("credit-v1", 0, 9001, process, tmp_path / "log", spool, started_at=started_at)
+
+        started: list[float] = []
+        monkeypatch.setattr(sup, "start_replica", lambda *a, **k: started.append(time.time()) or dead(time.time()))
+        topology.pool = {"credit-v1": [dead(time.time() - 3600)]}  # ran for an hour, then died: restarted at once
+        topology._replace_dead({"credit-v1": 1})
+        assert len(started) == 1 and topology.restarts == 1
+        assert store.audit.exists("r1")  # its spooled row reached the store before the restart
+        topology._replace_dead({"credit-v1": 1})  # the new one died right after its start: wait before the next try
+        assert len(started) == 1
+        topology._dead_since[("credit-v1", 0)] -= 5
+        topology._replace_dead({"credit-v1": 1})
+        assert len(started) == 2

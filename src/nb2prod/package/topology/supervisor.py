@@ -43,6 +43,7 @@ __all__ = ["STATE_FILE", "Topology", "TopologyInfo", "running_topologies", "stop
 log = logging.getLogger("nb2prod.topology")
 STATE_FILE = "topology.json"
 GATEWAY_PORT = 8080
+CRASH_LOOP_S = 60.0  # a replica that exits sooner than this after its start is restarted with a growing delay
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,8 @@ class Topology:
         self._conf = ""
         self._lock = threading.Lock()
         self._env: ReplicaEnv | None = None
+        self._dead_since: dict[tuple[str, int], float] = {}
+        self._backoff: dict[tuple[str, int], float] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -231,10 +234,20 @@ class Topology:
             for i, replica in enumerate(group):
                 if replica.alive() or version_id not in wanted:
                     continue
-                # Rows the replica answered but had not yet committed sit in its spool: into the store now.
-                replayed = replay_spool(replica.spool, self.store)
-                log.warning("replica %d of %s exited (code %s); %d spooled rows replayed; restarting it on port %d",
-                            replica.index, version_id, replica.process.returncode, replayed, replica.port)
+                slot = (version_id, replica.index)
+                if slot not in self._dead_since:
+                    # Rows the replica answered but had not yet committed sit in its spool: into the store now.
+                    replayed = replay_spool(replica.spool, self.store)
+                    log.warning("replica %d of %s exited (code %s); %d spooled rows replayed", replica.index, version_id,
+                                replica.process.returncode, replayed)
+                    # one that dies soon after its start is crash-looping: wait longer before each new try (up to a minute)
+                    quick = time.time() - replica.started_at < CRASH_LOOP_S
+                    self._backoff[slot] = min(60.0, 2 * max(0.5, self._backoff.get(slot, 0.0))) if quick else 0.0
+                    self._dead_since[slot] = time.monotonic()
+                if time.monotonic() - self._dead_since[slot] < self._backoff[slot]:
+                    continue
+                del self._dead_since[slot]
+                log.warning("restarting replica %d of %s on port %d", replica.index, version_id, replica.port)
                 group[i] = start_replica(self.store.registry.get(version_id), replica.index, replica.port, self.run_dir, self._env)
                 self.restarts += 1
 
