@@ -201,7 +201,7 @@ def test_retraining_cronjob_runs_the_mounted_notebook_against_the_shared_store_i
     assert volumes["work"]["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]
     notebook = container["args"][container["args"].index("--notebook") + 1]
     assert notebook.startswith(mounts["notebook"] + "/") and volumes["notebook"]["configMap"]["name"] == "credit-notebook"
-    assert container["args"][:3] == ["nb2prod", "retrain", "credit"]
+    assert container["args"][:4] == ["nb2prod", "retrain", "credit", "--if-due"]  # the policy decides, the schedule wakes it
     env = {e["name"]: e for e in container["env"]}
     assert env["NB2PROD_HOME"]["value"].startswith(mounts["work"] + "/")  # runs, new versions and Bentos land on the PVC
     assert env["BENTOML_HOME"]["value"].startswith(env["NB2PROD_HOME"]["value"])
@@ -345,3 +345,15 @@ def test_every_secret_and_configmap_a_pod_references_is_created_by_a_documented_
     assert "kubectl create secret generic credit-service-token --from-file=token=" in readme
     assert configmaps == {"credit-notebook"} and "kubectl create configmap credit-notebook --from-file=train.ipynb=" in readme
     assert claims == {pvc["metadata"]["name"] for pvc in by_kind(files)["PersistentVolumeClaim"]}  # the volume is rendered
+
+
+def test_retrain_if_due_does_nothing_until_the_policy_says_so(workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    _setup(workspace)
+    home = str(workspace.settings.home)
+    assert main(["--home", home, "retrain", "credit", "--if-due"]) == 0
+    assert "credit: not due (no retraining policy: set one with `nb2prod policy`)" in capsys.readouterr().out
+    workspace.set_retrain_policy("credit", max_age_days=10**6)
+    assert main(["--home", home, "retrain", "credit", "--if-due", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "name": "credit", "due": False, "reasons": ["the live version is within its max age and no trigger alert fired"]}
+    assert workspace.store.registry.traffic("credit").live == "credit-v1"

@@ -31,13 +31,23 @@ def _print_result(result: RetrainResult) -> None:
 @click.option("--timeout", type=float, default=None, help="Per-cell timeout in seconds.")
 @click.option("--notebook", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Training notebook for this run (default: the policy's, else the live version's).")
+@click.option("--if-due", is_flag=True, help="Only when the retraining policy says NAME is due (expired, or an alert fired).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_workspace
 def retrain(ws: Workspace, name: str, data: str | None, params: tuple[tuple[str, str], ...], no_feedback: bool,
-            auto_promote: bool | None, approve: bool, timeout: float | None, notebook: str | None, as_json: bool) -> None:
+            auto_promote: bool | None, approve: bool, timeout: float | None, notebook: str | None, if_due: bool,
+            as_json: bool) -> None:
     """Retrain NAME: contract, feedback, papermill training + validation gate, shadow, shadow gate, promotion."""
     from nb2prod.runs.parameters import parse_parameter
 
+    if if_due:  # a scheduled job (the cluster's CronJob) retrains only what the policy says is due
+        item = ws.deployment(name, history=0).retrain
+        if item is None or not item.due:
+            why = list(item.reasons) if item is not None and item.reasons else [
+                "no retraining policy: set one with `nb2prod policy`" if item is None or item.policy is None
+                else "the live version is within its max age and no trigger alert fired"]
+            click.echo(json.dumps({"name": name, "due": False, "reasons": why}) if as_json else f"{name}: not due ({'; '.join(why)})")
+            return
     result = ws.retrain(name, data=data, parameters=dict(parse_parameter(k, v) for k, v in params), feedback=not no_feedback,
                         auto_promote=auto_promote, approve=approve, timeout_s=timeout, progress=not as_json, check=False,
                         notebook=notebook)

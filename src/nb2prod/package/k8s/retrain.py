@@ -47,7 +47,7 @@ def retrain_manifests(
     storage: str = "10Gi",
     storage_class: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The PVC and the ``batch/v1`` CronJob running ``nb2prod retrain NAME --notebook …`` on ``schedule``."""
+    """The PVC and the ``batch/v1`` CronJob running ``nb2prod retrain NAME --if-due --notebook …`` on ``schedule``."""
     claim = f"{name}-retrain"
     pvc_spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}}
     if storage_class:
@@ -57,7 +57,8 @@ def retrain_manifests(
         "name": "retrain",
         "image": image,
         # the Bento image's entrypoint runs any command that is not "serve"
-        "args": ["nb2prod", "retrain", name, "--notebook", f"{NOTEBOOK_DIR}/{NOTEBOOK_KEY}"],
+        # --if-due: the schedule only wakes the job; the retraining policy (expiry, alerts) decides
+        "args": ["nb2prod", "retrain", name, "--if-due", "--notebook", f"{NOTEBOOK_DIR}/{NOTEBOOK_KEY}"],
         "env": [
             {"name": "NB2PROD_HOME", "value": RETRAIN_HOME},
             {"name": "BENTOML_HOME", "value": f"{RETRAIN_HOME}/bentoml"},
