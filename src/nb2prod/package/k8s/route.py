@@ -32,6 +32,7 @@ AUTH_NOTE = """\
 # Probes (/livez, /readyz) and /metrics stay open to the kubelet and Prometheus.
 # Request ids: the gateway should send X-Request-Id (Envoy-based gateways generate one); every
 # version writes it on its audit rows, and the shadow comparison pairs live and mirrored rows by it.
+# Attaching: the Gateway's listener must allow routes from this route's namespace (allowedRoutes).
 """
 
 
