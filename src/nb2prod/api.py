@@ -600,6 +600,15 @@ class Workspace:
 
         return drift_series(self.store, name, window=window, points=points, until=until, alpha=alpha, min_effect=min_effect)
 
+    def monitor_with_series(
+        self, name: str, *, window: str = "1d", points: int | None = None, until: float | None = None, alpha: float = 0.05,
+        min_effect: float = 0.1,
+    ) -> tuple[MonitorReport, list[DriftResult]]:
+        """``monitor`` and ``drift_series`` at the same ``points`` from one read of the window's profiles (a dashboard refresh)."""
+        from nb2prod.monitor.snapshot import monitor_with_series
+
+        return monitor_with_series(self.store, name, window=window, points=points, until=until, alpha=alpha, min_effect=min_effect)
+
     # -- retraining ---------------------------------------------------------------
     def retrain(
         self,

@@ -1,4 +1,8 @@
-"""A window of bucket profiles: merged whole, per version, or split into sub-windows of whole buckets."""
+"""A window of bucket profiles: merged whole, per version, or split into sub-windows of whole buckets.
+
+The profiles handed out are shared (a sub-window of one hour rollup is that rollup): callers read
+them and never change them.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ class ProfileWindow:
         default_factory=dict, init=False, repr=False)
     _parts: dict[tuple[int, str | None], list[tuple[float, float, Profile, LabelProfile]]] = dataclasses.field(
         default_factory=dict, init=False, repr=False)
+    _members: dict[tuple[int, str | None], list[list[BucketProfile]]] = dataclasses.field(default_factory=dict, init=False, repr=False)
 
     @property
     def start(self) -> float:
@@ -68,14 +73,21 @@ class ProfileWindow:
                 and set(self.versions()) == {version_id}:
             self._merged[key] = self._merged[(None, None, None, False)]
             return self._merged[key]
+        chosen = [b for b in self.items if (version_id is None or b.version_id == version_id)
+                  and (start is None or b.bucket + BUCKET_S > start) and (end is None or (b.bucket <= end if closed else b.bucket < end))]
+        if start is None and end is None:
+            # the sub-windows already merged cover the same buckets: adding them up is fewer merges
+            for (_, part_version), parts in self._parts.items():
+                if part_version == version_id and sum(p.n for _, _, p, _ in parts) == sum(b.profile.n for b in chosen) \
+                        and sum(len(_members) for _members in self._members[(len(parts), version_id)]) == len(chosen):
+                    profile, labels = Profile(), LabelProfile()
+                    for _, _, part, part_labels in parts:
+                        profile.merge(part)
+                        labels.merge(part_labels)
+                    self._merged[key] = (profile, labels)
+                    return profile, labels
         profile, labels = Profile(), LabelProfile()
-        for b in self.items:
-            if version_id is not None and b.version_id != version_id:
-                continue
-            if start is not None and b.bucket + BUCKET_S <= start:
-                continue
-            if end is not None and (b.bucket > end if closed else b.bucket >= end):
-                continue
+        for b in chosen:
             profile.merge(b.profile)
             if b.labels is not None:
                 labels.merge(b.labels)
@@ -96,10 +108,15 @@ class ProfileWindow:
         else:
             edges = buckets(start, end, count)
         out: list[tuple[float, float, Profile, LabelProfile]] = []
+        members: list[list[BucketProfile]] = []
         for a, b in edges:
             last = b >= end
             chosen = [x for x in self.items if (version_id is None or x.version_id == version_id)
                       and x.bucket >= a - (BUCKET_S if a == edges[0][0] else 0) and (x.bucket <= b if last else x.bucket < b)]
+            members.append(chosen)
+            if len(chosen) == 1 and chosen[0].labels is not None:  # one hour rollup: read it as it is (nobody changes it)
+                out.append((a, b, chosen[0].profile, chosen[0].labels))
+                continue
             profile, labels = Profile(), LabelProfile()
             for x in chosen:
                 profile.merge(x.profile)
@@ -107,4 +124,5 @@ class ProfileWindow:
                     labels.merge(x.labels)
             out.append((a, b, profile, labels))
         self._parts[(count, version_id)] = out
+        self._members[(count, version_id)] = members
         return out

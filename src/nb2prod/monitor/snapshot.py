@@ -25,8 +25,8 @@ from nb2prod.monitor.reference import load_reference
 from nb2prod.monitor.windows import buckets, window_bounds
 
 __all__ = [
-    "MIN_DRIFT_ROWS", "drift_for_frame", "drift_series", "drift_timeline", "drift_timeline_profile", "flatten_metrics",
-    "load_profile_window", "metric_count", "monitor_snapshot", "window_drift",
+    "MIN_DRIFT_ROWS", "drift_for_frame", "drift_parts", "drift_series", "drift_timeline", "drift_timeline_profile", "flatten_metrics",
+    "load_profile_window", "metric_count", "monitor_snapshot", "monitor_with_series", "window_drift",
 ]
 
 MIN_DRIFT_ROWS = 30
@@ -61,19 +61,31 @@ def drift_timeline(
     return tuple(out)
 
 
-def drift_timeline_profile(
-    reference: dict[str, Any], window_profiles: ProfileWindow, *, version_id: str | None, n_windows: int, alpha: float,
-    min_effect: float,
-) -> tuple[MetricWindow, ...]:
-    """:func:`drift_timeline` from bucket profiles (sub-windows of whole buckets)."""
-    out = []
-    for a, b, part, _ in window_profiles.parts(n_windows, version_id):
+def drift_parts(
+    reference: dict[str, Any], window_profiles: ProfileWindow, *, name: str, version_id: str | None, window: str, points: int,
+    alpha: float, min_effect: float,
+) -> list[tuple[float, float, int, DriftResult | None]]:
+    """Per-feature drift of each of ``points`` sub-windows of whole buckets (None under 30 rows), computed once.
+
+    The report's drift timeline and the drift series are both read off this list, so a dashboard
+    refresh computes each sub-window's drift once.
+    """
+    out: list[tuple[float, float, int, DriftResult | None]] = []
+    for a, b, part, _ in window_profiles.parts(points, version_id):
+        result = None
         if part.n >= MIN_DRIFT_ROWS:
-            result = compute_drift_profile(reference, part, alpha=alpha, min_effect=min_effect)
-            out.append(MetricWindow(start=a, end=b, n=part.n, value=result.score, low=None, high=result.max_effect))
-        else:
-            out.append(MetricWindow(start=a, end=b, n=part.n))
-    return tuple(out)
+            result = compute_drift_profile(reference, part, name=name, version_id=version_id, window=window, alpha=alpha,
+                                           min_effect=min_effect, since=a, until=b)
+        out.append((a, b, part.n, result))
+    return out
+
+
+def drift_timeline_profile(parts: list[tuple[float, float, int, DriftResult | None]]) -> tuple[MetricWindow, ...]:
+    """:func:`drift_timeline` from the sub-windows of :func:`drift_parts`."""
+    return tuple(
+        MetricWindow(start=a, end=b, n=n) if r is None else MetricWindow(start=a, end=b, n=n, value=r.score, low=None, high=r.max_effect)
+        for a, b, n, r in parts
+    )
 
 
 def load_profile_window(store: Any, name: str, since: float | None, until: float, *, parts: int | None = None) -> ProfileWindow:
@@ -202,9 +214,10 @@ def monitor_snapshot(
 def _snapshot_profiles(
     store: Any, ctx: DeploymentContext, *, window: str, since: float | None, until: float,
     business: Mapping[str, BusinessMetric] | None, alpha: float, min_effect: float, min_group_size: int, n_windows: int,
-    metric: str | None, timeline: bool,
+    metric: str | None, timeline: bool, window_profiles: ProfileWindow | None = None, series_out: list[DriftResult] | None = None,
 ) -> MonitorReport:
-    window_profiles = load_profile_window(store, ctx.name, since, until, parts=n_windows if timeline or n_windows else None)
+    if window_profiles is None:
+        window_profiles = load_profile_window(store, ctx.name, since, until, parts=n_windows if timeline or n_windows else None)
     version = ctx.version_id
     versions = window_profiles.versions()
     profile, _ = window_profiles.merged(version)
@@ -228,8 +241,11 @@ def _snapshot_profiles(
             drift = compute_drift_profile(reference, profile, name=ctx.name, version_id=version, window=window, alpha=alpha,
                                           min_effect=min_effect, since=window_profiles.start, until=until)
             if timeline:
-                timeline_values = drift_timeline_profile(reference, window_profiles, version_id=version, n_windows=n_windows,
-                                                         alpha=alpha, min_effect=min_effect)
+                parts = drift_parts(reference, window_profiles, name=ctx.name, version_id=version, window=window, points=n_windows,
+                                    alpha=alpha, min_effect=min_effect)
+                timeline_values = drift_timeline_profile(parts)
+                if series_out is not None:
+                    series_out.extend(r for _, _, _, r in parts if r is not None)
         except Nb2prodError as exc:
             notes.append(f"data drift skipped: {exc}")
     else:
@@ -308,11 +324,35 @@ def drift_series(
                                             alpha=alpha, min_effect=min_effect, since=a, until=b))
         return series
     window_profiles = load_profile_window(store, ctx.name, since, end, parts=points)
-    if window_profiles.merged(ctx.version_id)[0].n == 0:
+    if not window_profiles.versions().get(ctx.version_id):  # row counts only: no merge to find the window empty
         raise NotFoundError(f"no predictions of {ctx.version_id} in the window {window}",
                             fix="widen --window (e.g. --window all) or send traffic to the service")
-    return [
-        compute_drift_profile(reference, part, name=ctx.name, version_id=ctx.version_id, window=window, alpha=alpha,
-                              min_effect=min_effect, since=a, until=b)
-        for a, b, part, _ in window_profiles.parts(points, ctx.version_id) if part.n >= MIN_DRIFT_ROWS
-    ]
+    parts = drift_parts(reference, window_profiles, name=ctx.name, version_id=ctx.version_id, window=window, points=points,
+                        alpha=alpha, min_effect=min_effect)
+    return [r for _, _, _, r in parts if r is not None]
+
+
+def monitor_with_series(
+    store: Any, ref: str, *, window: str = "1d", points: int | None = None, until: float | None = None, alpha: float = 0.05,
+    min_effect: float = 0.1, min_group_size: int = 30,
+) -> tuple[MonitorReport, list[DriftResult]]:
+    """A dashboard refresh: :func:`monitor_snapshot` and :func:`drift_series` at the same ``points`` from one read.
+
+    The window's profiles are loaded and merged once; each sub-window's drift is computed once and
+    gives both the report's drift timeline and the per-feature series. Same results as the two calls.
+    """
+    started = time.perf_counter()
+    ctx = deployment_context(store, ref)
+    since, end = window_bounds(window, time.time() if until is None else until)
+    if points is None:
+        points = series_points(None if since is None else end - since)
+    if not 1 <= points <= 200:
+        raise UsageError(f"points must be between 1 and 200, got {points}", fix="e.g. points=24")
+    window_profiles = load_profile_window(store, ctx.name, since, end, parts=points)
+    window_profiles.parts(points, ctx.version_id)  # first: the whole window's merge then adds up these few sub-windows
+    series: list[DriftResult] = []
+    report = _snapshot_profiles(store, ctx, window=window, since=since, until=end, business=None, alpha=alpha, min_effect=min_effect,
+                                min_group_size=min_group_size, n_windows=points, metric=None, timeline=True,
+                                window_profiles=window_profiles, series_out=series)
+    report = dataclasses.replace(report, metrics=flatten_metrics(report), elapsed_ms=(time.perf_counter() - started) * 1000)
+    return report, series

@@ -12,7 +12,7 @@ from typing import Any
 
 import tornado.web
 
-from nb2prod.errors import Nb2prodError, NotFoundError, UsageError
+from nb2prod.errors import Nb2prodError, UsageError
 from nb2prod.judgement import judge
 from nb2prod.models import VersionState
 from nb2prod.monitor.windows import parse_window
@@ -58,12 +58,11 @@ def dashboard(workspace: Any, name: str, *, window: str = "1d", version: str | N
     ref = f"{status.name}:{record.version_id}"
     state = next((v.state for v in status.versions if v.record.version_id == record.version_id), VersionState.CANDIDATE)
     notes: list[str] = []
-    report = workspace.monitor(ref, window=window, n_windows=chosen_points)
-    try:
-        series = tuple(workspace.drift_series(ref, window=window, points=chosen_points))
-    except NotFoundError as exc:
-        series = ()
-        notes.append(f"drift over time: {exc}")
+    # one read of the window's profiles gives the report and the drift series (same sub-windows)
+    report, drift_points = workspace.monitor_with_series(ref, window=window, points=chosen_points)
+    series = tuple(drift_points)
+    if report.n == 0:
+        notes.append(f"drift over time: no predictions of {record.version_id} in the window {window}")
     shadow = None
     if status.traffic.shadow and record.version_id == status.traffic.live:
         try:
