@@ -108,6 +108,10 @@ def test_shadow_alone_is_a_rule_mirror_and_fractional_shares_stay_exact() -> Non
     mirror = rule["backendRefs"][0]["filters"][0]["requestMirror"]
     assert mirror["fraction"] == {"numerator": 1250, "denominator": 10000} and "percent" not in mirror
     validate_all(files)
+    # the CRD's CEL rules, which the vendored JSON schema leaves out: a port on every Service reference,
+    # percent or fraction (not both), numerator <= denominator
+    assert all("port" in b for b in rule["backendRefs"]) and "port" in mirror["backendRef"]
+    assert mirror["fraction"]["numerator"] <= mirror["fraction"]["denominator"]
 
 
 def test_one_deployment_per_version_hpa_for_answering_versions_images_from_bento_tags() -> None:
