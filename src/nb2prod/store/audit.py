@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -19,6 +20,11 @@ from nb2prod.store.profiles import ProfileStore
 __all__ = ["AuditLog"]
 
 # what a shadow answer's fold needs of its stored row (the columns ``Profile.fold`` reads for the shadow)
+def _json_texts(texts: Sequence[str | None]) -> list[Any]:
+    """JSON texts decoded with one parser call; SQL NULL is None."""
+    return json.loads("[" + ",".join("null" if v is None else v for v in texts) + "]") if texts else []
+
+
 _SHADOW_ROW = ("request_id", "name", "version_id", "arm", "ts", "inputs", "output", "shadow_version", "shadow_output", "shadow_error")
 
 
@@ -78,15 +84,20 @@ class AuditLog:
         if not by_id:
             return 0
         p, ids = t.predictions, list(by_id)
+        # JSON columns as text, decoded in bulk (a third of the cost when the driver decodes row by row)
+        columns = [sa.cast(p.c[c], sa.Text).label(c) if isinstance(p.c[c].type, sa.JSON) else p.c[c] for c in _SHADOW_ROW]
         with self._engine.begin() as conn:
             stored: list[dict[str, Any]] = []
             for start in range(0, len(ids), 500):
-                query = sa.select(*(p.c[c] for c in _SHADOW_ROW)).where(p.c.request_id.in_(ids[start : start + 500])).with_for_update()
+                query = sa.select(*columns).where(p.c.request_id.in_(ids[start : start + 500])).with_for_update()
                 stored.extend(dict(r._mapping) for r in conn.execute(query))
-            # a JSON null reads back as None too: "no answer yet" is both answer columns empty
-            fresh = [r for r in stored if r["shadow_output"] is None and r["shadow_error"] is None]
+            # no answer yet: both answer columns empty (SQL NULL, or the JSON null an insert writes for None)
+            fresh = [r for r in stored if r["shadow_error"] is None and r["shadow_output"] in (None, "null")]
             if not fresh:
                 return 0
+            for column in ("inputs", "output"):
+                for row, value in zip(fresh, _json_texts([r[column] for r in fresh]), strict=True):
+                    row[column] = value
             statement = p.update().where(p.c.request_id == sa.bindparam("b_request_id"), p.c.shadow_error.is_(None)).values(
                 shadow_output=sa.bindparam("b_output", type_=p.c.shadow_output.type),
                 shadow_score=sa.bindparam("b_score"),
