@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nb2prod.errors import ConflictError, ServiceError, UsageError
+from nb2prod.package.service_token import ServiceToken
 from nb2prod.package.serving import free_port, port_free
 from nb2prod.package.topology.nginx import NginxFiles, find_nginx, nginx_check, render_nginx
 from nb2prod.package.topology.replicas import Replica, ReplicaEnv, start_replica
@@ -111,6 +112,7 @@ class Topology:
         self._conf = ""
         self._lock = threading.Lock()
         self._env: ReplicaEnv | None = None
+        self._token: ServiceToken | None = None
         self._dead_since: dict[tuple[str, int], float] = {}
         self._backoff: dict[tuple[str, int], float] = {}
 
@@ -162,7 +164,7 @@ class Topology:
         raise ServiceError(f"the gateway on {self.url} did not answer /readyz within 30 s", fix=f"see {self.files.error_log}")
 
     def info(self) -> TopologyInfo:
-        token_usage = getattr(self, "_token", None)
+        token_usage = self._token
         return TopologyInfo(
             name=self.name, url=self.url, store_url=_redacted(self.store_url),
             replicas=[r.to_dict() for group in self.pool.values() for r in group], protect_predict=self.protect_predict,
@@ -185,6 +187,13 @@ class Topology:
             everyone = [r for group in self.pool.values() for r in group]
             with ThreadPoolExecutor(max_workers=max(1, len(everyone))) as executor:
                 list(executor.map(lambda r: r.stop(), everyone))
+            from nb2prod.runtime.audit_writer import replay_spool
+
+            for replica in everyone:  # a replica killed at the end of its grace period leaves its last rows spooled
+                try:
+                    replay_spool(replica.spool, self.store)
+                except Exception as exc:  # the rows stay on disk; the next start of this replica replays them
+                    log.warning("spool of replica %d of %s not drained: %s", replica.index, replica.version_id, exc)
             self.pool = {}
             (self.run_dir / STATE_FILE).unlink(missing_ok=True)
 
