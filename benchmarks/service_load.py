@@ -205,6 +205,35 @@ def _explain_latency(folder: Path, tmp: Path) -> dict[str, Any]:
         rt.close()
 
 
+def _predict_paths(folder: Path) -> dict[str, Any]:
+    """Median ms of one ``predict_rows`` call per batch size: the plain pipeline vs the compiled numpy path."""
+    from runtime_folder import sample_rows
+    from threadpoolctl import threadpool_limits
+
+    from nb2prod.runtime import build_schema, load_spec
+    from nb2prod.runtime.loading import load_model
+    from nb2prod.runtime.predictor import Predictor
+
+    threadpool_limits(1)  # as the runtime's model thread does
+    spec = load_spec(folder)
+    rows = build_schema(spec).validate_rows([{k: r.get(k) for k in spec.feature_names} for r in sample_rows(folder)])
+    plain, fast = Predictor(load_model(folder), spec), Predictor(load_model(folder), spec)
+    path = fast.use_fast_path(rows)
+    figures: dict[str, Any] = {"selected": path.name, "reason": path.reason}
+    for size in (1, 16, 64):
+        batch = (rows * (size // len(rows) + 1))[:size]
+        times: dict[str, list[float]] = {"sklearn": [], "numpy": []}
+        for _ in range(60):  # interleaved, so both see the same machine
+            for name, predictor in (("sklearn", plain), ("numpy", fast)):
+                start = time.perf_counter()
+                predictor.predict_rows(batch)
+                times[name].append((time.perf_counter() - start) * 1000)
+        med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+        figures[f"batch_{size}"] = {"sklearn_ms": round(med["sklearn"], 2), "numpy_ms": round(med["numpy"], 2),
+                                    "ratio": round(med["numpy"] / med["sklearn"], 2)}  # fmt: skip
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=15.0, help="seconds at concurrency 16")
@@ -284,6 +313,7 @@ def main() -> None:
         "audit_completeness": audit,
         "audit_write_throughput": _audit_throughput(tmp),
         "explanations": _explain_latency(folder, tmp),
+        "predict_paths_in_process": _predict_paths(folder),
     }
     print(json.dumps(figures, indent=2))
     if args.json:
@@ -299,6 +329,38 @@ def main() -> None:
         print(f"| {names[label]} | {st['rps']} | {st['p50_ms']} | {st['p99_ms']} | {st['failed']} |")
     print(f"\nguarded/floor: {figures['targets']['guarded_vs_floor_rps_c16']}x req/s, "
           f"{figures['p50_ratio_guarded_vs_floor_c16']}x p50 at c=16; load average {figures['machine']}")  # fmt: skip
+    _print_targets(figures, g)
+
+
+def _print_targets(figures: dict[str, Any], g: dict[str, Any]) -> None:
+    """The issue's targets as a markdown table, ready to paste into RESULTS.md."""
+    t, m = figures["targets"], figures["machine"]
+    s10, s100 = g["spike_10"], g["spike_100"]
+    path = (g.get("service_status") or {}).get("predict_path") or {}
+    rows = [
+        ("guarded >= 0.5x floor req/s at c=16", f"{t['guarded_vs_floor_rps_c16']}x", t["guarded_vs_floor_rps_c16"] >= 0.5),
+        ("guarded p99 <= 100 ms at c=16", f"{t['guarded_p99_ms_c16']} ms", t["guarded_p99_ms_c16"] <= 100),
+        ("c=1 p50 <= 10 ms", f"{t['guarded_p50_ms_c1']} ms (floor {t['floor_p50_ms_c1']} ms)", t["guarded_p50_ms_c1"] <= 10),
+        ("spike 10 -> 100: 0 failed", str(t["spike_failed"]), t["spike_failed"] == 0),
+        ("spike: <= 1 % answers from the fallback",
+         f"{s10['fallback_answers'] + s100['fallback_answers']} / {s10['requests_ok'] + s100['requests_ok']} = "
+         f"{t['spike_fallback_share']:.2%} (reasons {t['spike_fallback_reasons']})", (t["spike_fallback_share"] or 0) <= 0.01),
+        ("spike: c=100 req/s >= c=16", f"{s100['rps']} vs {g['steady']['rps']} ({t['spike_rps_c100_vs_c16']}x)", t["spike_rps_c100_vs_c16"] >= 1),
+        ("spike: 503s counted", f"{t['spike_503s']} (retried by the client)", True),
+        ("shadow 100 %: >= 0.8x shadow-off req/s", f"{t['shadow_vs_no_shadow_rps_c16']}x", t["shadow_vs_no_shadow_rps_c16"] >= 0.8),
+        ("shadow completeness >= 95 %", str(t["shadow_completeness"]), (t["shadow_completeness"] or 0) >= 0.95),
+        ("audit completeness 100 %", f"{t['audit_missing']} missing", t["audit_missing"] == 0),
+    ]  # fmt: skip
+    pp = figures["predict_paths_in_process"]
+    print("\n| predict_rows, median ms | plain pipeline | compiled numpy path | ratio |\n|---|---|---|---|")
+    for size in (1, 16, 64):
+        b = pp[f"batch_{size}"]
+        print(f"| {size} row(s) | {b['sklearn_ms']} | {b['numpy_ms']} | {b['ratio']}x |")
+    print(f"\npredict path: {path.get('predict_path')} ({path.get('reason')}); "
+          f"load average {m['loadavg_before']} before, {m['loadavg_after']} after, {m['cpus']} CPUs\n")
+    print("| target | measured | |\n|---|---|---|")
+    for target, measured, met in rows:
+        print(f"| {target} | {measured} | {'met' if met else '**not met**'} |")
 
 
 def _status(served: Any) -> dict[str, Any]:
@@ -307,7 +369,8 @@ def _status(served: Any) -> dict[str, Any]:
     headers = {"authorization": f"Bearer {TOKEN}"}
     reply = httpx.post(f"{served.url}/status", json={}, headers=headers, timeout=10)
     body = reply.json() if reply.status_code == 200 else {}
-    return {"shed": body.get("shed"), "audit": body.get("audit"), "shadow": (body.get("rollout") or {}).get("shadow")}
+    return {"shed": body.get("shed"), "audit": body.get("audit"), "shadow": (body.get("rollout") or {}).get("shadow"),
+            "predict_path": body.get("predict_path")}
 
 
 if __name__ == "__main__":
