@@ -11,7 +11,7 @@ from typing import Any
 
 from nb2prod.errors import ConflictError, NotFoundError
 from nb2prod.models import CanaryVerdict, GateDecision, RegistryEvent, RolloutPolicy, ShadowComparison
-from nb2prod.rollout.canary import evaluate_canary
+from nb2prod.rollout.canary import canary_evidence_from_profiles, judge_canary
 from nb2prod.rollout.compare import compare_shadow
 from nb2prod.rollout.gate import shadow_gate
 from nb2prod.rollout.mirror import pair_mirrored
@@ -81,8 +81,9 @@ def check_canary(
     if not traffic.canary:
         raise NotFoundError(f"{name!r} has no canary running", fix=f"start one with `nb2prod canary {name}:VERSION --percent 10`")
     since = _since_event(store, name, "canary", traffic.canary)
-    events = store.audit.predictions(name, since=since)
-    verdict = evaluate_canary(events, name=name, canary_version=traffic.canary, policy=policy)
+    # from the merged profiles of the canary's buckets: the check's cost does not grow with its traffic
+    evidence = canary_evidence_from_profiles(store, name, traffic.canary, since)
+    verdict = judge_canary(evidence, name=name, canary_version=traffic.canary, policy=policy)
     if verdict.verdict == "rollback" and rollback:
         from nb2prod.rollout.verbs import apply
 
