@@ -190,3 +190,22 @@ def test_a_dead_replica_is_drained_then_restarted_and_a_crash_loop_backs_off(tmp
         topology._dead_since[("credit-v1", 0)] -= 5
         topology._replace_dead({"credit-v1": 1})
         assert len(started) == 2
+
+
+def test_the_canary_share_leaves_mirrored_copies_out_on_both_paths(tmp_path: Path) -> None:
+    from nb2prod.rollout.canary import canary_evidence, canary_evidence_from_profiles
+    from nb2prod.store import Store
+
+    now = 1_800_000_000.0
+    events = [
+        *(_event(f"l{i}", "credit-v1", "live", f"g{i}", 0) for i in range(80)),
+        *(_event(f"c{i}", "credit-v2", "canary", f"h{i}", 1) for i in range(20)),
+        *(_event(f"m{i}", "credit-v3", "shadow", f"g{i}", 0) for i in range(80)),  # the gateway's copies of the live requests
+    ]
+    events = [AuditEvent(**{**e.to_dict(), "ts": now}) for e in events]
+    rows = canary_evidence(events, "credit-v2")
+    assert (rows.n, rows.total) == (20, 100)
+    with Store.open(f"sqlite:///{tmp_path / 'nb2prod.db'}") as store:
+        store.audit.write(events)
+        folded = canary_evidence_from_profiles(store, "credit", "credit-v2", since=now - 60)
+    assert (folded.n, folded.total) == (20, 100)

@@ -29,7 +29,7 @@ class CanaryEvidence:
     """What the canary check judges: the canary's rows since it started and the deployment's."""
 
     n: int  # canary rows
-    total: int  # every row of the deployment over the same time (for the canary's share)
+    total: int  # every answered row of the deployment over the same time, mirrored copies excluded (for the canary's share)
     errors: int
     fallbacks: int
     latency_p99_ms: float | None
@@ -43,7 +43,7 @@ def canary_evidence(events: Sequence[AuditEvent], canary_version: str | None) ->
     latencies = np.array([e.latency_ms for e in mine if e.latency_ms is not None], dtype=float)
     compared = [e for e in mine if e.shadow_output is not None and e.shadow_error is None and e.error is None]
     return CanaryEvidence(
-        n=len(mine), total=len(events), errors=sum(e.error is not None for e in mine), fallbacks=sum(bool(e.fallback) for e in mine),
+        n=len(mine), total=sum(e.arm != "shadow" for e in events), errors=sum(e.error is not None for e in mine), fallbacks=sum(bool(e.fallback) for e in mine),
         latency_p99_ms=float(np.percentile(latencies, 99)) if latencies.size else None, compared=len(compared),
         diverged=sum(decision_key(e.output) != decision_key(e.shadow_output) for e in compared),
     )

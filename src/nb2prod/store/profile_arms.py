@@ -37,7 +37,8 @@ def arm_totals(
 
     mine, total = Profile(), 0
     for item in profiles.buckets(name, since=since, until=until, with_labels=False, rollup=True):
-        total += item.profile.n
+        if item.arm != "shadow":  # a gateway's mirrored copies are not traffic: the share is of answered requests
+            total += item.profile.n
         if item.version_id == version_id and item.arm == arm:
             mine.merge(item.profile)
     p99 = None
