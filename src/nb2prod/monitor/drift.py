@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXACT_KS_MAX_N", "QUANTILE_POINTS", "benjamini_hochberg", "categorical_drift", "categorical_drift_counts", "compute_drift",
-    "compute_drift_profile", "numeric_drift", "numeric_drift_quantiles",
+    "compute_drift_profile", "numeric_drift", "numeric_drift_quantiles", "with_arrays",
 ]
 
 EXACT_KS_MAX_REF = 1_000  # up to here (Evidently's KS regime), scipy's exact two-sample distribution
@@ -246,6 +246,20 @@ def compute_drift(
         )
     return _drift_result(rows, reference, n_current=len(current), name=name, version_id=version_id, window=window,
                          alpha=alpha, min_effect=min_effect, since=since, until=until, started=started)
+
+
+def with_arrays(reference: dict[str, Any]) -> dict[str, Any]:
+    """``reference`` with each numeric sketch's grid and CDF as arrays (a shallow copy; the file's dict is unchanged).
+
+    A drift series compares many sub-windows with the same reference: converting its lists once,
+    not once per sub-window and feature, is a fifth of the series' cost.
+    """
+    features = {}
+    for name, sketch in reference["features"].items():
+        if sketch.get("kind") == "numeric" and not isinstance(sketch.get("grid"), np.ndarray):
+            sketch = {**sketch, "grid": np.asarray(sketch["grid"], dtype=float), "cdf": np.asarray(sketch["cdf"], dtype=float)}
+        features[name] = sketch
+    return {**reference, "features": features}
 
 
 def compute_drift_profile(

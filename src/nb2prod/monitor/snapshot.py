@@ -15,7 +15,7 @@ from nb2prod.errors import Nb2prodError, NotFoundError, UsageError
 from nb2prod.models import DriftResult, MetricWindow, MonitorReport
 from nb2prod.monitor.business import BusinessMetric, evaluate_business
 from nb2prod.monitor.concept import concept_drift, concept_drift_profile
-from nb2prod.monitor.drift import compute_drift, compute_drift_profile
+from nb2prod.monitor.drift import compute_drift, compute_drift_profile, with_arrays
 from nb2prod.monitor.estimate import estimated_performance, estimated_performance_profile
 from nb2prod.monitor.fairness import fairness, fairness_profile
 from nb2prod.monitor.frames import AuditFrame, DeploymentContext, deployment_context, load_audit_frame, require_rows
@@ -71,6 +71,7 @@ def drift_parts(
     refresh computes each sub-window's drift once.
     """
     out: list[tuple[float, float, int, DriftResult | None]] = []
+    reference = with_arrays(reference)
     for a, b, part, _ in window_profiles.parts(points, version_id):
         result = None
         if part.n >= MIN_DRIFT_ROWS:
