@@ -255,6 +255,9 @@ def test_deployments_panel_shows_versions_and_promotes_after_confirmation(page: 
     _wait_until_live(page, candidate)
     assert "is now live" in page.locator("#nb2prod-deployments-panel .jp-nb2prod-message").inner_text()
     assert section.locator(f".jp-nb2prod-version[data-version='{live}'] .jp-nb2prod-badge").inner_text() == "retired"
+    retired = section.locator(f".jp-nb2prod-version[data-version='{live}']")
+    assert retired.locator(".jp-nb2prod-promote, .jp-nb2prod-canary").count() == 0  # the server offers a retired version no promote
+    assert retired.locator(".jp-nb2prod-rollback").inner_text() == "Roll back to"
     assert section.locator(".jp-nb2prod-event").first.get_attribute("data-action") == "promote"
     shot(page, "deployments-promoted")
 
