@@ -9,6 +9,7 @@ from typing import Any
 
 from nb2prod.errors import ConflictError, UsageError
 from nb2prod.package.deploy.request import DeployRequest
+from nb2prod.rollout.transitions import percent
 from nb2prod.settings import Settings
 
 __all__ = ["FALLBACKS", "Plan", "parse_fallback", "validate"]
@@ -57,8 +58,8 @@ def validate(settings: Settings, request: DeployRequest, *, has_holdout: bool) -
         raise UsageError(f"threshold must be between 0 and 1, got {request.threshold}", fix="e.g. --threshold 0.5")
     if request.sample_size < 1:
         raise UsageError("sample size must be at least 1", fix="e.g. --sample-size 200")
-    if request.shadow is not None and not 0 < request.shadow <= 100:
-        raise UsageError(f"shadow percent must be above 0 and at most 100, got {request.shadow:g}", fix="e.g. --shadow 100")
+    if request.shadow is not None:  # the registration checks it again; refuse before anything is built
+        percent(request.shadow, "shadow", allow_full=True)
     fallback = parse_fallback(request.fallback)
     thresholds = parse_thresholds(request.min_metric)
     if thresholds and not has_holdout:
