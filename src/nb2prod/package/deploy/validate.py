@@ -9,7 +9,6 @@ from typing import Any
 
 from nb2prod.errors import ConflictError, UsageError
 from nb2prod.package.deploy.request import DeployRequest
-from nb2prod.rollout.transitions import percent
 from nb2prod.settings import Settings
 
 __all__ = ["FALLBACKS", "Plan", "parse_fallback", "validate"]
@@ -59,6 +58,8 @@ def validate(settings: Settings, request: DeployRequest, *, has_holdout: bool) -
     if request.sample_size < 1:
         raise UsageError("sample size must be at least 1", fix="e.g. --sample-size 200")
     if request.shadow is not None:  # the registration checks it again; refuse before anything is built
+        from nb2prod.rollout.transitions import percent  # lazy: the CLI's --help imports this module, not the store
+
         percent(request.shadow, "shadow", allow_full=True)
     fallback = parse_fallback(request.fallback)
     thresholds = parse_thresholds(request.min_metric)
