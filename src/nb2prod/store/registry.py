@@ -33,6 +33,7 @@ class Registry:
 
     # -- versions ---------------------------------------------------------------------------
     def add_version(self, record: VersionRecord, *, state: VersionState = VersionState.CANDIDATE) -> None:
+        """Register a version without routing it (seeding a store); a deploy registers through :meth:`apply`."""
         with self._engine.begin() as conn:
             exists = conn.execute(sa.select(t.versions.c.version_id).where(t.versions.c.version_id == record.version_id))
             if exists.first() is not None:
@@ -59,6 +60,7 @@ class Registry:
             )
 
     def set_state(self, version_id: str, state: VersionState) -> None:
+        """Set one version's state alone (seeding a store); traffic changes go through :meth:`apply`."""
         with self._engine.begin() as conn:
             done = conn.execute(
                 t.versions.update().where(t.versions.c.version_id == version_id).values(state=state.value)
