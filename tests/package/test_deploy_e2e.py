@@ -105,6 +105,7 @@ def test_deploy_writes_the_contract_folder_and_registers_a_live_version(deployed
     assert record.extra["variables"] == {"model": "model", "data": "X_train", "target": "y_train",
                                          "holdout_data": "X_test", "holdout_target": "y_test"}
     assert record.params["seed"] == 42 and record.params["n_samples"] == 3000
+    assert record.extra["predict_path"]["predict_path"] == "numpy", record.extra["predict_path"]  # proven in the fresh process
     assert record.lint.get("status")  # checked, or why not
     bento_home = deployed["home"] / "bentoml"
     model_yaml = bento_home / "models" / "credit" / record.model_tag.split(":")[1] / "model.yaml"

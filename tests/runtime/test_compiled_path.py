@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,3 +139,26 @@ def test_the_runtime_reports_its_predict_path_and_the_setting_that_turns_it_off(
         assert rt.status()["predict_path"] == {"predict_path": "sklearn", "reason": "NB2PROD_PREDICT_PATH=sklearn"}
         plain = rt.predict(sample_rows(credit_folder)[:3])
     assert [(p.prediction, p.score) for p in fast] == [(p.prediction, p.score) for p in plain]
+
+
+def test_the_fresh_process_proof_names_the_predict_path_for_the_version_record(credit_folder: Path) -> None:
+    from nb2prod.package.proof import start_proof
+
+    sample = json.loads((credit_folder / "sample.json").read_text())
+    result = start_proof(credit_folder).wait({"predictions": sample["predictions"], "scores": sample["scores"]})
+    assert result["ok"]
+    assert result["predict_path"]["predict_path"] == "numpy", result["predict_path"]
+    assert "fresh process" in result["predict_path"]["reason"]
+
+
+def test_the_proof_refuses_a_compiled_path_whose_answers_differ_from_the_notebook() -> None:
+    from nb2prod.package.proof import _proven_path
+
+    expected = {"predictions": [0, 1, 1], "scores": [0.1, 0.7, 0.9]}
+    numpy_path = {"predict_path": "numpy", "reason": "identical to Pipeline.transform on all 3 sample rows"}
+    same = {"predict_path": numpy_path, "fast_predictions": [0, 1, 1], "fast_scores": [0.1, 0.7, 0.9]}
+    assert _proven_path(expected, same)["predict_path"] == "numpy"
+    differs = {**same, "fast_predictions": [0, 0, 1], "fast_scores": [0.1, 0.4, 0.9]}
+    refused = _proven_path(expected, differs)
+    assert refused["predict_path"] == "sklearn"
+    assert "differs from the notebook on 1 of 3" in refused["reason"]

@@ -109,6 +109,17 @@ def compare_predictions(expected: dict[str, Any], actual: dict[str, Any]) -> dic
     }
 
 
+def _proven_path(expected: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    """The path the fresh process would serve with: the compiled one only if its answers equal the notebook's too."""
+    path = answer.get("predict_path") or {"predict_path": "sklearn", "reason": "no compiled path reported"}
+    if path.get("predict_path") != "numpy":
+        return path
+    fast = compare_predictions(expected, {"predictions": answer.get("fast_predictions") or [], "scores": answer.get("fast_scores") or []})
+    if not fast["ok"]:
+        return {"predict_path": "sklearn", "reason": f"the compiled path differs from the notebook on {fast['mismatched']} of {fast['rows']} sample rows"}
+    return {"predict_path": "numpy", "reason": f"{path.get('reason')}; equal to the notebook's predictions in a fresh process"}
+
+
 @dataclass
 class ProofJob:
     """A child process loading and predicting the saved model."""
@@ -139,6 +150,7 @@ class ProofJob:
             )
         result = compare_predictions(expected, answer)
         result["seconds"] = answer.get("seconds")
+        result["predict_path"] = _proven_path(expected, answer)
         if not result["ok"]:
             first = result["first_mismatch"] or {}
             raise InvalidInputError(
@@ -169,6 +181,22 @@ def start_proof(folder: Path) -> ProofJob:
     return ProofJob(process=process, folder=folder)
 
 
+def _fast_path_answer(predictor: Any, spec: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The compiled predict path's own answers on the sample rows, as the service would select and use it."""
+    from nb2prod.runtime.schema import build_schema
+
+    try:
+        valid = build_schema(spec).validate_rows([{k: r.get(k) for k in spec.feature_names} for r in rows])
+        path = predictor.use_fast_path(valid)
+        if path.name == "sklearn":
+            return {"predict_path": path.to_dict()}
+        fast = predictor.predict_rows(valid)
+    except Exception as exc:  # the plain path answered; only the faster one is not proven
+        return {"predict_path": {"predict_path": "sklearn", "reason": f"not proven: {type(exc).__name__}: {exc}"[:300]}}
+    return {"predict_path": path.to_dict(), "fast_predictions": [jsonable(d) for d in fast.decisions],
+            "fast_scores": [jsonable(v) for v in fast.scores]}
+
+
 def _proof_main() -> None:  # runs in the fresh child process
     import time
 
@@ -189,9 +217,11 @@ def _proof_main() -> None:  # runs in the fresh child process
             print("NB2PROD_PROOF " + json.dumps({"error": exc.message, "fix": exc.fix}), flush=True)
             return
         frame = frame_from_rows(sample["rows"], spec.raw["features"])
-        result = Predictor(model, spec).predict_frame(frame)
+        predictor = Predictor(model, spec)
+        result = predictor.predict_frame(frame)
         answer = {"predictions": [jsonable(d) for d in result.decisions], "scores": [jsonable(v) for v in result.scores],
                   "seconds": round(time.perf_counter() - started, 3)}
+        answer.update(_fast_path_answer(predictor, spec, sample["rows"]))
     except Exception as exc:  # report any failure as one line to the parent
         answer = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
     print("NB2PROD_PROOF " + json.dumps(answer), flush=True)

@@ -114,6 +114,7 @@ def _in_folder(settings: Settings, store: Store, request: DeployRequest, inputs:
     record = VersionRecord.from_dict({**record.to_dict(), "bento_tag": built["bento_tag"], "model_tag": built["model_tag"]})
     say("waiting for the fresh-process proof")
     proof = proof_job.wait({"predictions": spec.sample["predictions"], "scores": spec.sample["scores"]})
+    record = VersionRecord.from_dict({**record.to_dict(), "extra": {**record.extra, "predict_path": proof.get("predict_path")}})
     shutil.rmtree(folder / ".bentomodel", ignore_errors=True)
     undo.jobs.clear()
     write_record(folder, record)
