@@ -160,3 +160,32 @@ def test_latencies_observed_per_batch_fill_the_same_buckets_as_one_by_one() -> N
         return [b.get() for b in child._buckets] + [child._sum.get()]
 
     assert buckets(metrics.latency) == pytest.approx(buckets(reference))
+
+
+def test_explained_jobs_compute_deadline_never_waits_for_an_fsync(runtime: Any, credit_folder: Path) -> None:
+    # A batch with a plain and an explained job: the plain answers are handed to the group committer
+    # (not fsync'd in the model thread) before the explanation runs, so the explained job's compute
+    # deadline covers its explanation, not a disk sync; the explained job's rows are then synced.
+    import concurrent.futures
+    import threading
+
+    rows = sample_rows(credit_folder)
+    events: list[str] = []
+    commit, append, explain = runtime.writer.commit, runtime.writer.append, runtime._explain
+    runtime.writer.commit = lambda records, done: (events.append("commit"), commit(records, done))[1]
+    here = threading.current_thread()  # plays the model thread; the committer's own appends are not counted
+
+    def appended(records: Any) -> None:
+        if threading.current_thread() is here:
+            events.append("append")
+        append(records)
+
+    runtime.writer.append = appended
+    runtime._explain = lambda explained: (events.append("explain"), explain(explained))[1]
+    plain, explained = runtime._job([rows[0]], False, None), runtime._job([rows[1]], True, None)
+    for job in (plain, explained):
+        job.future = concurrent.futures.Future()
+    runtime._compute([plain, explained])
+    assert events == ["commit", "explain", "append"]
+    [answer] = explained.future.result(timeout=10)
+    assert answer.explanation and not plain.future.result(timeout=10)[0].explanation

@@ -130,7 +130,7 @@ class ModelLoop(AnswerBuilder):
             part = answers[start : start + len(job.rows)]
             start += len(job.rows)
             (explained if job.explain and self.explainer is not None else plain).append((job, part))
-        self._deliver(plain)
+        self._deliver(plain, inline=not explained)  # never fsync here while explained jobs' compute deadline runs
         if explained:
             self._explain(explained)
             self._deliver(explained)
@@ -227,7 +227,7 @@ class ModelLoop(AnswerBuilder):
         for (_, _, answer), value in zip(targets, values, strict=True):
             answer.explanation = value
 
-    def _deliver(self, pairs: list[tuple[Job, list[Answer]]]) -> None:
+    def _deliver(self, pairs: list[tuple[Job, list[Answer]]], *, inline: bool = True) -> None:
         """Claim each job, spool all their audit rows with one fsync, then answer them."""
         ready: list[tuple[Job, list[Prediction]]] = []
         records: list[dict[str, Any]] = []
@@ -253,7 +253,7 @@ class ModelLoop(AnswerBuilder):
             tally.flush(self.metrics)
             self._shadow(shadows)  # after the answers: the shadow model is off the response path
 
-        if self._queue.empty():  # nothing to compute meanwhile: sync here, one thread hop fewer for the answer
+        if inline and self._queue.empty():  # nothing to compute meanwhile: sync here, one thread hop fewer for the answer
             try:
                 self.writer.append(records)
             except StoreError as exc:
