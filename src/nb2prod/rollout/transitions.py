@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from nb2prod.errors import ConflictError, GateRefusedError, Nb2prodError, NotFoundError, UsageError
 from nb2prod.models import RegistryEvent, Traffic, VersionRecord, VersionState
-from nb2prod.store.snapshot import Change, RegistrySnapshot
+from nb2prod.store.snapshot import LIVE_ACTIONS, Change, RegistrySnapshot
 
 __all__ = [
     "LIVE_ACTIONS",
@@ -40,7 +40,6 @@ __all__ = [
 
 Kind = Literal["deploy", "shadow", "control", "canary", "promote", "rollback", "stop_canary", "undeploy"]
 ROLES = ("live", "shadow", "canary", "control")
-LIVE_ACTIONS = frozenset({"deploy", "promote", "rollback"})  # events whose version_id is the live version afterwards
 _ROLE_STATE = {"live": VersionState.LIVE, "shadow": VersionState.SHADOW, "canary": VersionState.CANARY, "control": VersionState.CONTROL}
 _EMPTY_PERCENT = {"shadow": 100.0, "canary": 0.0, "control": 0.0}
 

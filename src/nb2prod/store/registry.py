@@ -13,11 +13,10 @@ from sqlalchemy.engine import Engine
 from nb2prod.errors import ConflictError, NotFoundError
 from nb2prod.models import RegistryEvent, Traffic, VersionRecord, VersionState
 from nb2prod.store import tables as t
-from nb2prod.store.snapshot import Change, RegistrySnapshot
+from nb2prod.store.snapshot import LIVE_ACTIONS, Change, RegistrySnapshot
 
 __all__ = ["Registry"]
 
-_LIVE_ACTIONS = ("deploy", "promote", "rollback")  # events whose version_id is the live version afterwards
 _ATTEMPTS = 30
 
 
@@ -156,7 +155,7 @@ class Registry:
                 sa.select(t.versions.c.version_id, t.versions.c.state).where(t.versions.c.name == name))}
             lives = tuple(r.version_id for r in conn.execute(
                 sa.select(t.events.c.version_id)
-                .where(t.events.c.name == name, t.events.c.action.in_(_LIVE_ACTIONS), t.events.c.version_id.is_not(None))
+                .where(t.events.c.name == name, t.events.c.action.in_(LIVE_ACTIONS), t.events.c.version_id.is_not(None))
                 .order_by(t.events.c.id)))
         return RegistrySnapshot(name=name, traffic=traffic, states=states, lives=lives)
 

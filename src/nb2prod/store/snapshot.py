@@ -11,7 +11,9 @@ from collections.abc import Mapping
 
 from nb2prod.models import RegistryEvent, Traffic, VersionRecord, VersionState
 
-__all__ = ["Change", "RegistrySnapshot"]
+__all__ = ["LIVE_ACTIONS", "Change", "RegistrySnapshot"]
+
+LIVE_ACTIONS = ("deploy", "promote", "rollback")  # events whose version_id is the live version afterwards
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
