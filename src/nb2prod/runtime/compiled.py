@@ -82,6 +82,13 @@ def _onehot(encoder: Any, column: str) -> tuple[Callable[[pd.DataFrame], np.ndar
     return encode, ""
 
 
+def _floats(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """``frame[columns]`` as a new float64 matrix, column by column (no DataFrame take: about a quarter of the time)."""
+    import numpy as np
+
+    return np.column_stack([frame[c].to_numpy(dtype=np.float64) for c in columns])
+
+
 def _part(transformer: Any, columns: list[str]) -> tuple[Callable[[pd.DataFrame], np.ndarray] | None, str]:
     """One ColumnTransformer part as a function of the frame, or the reason it has no numpy path."""
     import numpy as np
@@ -89,13 +96,13 @@ def _part(transformer: Any, columns: list[str]) -> tuple[Callable[[pd.DataFrame]
 
     identity = type(transformer) is FunctionTransformer and transformer.func is None  # how a fitted "passthrough" part reads
     if identity or (isinstance(transformer, str) and transformer == "passthrough"):
-        return (lambda frame: frame[columns].to_numpy(dtype=np.float64)), ""
+        return (lambda frame: _floats(frame, columns)), ""
     if type(transformer) is StandardScaler:
         mean = getattr(transformer, "mean_", None) if transformer.with_mean else None
         scale = getattr(transformer, "scale_", None) if transformer.with_std else None
 
         def scaled(frame: pd.DataFrame) -> np.ndarray:
-            x = frame[columns].to_numpy(dtype=np.float64)  # a fresh array: changed in place as StandardScaler does
+            x = _floats(frame, columns)  # a fresh array: changed in place as StandardScaler does
             if mean is not None:
                 x -= mean
             if scale is not None:
