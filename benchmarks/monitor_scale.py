@@ -7,7 +7,8 @@ thread does), then — in a fresh process per measurement, so peak RSS is the re
 - ``Workspace.monitor(window="1d")`` from profiles, and from the audit rows (``source="rows"``,
   only up to ``--row-path-max`` rows: it grows linearly);
 - ``Workspace.drift_series(window="1d", points=24)``;
-- one refresh of the Drift panel's REST calls (monitor + drift_series);
+- one refresh of the Drift panel's REST calls (monitor + drift_series), and the dashboard's one read
+  of both (``monitor_with_series``);
 - write throughput with profiles on vs off on the same rows (the first ``--throughput-rows``);
 - profile bytes per bucket (one minute of one deployment, version and arm).
 
@@ -122,7 +123,7 @@ def throughput(rows: int, now: float, batch: int, per_day: int) -> dict[str, flo
 def read(home: Path, source: str, now: float) -> dict[str, float]:
     """Run in a fresh process: time the monitoring calls, report peak RSS."""
     from nb2prod.api import Workspace
-    from nb2prod.monitor.snapshot import drift_series, monitor_snapshot
+    from nb2prod.monitor.snapshot import drift_series, monitor_snapshot, monitor_with_series
 
     with Workspace.open(home) as ws:
         timings: dict[str, float] = {}
@@ -142,11 +143,38 @@ def read(home: Path, source: str, now: float) -> dict[str, float]:
         drift_series(ws.store, NAME, window="1d", points=24, until=now, source=source)
         timings["panel_refresh_s"] = time.perf_counter() - started
         timings["panel_refresh_cpu_s"] = time.process_time() - cpu
+        if source == "profiles":  # the dashboard's one read: report + series from the same profiles
+            started, cpu = time.perf_counter(), time.process_time()
+            monitor_with_series(ws.store, NAME, window="1d", points=24, until=now)
+            timings["one_read_refresh_s"] = time.perf_counter() - started
+            timings["one_read_refresh_cpu_s"] = time.process_time() - cpu
+            from nb2prod.server.dashboard import dashboard  # the REST route's work, without tornado's request handling
+
+            started, cpu = time.perf_counter(), time.process_time()
+            answer = dashboard(ws, NAME, window="1d")
+            timings["dashboard_s"] = time.perf_counter() - started
+            timings["dashboard_cpu_s"] = time.process_time() - cpu
+            timings["dashboard_server_ms"] = answer["server_ms"]
         timings["n"] = report.n
         timings["points"] = len(series)
         timings["drifted"] = sorted(report.drift.drifted) if report.drift else []  # type: ignore[assignment]
-    timings["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    timings["peak_rss_mb"] = _peak_rss_mb()
     return timings
+
+
+def _peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM of its address space).
+
+    Not ``getrusage(RUSAGE_SELF).ru_maxrss``: Linux carries that over an exec from the process that
+    forked it, so a reader started by this script would report the seeding parent's peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _child(home: Path, source: str, now: float) -> dict[str, Any]:
@@ -191,7 +219,9 @@ def main() -> None:
         results[rows] = {"seed": seeded, "profiles": prof, "rows": exact}
         line = (f"{rows:>10,} rows: monitor {prof['monitor_s']:.3f} s (cpu {prof['monitor_cpu_s']:.3f} s; first call, rolling "
                 f"the hours, {prof['first_monitor_s']:.3f} s), drift_series(24) {prof['drift_series_s']:.3f} s, "
-                f"panel refresh {prof['panel_refresh_s']:.3f} s (cpu {prof['panel_refresh_cpu_s']:.3f} s), peak RSS {prof['peak_rss_mb']:.0f} MB, "
+                f"panel refresh {prof['panel_refresh_s']:.3f} s (cpu {prof['panel_refresh_cpu_s']:.3f} s), "
+                f"one-read refresh {prof['one_read_refresh_s']:.3f} s (cpu {prof['one_read_refresh_cpu_s']:.3f} s), "
+                f"dashboard route {prof['dashboard_s']:.3f} s (cpu {prof['dashboard_cpu_s']:.3f} s), peak RSS {prof['peak_rss_mb']:.0f} MB, "
                 f"{seeded['bytes_per_bucket'] / 1024:.1f} KB per bucket, seeded at {seeded['rows_per_s']:,.0f} rows/s")
         if exact is not None:
             line += (f" | rows path: monitor {exact['monitor_s']:.3f} s, drift_series {exact['drift_series_s']:.3f} s, "
