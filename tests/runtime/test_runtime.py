@@ -318,3 +318,35 @@ def test_explainer_choice_follows_the_model(load: Any, tmp_path: Path, final: st
     [answer] = rt.predict(sample_rows(folder)[:1], explain=True)
     assert answer.explanation is not None and set(answer.explanation) == set(sample_rows(folder)[0])
     assert answer.explanation["gender"] == 0.0
+
+
+def test_stored_rows_are_explained_in_small_calls_within_the_cpu_budget(runtime: Any, credit_folder: Path) -> None:
+    # each explainer call holds the GIL, so stored rows are explained a few at a time; once the budget
+    # is spent the rest are stored without an explanation
+    from nb2prod.runtime.answering import EXPLAIN_CHUNK
+
+    rows = sample_rows(credit_folder)
+    calls: list[int] = []
+
+    def explain(inputs: list[dict[str, Any]]) -> list[dict[str, float]]:
+        calls.append(len(inputs))
+        return [{"income": 0.1} for _ in inputs]
+
+    runtime.explainer.explain = explain
+    records = [{"_explain": True, "inputs": rows[i % len(rows)]} for i in range(2 * EXPLAIN_CHUNK + 3)]
+    runtime._enrich_stored(records)
+    assert calls == [EXPLAIN_CHUNK, EXPLAIN_CHUNK, 3]
+    assert all(r.get("explanation") == {"income": 0.1} for r in records)
+
+    def spend_it_all(inputs: list[dict[str, Any]]) -> list[dict[str, float]]:
+        runtime._explain_budget = -1.0
+        return explain(inputs)
+
+    runtime.explainer.explain = spend_it_all
+    calls.clear()
+    later = [{"_explain": True, "inputs": rows[i % len(rows)]} for i in range(2 * EXPLAIN_CHUNK)]
+    runtime._explain_budget = 1.0
+    runtime._explain_at = time.monotonic()
+    runtime._enrich_stored(later)
+    assert calls == [EXPLAIN_CHUNK]
+    assert [r.get("explanation") is not None for r in later] == [True] * EXPLAIN_CHUNK + [False] * EXPLAIN_CHUNK

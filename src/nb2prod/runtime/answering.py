@@ -15,7 +15,9 @@ from nb2prod.runtime.predictor import Outputs, jsonable
 from nb2prod.runtime.shadow import ShadowJob
 from nb2prod.runtime.state import STORED_EXPLAIN_CPU_SHARE, RuntimeState
 
-__all__ = ["AnswerBuilder"]
+__all__ = ["EXPLAIN_CHUNK", "AnswerBuilder"]
+
+EXPLAIN_CHUNK = 8  # stored rows explained per call (each call holds the GIL: ~6 ms for 8 tree-explained rows)
 
 
 class AnswerBuilder(RuntimeState):
@@ -182,8 +184,14 @@ class AnswerBuilder(RuntimeState):
         self._explain_at = now
         if not wanted or self._explain_budget <= 0:
             return  # bounded CPU: over budget, rows are stored without an explanation
-        start = time.perf_counter()
-        values = self.explainer.explain([r["inputs"] for r in wanted])
-        self._explain_budget -= time.perf_counter() - start
-        for record, value in zip(wanted, values, strict=True):
-            record["explanation"] = value
+        # a tree explainer holds the GIL for its whole call (49 ms for 64 rows measured here, every thread
+        # stalled): small calls let the model thread and the event loop in between them
+        for i in range(0, len(wanted), EXPLAIN_CHUNK):
+            if self._explain_budget <= 0:
+                return  # the rest is stored without an explanation
+            chunk = wanted[i : i + EXPLAIN_CHUNK]
+            start = time.perf_counter()
+            values = self.explainer.explain([r["inputs"] for r in chunk])
+            self._explain_budget -= time.perf_counter() - start
+            for record, value in zip(chunk, values, strict=True):
+                record["explanation"] = value
