@@ -9,6 +9,7 @@ import click
 
 from nb2prod.api import Workspace
 from nb2prod.cli.app import cli, pass_workspace
+from nb2prod.judgement import MIN_ROWS
 from nb2prod.models import AlertCheck, DriftResult, MonitorReport
 
 __all__: list[str] = []
@@ -22,6 +23,10 @@ def _print_drift(d: DriftResult) -> None:
     click.echo(f"data drift: {len(d.drifted)}/{len(d.features)} features drifted (score {d.score:.2f}; "
                f"BH q ≤ {d.alpha:g} and effect ≥ {d.min_effect:g}; {d.n_current} rows vs {d.n_reference} reference; "
                f"{d.elapsed_ms:.0f} ms)")
+    if d.n_current < MIN_ROWS:
+        # a handful of rows gives every feature a large effect and PSI that a table would show as if they meant something
+        click.echo(f"  not enough data (n={d.n_current}): the per-feature table appears from {MIN_ROWS} predictions in the window")
+        return
     click.echo(f"  {'feature':<22}{'test':<6}{'p':>10}{'q':>10}{'effect':>18}{'psi':>8}  drift")
     for f in sorted(d.features, key=lambda x: (not x.drifted, x.q_value)):
         effect = f"{f.effect_name.split('_')[0][:4]} {f.effect:.3f}"
