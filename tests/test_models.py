@@ -17,6 +17,13 @@ def test_shadow_deploy_card_says_what_it_shadows() -> None:
     assert "replaces" in deploy_result_html(live) and "not served (use --serve)" in deploy_result_html(live)
 
 
+def test_shadow_deploy_text_summary_says_it_is_a_shadow() -> None:
+    base = {"name": "credit", "version_id": "credit-v2", "deployment_dir": "/d", "bento_tag": None, "model_tag": None, "parent": "credit-v1"}
+    headline = DeployResult(**base, shadow_percent=100.0).summary().splitlines()[0]
+    assert headline == "deployed credit-v2 in 0.0s as a shadow of credit-v1 (100% of its requests)"
+    assert "shadow" not in DeployResult(**base).summary()
+
+
 def test_all_lists_every_public_record_once() -> None:
     public = {name for name, value in vars(models).items() if isinstance(value, type) and value.__module__.startswith("nb2prod.models.")}
     assert sorted(models.__all__) == sorted(public)

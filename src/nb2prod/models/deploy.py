@@ -53,7 +53,10 @@ class DeployResult(Record):
         """A few plain-text lines for a terminal or notebook."""
         metrics = ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in self.metrics.items()) or "no holdout"
         lines = [
-            f"deployed {self.version_id} in {self.duration_s:.1f}s" + (f" → {self.url}" if self.url else ""),
+            f"deployed {self.version_id} in {self.duration_s:.1f}s" + (f" → {self.url}" if self.url else "")
+            # a shadow answers nobody: say so, or the headline reads as if it had replaced the live version
+            + (f" as a shadow of {self.parent or 'the live version'} ({self.shadow_percent:g}% of its requests)"
+               if self.shadow_percent is not None else ""),
             f"  metrics: {metrics}",
             f"  proof:   {self.proof.get('rows', 0)} sample rows match in a fresh process"
             + (f" (max |Δscore| {self.proof['max_abs_diff']:.1e})" if self.proof.get("max_abs_diff") is not None else ""),
