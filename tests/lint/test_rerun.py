@@ -40,6 +40,41 @@ def test_headless_kernels_talk_over_unix_sockets_in_the_temp_folder() -> None:
     assert km.transport == "ipc" and km.ip.startswith(tempfile.gettempdir())
 
 
+
+def test_headless_kernels_are_shut_down_without_an_interrupt() -> None:
+    """jupyter_client sends SIGINT before every shutdown: ipykernel then logged 'KeyboardInterrupt caught in kernel.'."""
+    import asyncio
+    import signal
+    import sys
+
+    from nb2prod.adapters.kernel import kernel_manager_class
+
+    if sys.platform == "win32":
+        pytest.skip("Windows kernels use TCP and the default manager")
+
+    async def lifecycle() -> list[int]:
+        km = kernel_manager_class()(kernel_name="python3")
+        await km.start_kernel()
+        sent: list[int] = []
+        send = km.provisioner.send_signal
+
+        async def recording(signum: int) -> None:
+            sent.append(signum)
+            await send(signum)
+
+        km.provisioner.send_signal = recording
+        client = km.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=120)
+            await km.interrupt_kernel()  # an explicit interrupt (a cell timeout) still reaches the kernel
+        finally:
+            client.stop_channels()
+            await km.shutdown_kernel()
+        return sent
+
+    assert asyncio.run(lifecycle()) == [signal.SIGINT]
+
 def test_rerun_ties_failures_to_static_findings(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     nb = notebook(
         cell("import numpy as np\nimport uuid", count=1),

@@ -40,6 +40,14 @@ def kernel_manager_class() -> type:
         def _ip_default(self) -> str:  # the sockets' path prefix (short: Unix socket paths are limited to ~100 bytes)
             return os.path.join(tempfile.gettempdir(), f"nb2prod-kernel-{uuid.uuid4().hex[:8]}")
 
+        async def _async_interrupt_kernel(self) -> None:
+            # jupyter_client interrupts every kernel it shuts down; a kernel between two messages then prints
+            # "ERROR | KeyboardInterrupt caught in kernel." into the user's terminal. The shutdown request that
+            # follows ends an idle kernel, and a stuck one gets SIGTERM then SIGKILL anyway.
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
     return IpcKernelManager
 
 
