@@ -61,6 +61,20 @@ def _capture_index(cells: list[Any], request: DeployRequest, notebook: str) -> i
     return len(cells) - 1
 
 
+def _ready_cell(nb: Any, request: DeployRequest) -> int | None:
+    """The code cell (1-based) by which every variable the deploy reads is assigned and the model fitted."""
+    from nb2prod.package.deploy.variables import binding_cells
+
+    sources = [c.source if SKIP_TAG not in _tags(c) else "" for c in nb.cells if c.cell_type == "code"]
+    names = list(request.variables.values())
+    found = binding_cells(sources, names)
+    if len(found) < len(set(names)):
+        return None
+    fitted = re.compile(rf"\b{re.escape(request.model_var or '')}\s*\.\s*fit\w*\s*\(")
+    fits = [i for i, source in enumerate(sources, start=1) if fitted.search(source)]
+    return max([*found.values(), *fits[-1:]])
+
+
 def prepare_copy(nb: Any, request: DeployRequest, *, notebook: str, home: Path, out: Path, progress: Path) -> Any:
     """The notebook to execute: ``skip-deploy`` cells and cells after the capture point emptied, the deploy cell added.
 
@@ -169,14 +183,23 @@ def deploy_notebook(
     # in the kernel: the notebook's own parameters cell (as papermill set it) is the record of truth
     in_kernel = request.replace(parameters=None, notebook=str(source))
     copy = work / source.name
+    ready = _ready_cell(nb, request) if request.cell is None and request.upto is None else None
     write_notebook(prepare_copy(nb, in_kernel, notebook=source.name, home=settings.home, out=out, progress=progress_file), copy)
     say = progress or (lambda _m: None)
     fail_on = None if request.lint_fail_on == "never" else Severity(request.lint_fail_on)
     try:
         say("running the notebook")
         with _ProgressTail(progress_file, say):
-            run = run_notebook(settings, store, source, dict(request.parameters or {}), progress=show_cells,
-                               timeout_s=request.timeout_s, fail_on=fail_on, execute=copy)
+            try:
+                run = run_notebook(settings, store, source, dict(request.parameters or {}), progress=show_cells,
+                                   timeout_s=request.timeout_s, fail_on=fail_on, execute=copy)
+            except ExecutionError as exc:
+                if ready is None or out.is_file():
+                    raise
+                # real notebooks plot or explore after training, with libraries the deploy does not need
+                raise ExecutionError(exc.message, fix=f"{exc.fix}; if that cell comes after the model is trained (its variables "
+                                     f"are all set by code cell {ready}), deploy with `--cell {ready}` or tag the cell "
+                                     f"{SKIP_TAG}") from exc
         if not out.is_file():
             raise ExecutionError(f"{source.name}: the deploy cell did not run", fix=f"open {run.output}")
         data = json.loads(out.read_text(encoding="utf-8"))

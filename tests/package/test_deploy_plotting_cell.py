@@ -1,0 +1,33 @@
+"""A real notebook plots after training, with a library the deploy's environment may lack (the
+scikit-learn gallery's AdaBoost example imports seaborn in its last cell). The failed run says which
+code cell already has everything the deploy needs, and ``--cell`` that number deploys.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+NOTEBOOK = Path(__file__).resolve().parent / "notebooks" / "plots_after_training.ipynb"
+
+
+def _deploy(home: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, object]]:
+    from nb2prod.cli import main
+
+    code = main(["--home", str(home), "deploy", str(NOTEBOOK), "--name", "plots", "--json", *args])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_a_failing_plot_after_training_names_the_cell_to_capture_at(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / ".nb2prod"
+    code, error = _deploy(home, capsys)
+    assert (code, error["ok"], error["error"]) == (10, False, "execution"), error
+    assert "No module named 'nb2prod_test_plotting_library_that_is_not_installed'" in str(error["message"])
+    assert "set by code cell 2), deploy with `--cell 2` or tag the cell skip-deploy" in str(error["fix"])
+
+    code, result = _deploy(home, capsys, "--cell", "2")
+    assert code == 0 and result["proof"]["ok"], result  # type: ignore[index]
