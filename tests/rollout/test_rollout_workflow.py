@@ -157,6 +157,16 @@ def test_cli_commands(workspace: Workspace, capsys: pytest.CaptureFixture[str]) 
     assert "between 0 and 100" in capsys.readouterr().err
 
 
+def test_cli_compare_on_a_single_shadowed_request(workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    """One compared pair has a score difference but no KS test: the text output once raised a TypeError on it."""
+    _setup(workspace)
+    home = str(workspace.settings.home)
+    assert main(["--home", home, "shadow", "credit:credit-v2", "--percent", "100"]) == 0
+    _shadow_traffic(workspace, 1, flip=0.0)
+    assert main(["--home", home, "compare", "credit"]) == 0
+    out, err = capsys.readouterr()
+    assert "on 1 compared requests" in out and "KS - (p=-)" in out and not err
+
 def test_cli_gate_exits_with_the_gate_refused_code_when_it_blocks(workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     _setup(workspace)
     home = str(workspace.settings.home)

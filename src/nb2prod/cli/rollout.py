@@ -30,14 +30,19 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:.1%}"
 
 
+def _num(x: float | None, spec: str) -> str:
+    return "-" if x is None else format(x, spec)
+
+
 def _print_comparison(c: ShadowComparison) -> None:
     o = c.overall
     click.echo(f"{c.name}: live {c.live_version} vs candidate {c.candidate_version} on {o.n} compared requests"
                f" of {c.shadowed} shadowed (completeness {_pct(c.completeness)}; {c.candidate_errors} candidate errors,"
                f" {c.candidate_timeouts} shadow timeouts not compared)")
     click.echo(f"  agreement {_pct(o.agreement)} (95% CI {_pct(o.low)}–{_pct(o.high)})")
-    if c.score_mean_abs_diff is not None:
-        click.echo(f"  score: mean |Δ| {c.score_mean_abs_diff:.4f}, KS {c.score_ks_statistic:.3f} (p={c.score_ks_p_value:.3g})")
+    if c.score_mean_abs_diff is not None:  # the KS test needs more than one pair: its figures can be missing alone
+        click.echo(f"  score: mean |Δ| {c.score_mean_abs_diff:.4f}, KS {_num(c.score_ks_statistic, '.3f')} "
+                   f"(p={_num(c.score_ks_p_value, '.3g')})")
     for live, row in c.flip_matrix.items():
         click.echo(f"  live {live} → " + ", ".join(f"candidate {k}: {v}" for k, v in row.items()))
     for attribute, groups in c.segments.items():
