@@ -64,6 +64,23 @@ def test_bad_requests_are_one_line_usage_errors(options: dict[str, Any], needle:
         DeployRequest.from_options(options)
 
 
+@pytest.mark.parametrize(("options", "needle"), [
+    ({"cell": 3}, "cell (--cell) steers a notebook run"),
+    ({"upto": "fit"}, "upto (--upto) steers a notebook run"),
+    ({"timeout_s": 60.0}, "timeout_s (--timeout) steers a notebook run"),
+    ({"lint_fail_on": "never"}, "lint_fail_on (--lint-fail-on) steers a notebook run"),
+])
+def test_in_memory_deploys_refuse_the_notebook_run_options(workspace: Workspace, fitted: dict[str, Any],
+                                                          options: dict[str, Any], needle: str) -> None:
+    # with model=/data= there is no notebook run: a cell, tag, timeout or lint level would be silently ignored
+    with pytest.raises(UsageError, match=needle.replace("(", r"\(").replace(")", r"\)")) as caught:
+        workspace.deploy(fitted["model"], data=fitted["X_train"], target=fitted["y_train"], name="diabetes", **options)
+    assert "deploy_notebook" in (caught.value.fix or "")
+    assert workspace.store.registry.versions("diabetes") == []  # refused before anything was written
+    with pytest.raises(UsageError, match="steers a notebook run"):  # a built request is held to the same rule
+        workspace.deploy(fitted["model"], data=fitted["X_train"], request=DeployRequest(name="diabetes", **options))
+
+
 def test_the_magic_and_the_cli_take_the_same_deploy_flags() -> None:
     from nb2prod.cli.deploy import deploy as cli_deploy
     from nb2prod.magics import _deploy_parser

@@ -63,6 +63,7 @@ class Deploying(Linting):
             request = DeployRequest.from_options({"actor": _user(), **options})
         elif options:
             raise UsageError("pass either a request or options", fix="put the options in the DeployRequest")
+        _refuse_notebook_run_options(request, "Workspace.deploy(model=..., data=...)")
         inputs = DeployInputs(model=model, data=data, target=target, holdout=holdout, namespace=namespace, history=tuple(history))
         return self.deploy_request(request, inputs, progress=progress)
 
@@ -95,6 +96,7 @@ class Deploying(Linting):
         """
         from nb2prod.package.deploy.mlflow_link import logged_inputs
 
+        _refuse_notebook_run_options(request, f"a deploy of {request.source or 'an MLflow model'}")
         inputs = logged_inputs(self.settings, request, data=data, target=target, holdout=holdout)
         return self.deploy_request(request, inputs, progress=progress)
 
@@ -217,3 +219,17 @@ class Deploying(Linting):
         policy = get_policy(self.store, name)
         return render_cluster(self.settings, self.store, name, out=out, apply=apply, schedule=policy.cron if policy else None,
                               **options)
+
+
+def _refuse_notebook_run_options(request: DeployRequest, what: str) -> None:
+    """Options that only steer a notebook run nb2prod starts would be silently ignored for objects already in memory: refuse them."""
+    from nb2prod.errors import UsageError
+    from nb2prod.package.deploy.request import DEPLOY_OPTIONS, default_of
+
+    for option in DEPLOY_OPTIONS:
+        if option.fronts != frozenset({"cli"}) or option.field in ("model_var",):
+            continue
+        if getattr(request, option.field) != default_of(option.field):
+            raise UsageError(f"{option.field} ({option.flags[0]}) steers a notebook run; {what} deploys objects already in memory",
+                             fix=f"drop {option.field}, or deploy the notebook with Workspace.deploy_notebook(NOTEBOOK, {option.field}=...) "
+                                 f"(nb2prod deploy NOTEBOOK {option.flags[0]} ...)")
