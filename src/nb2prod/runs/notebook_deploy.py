@@ -10,10 +10,12 @@ the run's versioned folder; the notebook itself is what is linted and journalled
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -175,6 +177,7 @@ def deploy_notebook(
     if bad:
         raise UsageError(f"{bad[0]!r} is not a notebook variable name", fix="name variables like model, X_train, y_train")
     checked_wheels(request.wheels)  # before the notebook runs, not after
+    started = time.perf_counter()
     source = Path(notebook).expanduser().resolve()
     nb = read_notebook(source)
     work = settings.home / "tmp" / f"deploy-{uuid.uuid4().hex[:8]}"
@@ -207,4 +210,5 @@ def deploy_notebook(
         shutil.rmtree(work, ignore_errors=True)
     if data.get("failed"):
         raise _error_from(data)
-    return DeployResult.from_dict(data)
+    # the kernel timed its own deploy cell; the caller waited for the whole notebook run too
+    return dataclasses.replace(DeployResult.from_dict(data), duration_s=time.perf_counter() - started)
