@@ -25,8 +25,8 @@ def _same_drift(a: Any, b: Any) -> None:
     assert (a.n_current, a.since, a.until) == (b.n_current, b.since, b.until)
     for x, y in zip(a.features, b.features, strict=True):
         assert x.feature == y.feature and x.n_current == y.n_current
-        assert abs(x.effect - y.effect) <= 0.03  # the documented Wasserstein bound
-        if abs(x.effect - a.min_effect) > 0.03 and (x.q_value < 1e-3 or x.q_value > 0.2):
+        assert abs(x.effect - y.effect) <= 0.06  # each within the documented 0.03 of the exact value
+        if abs(x.effect - a.min_effect) > 0.06 and (x.q_value < 1e-3 or x.q_value > 0.2):
             assert x.drifted == y.drifted, x.feature
 
 
