@@ -25,6 +25,7 @@ import numpy as np
 
 from nb2prod.errors import InvalidInputError
 from nb2prod.models import DriftResult, FeatureDrift
+from nb2prod.monitor.derived import derived_of
 from nb2prod.monitor.reference import category_key
 
 if TYPE_CHECKING:
@@ -219,6 +220,7 @@ def compute_drift(
     names = [f for f in (features or list(sketches)) if f in sketches]
     if not names:
         raise InvalidInputError("no feature to compare with the reference", fix="check the feature names")
+    current = derived_of(current, names)  # a datetime's parts, a text's lengths, as the profiles fold them
     rows: list[dict[str, Any]] = []
     for feature in names:
         sketch = sketches[feature]

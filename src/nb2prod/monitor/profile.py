@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from nb2prod.adapters.datasketches_sketch import kll_dump, kll_load, kll_merge, kll_update
+from nb2prod.monitor.derived import derived_inputs
 from nb2prod.monitor.frames import safe_inputs, value_key
 from nb2prod.monitor.profile_columns import (
     KLL_K,
@@ -134,8 +135,9 @@ class Profile:
         names: set[str] = set()
         for row in rows:
             names.update(row["inputs"])
-        for name in sorted(names):
-            values = [row["inputs"].get(name) for row in rows]
+        received = [(name, [row["inputs"].get(name) for row in rows]) for name in sorted(names)]
+        # a datetime's hour/weekday/month and a text's lengths: what drift compares for those columns
+        for name, values in [*received, *derived_inputs(received)]:
             column = self.columns.setdefault(name, ColumnSummary())
             raw = Counter(values)  # rows are safe: no NaN, every value hashable
             missing = raw.pop(None, 0)

@@ -116,13 +116,26 @@ def build_reference(
     grid_size: int = 2048,
     sample_size: int = 2000,
     seed: int = 0,
+    datetimes: Sequence[str] = (),
+    texts: Sequence[str] = (),
 ) -> dict[str, Any]:
     """JSON-ready reference sketches of ``frame`` (the training inputs; drop the target first).
 
     ``categorical`` names the categorical columns; by default, non-numeric and boolean columns.
-    ``features`` restricts the columns (default: all but ``exclude``).
+    ``features`` restricts the columns (default: all but ``exclude``). ``datetimes`` and ``texts``
+    are sketched by their derived parts (``nb2prod.monitor.derived``), never raw.
     """
     import pandas as pd
+
+    if datetimes or texts:
+        from nb2prod.monitor.derived import derived_frame
+
+        derived, derived_categorical = derived_frame(frame, datetimes, texts)
+        frame = frame[[c for c in frame.columns if c not in {*datetimes, *texts}]].join(derived)
+        if categorical is not None:
+            categorical = [*categorical, *derived_categorical]
+        if features is not None:
+            features = [*(f for f in features if f not in {*datetimes, *texts}), *derived.columns]
 
     if not isinstance(frame, pd.DataFrame):
         raise InvalidInputError(

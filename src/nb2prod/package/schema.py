@@ -147,7 +147,8 @@ def drift_columns(features: Sequence[dict[str, Any]]) -> tuple[list[str], list[s
     """``(columns to sketch for drift, the categorical ones among them)``.
 
     Datetimes (every new day is outside the training range: "always drifted") and free text (a
-    count per distinct text is no reference) are left out of the reference sketches.
+    count per distinct text is no reference) are left out here: the reference sketches them by
+    their derived parts instead (``nb2prod.monitor.derived``: hour/weekday/month, lengths).
     """
     columns = [f["name"] for f in features if f.get("dtype") != "datetime" and not f.get("text")]
     categorical = [f["name"] for f in features if f.get("dtype") in {"category", "string", "bool"} and f["name"] in columns]

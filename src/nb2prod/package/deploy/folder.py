@@ -29,11 +29,13 @@ class Environment:
     warnings: list[str] = field(default_factory=list)
 
 
-def reference_for(frame: Any, categorical: list[str]) -> dict[str, Any]:
-    """``reference.json`` content, from the monitor's builder."""
+def reference_for(frame: Any, categorical: list[str], *, datetimes: list[str] | None = None,
+                  texts: list[str] | None = None) -> dict[str, Any]:
+    """``reference.json`` content, from the monitor's builder; datetime and text columns are sketched by
+    their derived parts (hour/weekday/month, lengths), never raw."""
     from nb2prod.monitor.reference import build_reference
 
-    return build_reference(frame, categorical=list(categorical))
+    return build_reference(frame, categorical=list(categorical), datetimes=datetimes or (), texts=texts or ())
 
 
 def write_spec_files(folder: Path, settings_store_url: str, name: str, version_id: str, model: Any, inputs: DeployInputs,
@@ -96,8 +98,11 @@ def write_environment(folder: Path, checked: Checked, modules: Any, wheels: tupl
     warnings: list[str] = []
     from nb2prod.package.schema import drift_columns
 
-    columns, categorical = drift_columns(checked.schema)  # no datetimes, no free text
-    (folder / "reference.json").write_text(json.dumps(reference_for(checked.frame[columns], categorical)), encoding="utf-8")
+    columns, categorical = drift_columns(checked.schema)  # datetimes and free text by their derived parts
+    datetimes = [f["name"] for f in checked.schema if f.get("dtype") == "datetime"]
+    texts = [f["name"] for f in checked.schema if f.get("text")]
+    reference = reference_for(checked.frame[[*columns, *datetimes, *texts]], categorical, datetimes=datetimes, texts=texts)
+    (folder / "reference.json").write_text(json.dumps(reference), encoding="utf-8")
 
     lock = pin_environment(modules)
     from_wheels = {wheel_distribution(w.name) for w in wheels}

@@ -1,0 +1,108 @@
+"""What drift compares for a datetime or a free-text input: derived columns, the same at training and live.
+
+A raw timestamp is "always drifted" (every new day lies past the training range) and a count per
+distinct text is no reference (every review is new). Drift is measured instead on what such a
+column says about the population:
+
+- a datetime column ``posted`` → ``posted.hour`` (``"00"``…``"23"``), ``posted.weekday`` (``"Mon"``…)
+  and ``posted.month`` (``"Jan"``…), categorical, each kept only when it varies in the training data
+  (dates without a time of day have no ``.hour``);
+- a text column ``review`` → ``review.chars`` and ``review.words`` (lengths), numeric.
+
+The same functions derive the training sketches (:func:`derived_frame`, at deploy) and the live
+values folded into the per-minute profiles (:func:`derived_inputs`, at write time, where requests
+carry ISO-8601 strings), so both sides name and bin the parts identically.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DATETIME_PARTS", "TEXT_PARTS", "derived_frame", "derived_inputs", "derived_of"]
+
+DATETIME_PARTS = ("hour", "weekday", "month")
+TEXT_PARTS = ("chars", "words")
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_WORD = re.compile(r"\S+")
+
+
+def _parts(moment: datetime | None) -> tuple[str, str, str] | None:
+    if moment is None:
+        return None
+    return f"{moment.hour:02d}", _WEEKDAYS[moment.weekday()], _MONTHS[moment.month - 1]
+
+
+def _parse(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO.match(value):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
+def _is_text(values: Sequence[Any]) -> bool:
+    """Free text, as the schema decides it: most values hold three words or more."""
+    counts = sorted(len(_WORD.findall(v)) for v in values[:1000] if isinstance(v, str))
+    return bool(counts) and counts[len(counts) // 2] >= 3
+
+
+def derived_inputs(columns: Sequence[tuple[str, Sequence[Any]]]) -> list[tuple[str, list[Any]]]:
+    """The derived live columns of a batch of request inputs (``[(column, values)]``, values as received).
+
+    A column whose first text value is an ISO-8601 date yields its parts; free text yields its lengths;
+    numbers and short labels yield nothing. A value that is not a date or a text is a missing part.
+    """
+    derived: list[tuple[str, list[Any]]] = []
+    for name, values in columns:
+        first = next((v for v in values if v is not None), None)
+        if isinstance(first, datetime) or (isinstance(first, str) and _ISO.match(first)):
+            parts = [_parts(_parse(v)) for v in values]
+            for index, part in enumerate(DATETIME_PARTS):
+                derived.append((f"{name}.{part}", [None if p is None else p[index] for p in parts]))
+        elif isinstance(first, str) and _is_text(values):
+            derived.append((f"{name}.chars", [len(v) if isinstance(v, str) else None for v in values]))
+            derived.append((f"{name}.words", [len(_WORD.findall(v)) if isinstance(v, str) else None for v in values]))
+    return derived
+
+
+def derived_frame(frame: pd.DataFrame, datetimes: Sequence[str], texts: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+    """``(the training frame's derived columns, the categorical ones)``: datetime parts that vary, text lengths."""
+    import pandas as pd
+
+    out: dict[str, Any] = {}
+    categorical: list[str] = []
+    for name in datetimes:
+        moments = pd.to_datetime(frame[name], errors="coerce")
+        parts = [_parts(None if pd.isna(m) else m.to_pydatetime()) for m in moments]
+        for index, part in enumerate(DATETIME_PARTS):
+            values = pd.Series([None if p is None else p[index] for p in parts], index=frame.index, dtype=object)
+            if values.nunique(dropna=True) > 1:  # a part that never changed in training says nothing live
+                out[f"{name}.{part}"] = values
+                categorical.append(f"{name}.{part}")
+    for name in texts:
+        text = frame[name].where(frame[name].map(lambda v: isinstance(v, str)))
+        out[f"{name}.chars"] = text.map(len, na_action="ignore").astype(float)
+        out[f"{name}.words"] = text.map(lambda v: len(_WORD.findall(v)), na_action="ignore").astype(float)
+    return pd.DataFrame(out, index=frame.index), categorical
+
+
+def derived_of(current: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
+    """``current`` (live inputs as received) with the derived ``features`` it lacks added from their columns."""
+    wanted = {f.rsplit(".", 1)[0] for f in features
+              if f not in current.columns and "." in f and f.rsplit(".", 1)[0] in current.columns}
+    if not wanted:
+        return current
+    extra = derived_inputs([(name, current[name].tolist()) for name in sorted(wanted)])
+    added = {name: values for name, values in extra if name in features}
+    return current.assign(**added) if added else current
