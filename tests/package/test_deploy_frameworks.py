@@ -117,6 +117,24 @@ def test_a_text_pipeline_with_datetime_and_missing_values(home: Path, capsys: py
     frame = run["ns"]["X_test"].head(1).copy()
     frame["posted"] = pd.to_datetime(["2024-06-01T10:30:00"]).astype("datetime64[ns]").to_numpy()
     assert answer["prediction"] == run["ns"]["model"].predict(frame)[0] and not answer["fallback"]
+    # monitoring compares the timestamp by its parts and the review by its lengths, never raw (no "always drifted")
+    import time
+
+    from nb2prod.cli import main
+
+    deadline = time.monotonic() + 30
+    while True:  # the audit rows reach the store off the request path
+        code = main(["--home", str(home), "drift", "reviews", "--window", "1h", "--json"])
+        drift = json.loads(capsys.readouterr().out)
+        assert code == 0, drift
+        if drift["n_current"] >= len(run["rows"]) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    features = {f["feature"]: f for f in drift["features"]}
+    assert {"posted.hour", "posted.weekday", "posted.month", "review.chars", "review.words", "store"} <= set(features)
+    assert "posted" not in features and "review" not in features
+    assert features["posted.hour"]["n_current"] == len(run["rows"]) + 1  # the test rows and the one with an offset
+    assert not any(features[f]["drifted"] for f in ("posted.weekday", "posted.month", "review.chars", "review.words"))
 
 
 def test_an_ndarray_gridsearch_over_a_notebook_transformer_and_a_voting_classifier(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
