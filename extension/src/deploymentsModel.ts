@@ -34,7 +34,8 @@ export function allowedActions(version: IVersionStatus): Action[] {
 /** What the deployment-wide rollback would do now (from the server), or null when there is nothing to roll back. */
 export function rollbackLabel(status: IDeploymentStatus): string | null {
   if (status.rollback_stops) {
-    return `stop the canary ${shortVersion(status.rollback_stops, status.name)}`;
+    const what = status.rollback_stops === status.traffic.control ? 'the control group' : 'the canary';
+    return `stop ${what} ${shortVersion(status.rollback_stops, status.name)}`;
   }
   return status.rollback_target ? `make ${shortVersion(status.rollback_target, status.name)} live again` : null;
 }

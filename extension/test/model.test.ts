@@ -73,6 +73,8 @@ test('actions: the server decides; the panel offers the ones it has buttons for'
 test('rollback: what the server says a rollback does now', () => {
   const d = deployment({ live: 'credit-v2', canary: 'credit-v3', canary_percent: 5 });
   assert.equal(rollbackLabel({ ...d, rollback_stops: 'credit-v3' }), 'stop the canary v3');
+  const c = deployment({ live: 'credit-v2', control: 'credit-v1', control_percent: 20 });
+  assert.equal(rollbackLabel({ ...c, rollback_stops: 'credit-v1' }), 'stop the control group v1');
   assert.equal(rollbackLabel({ ...deployment({ live: 'credit-v2' }), rollback_target: 'credit-v1' }), 'make v1 live again');
   assert.equal(rollbackLabel(deployment({ live: 'credit-v1' }, [event('deploy', 'credit-v1')])), null);
 });

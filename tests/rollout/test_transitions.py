@@ -104,6 +104,28 @@ def test_rollback_stops_the_canary_first_then_goes_back_one_live_version() -> No
     assert (s.traffic.live, s.states["v2"], rollback_target(s)) == ("v1", VersionState.RETIRED, "v2")
 
 
+def test_rollback_stops_the_canary_then_the_control_group_before_replacing_live() -> None:
+    s = _run(EMPTY, _deploy("v1"), _deploy("v2", live="v1"), _deploy("v3", live="v2", shadow=100))
+    s = _run(s, TransitionRequest("canary", "v3", 10), TransitionRequest("control", "v1", 20))
+    s = _run(s, TransitionRequest("rollback"))
+    assert (s.traffic.canary, s.traffic.control, s.traffic.live) == (None, "v1", "v2")
+    change = plan(s, TransitionRequest("rollback"))
+    assert "stopped the control group v1 (20%)" in change.event.reason
+    s = advance(s, change)
+    assert (s.traffic.control, s.states["v1"], s.traffic.live) == (None, VersionState.RETIRED, "v2")
+    assert shares(s.traffic) == {"v2": 100.0}
+    check_invariants(s.traffic, s.states)
+    s = _run(s, TransitionRequest("rollback"))
+    assert s.traffic.live == "v1"
+
+
+def test_a_canary_turned_control_group_says_so() -> None:
+    s = _run(EMPTY, _deploy("v1"), _deploy("v2", live="v1"), TransitionRequest("canary", "v1", 10))
+    change = plan(s, TransitionRequest("control", "v1", 10))
+    assert "it was the canary, which stops" in change.event.reason
+    assert (change.traffic.canary, change.traffic.control) == (None, "v1")
+
+
 def test_allowed_actions_are_what_plan_accepts() -> None:
     s = _run(EMPTY, _deploy("v1"), _deploy("v2", live="v1"), _deploy("v3", live="v2", shadow=20))
     s = RegistrySnapshot(name=NAME, traffic=s.traffic, states={**s.states, "v4": VersionState.CANDIDATE, "v9": VersionState.REFUSED},

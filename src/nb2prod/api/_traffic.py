@@ -131,5 +131,6 @@ class TrafficVerbs(Deploying):
         )
         events = tuple(registry.events(name, limit=history)) if history else ()
         retrain = schedule_item(self.store, name) if versions else None
-        rollback = {"rollback_stops": traffic.canary, "rollback_target": None if traffic.canary else rollback_target(snapshot)}
+        stops = traffic.canary or traffic.control  # what a plain rollback ends first (rollout.transitions)
+        rollback = {"rollback_stops": stops, "rollback_target": None if stops else rollback_target(snapshot)}
         return DeploymentStatus(name=name, traffic=traffic, versions=versions, events=events, retrain=retrain, **rollback)

@@ -94,5 +94,5 @@ class DeploymentStatus(Record):
     versions: tuple[VersionStatus, ...] = ()
     events: tuple[RegistryEvent, ...] = ()
     retrain: ScheduleItem | None = None  # retraining status: expired (max age) / due (alerts), with reasons
-    rollback_stops: str | None = None  # the canary a rollback would stop now
+    rollback_stops: str | None = None  # the canary (else the control group) a rollback would stop now
     rollback_target: str | None = None  # else the version a rollback would make live again (None: nothing to roll back)

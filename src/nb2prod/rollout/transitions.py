@@ -240,6 +240,8 @@ def _split(s: RegistrySnapshot, r: TransitionRequest, role: str) -> Change:
     d = _Draft(s)
     replaced = d.assign(role, vid, share, displaced=VersionState.CANDIDATE)
     reason = f"canary {vid} at {share:g}%" if role == "canary" else f"control group: {share:g}% served by {vid}"
+    if getattr(s.traffic, other) == vid:
+        reason += f" (it was the {other}, which stops)"
     return d.change(r, role, vid, reason, {"percent": share, "replaced": replaced, "from_state": s.states[vid].value})
 
 
@@ -273,9 +275,22 @@ def _end_canary(s: RegistrySnapshot, r: TransitionRequest, expected: str | None)
                     {"canary": canary, "canary_percent": s.traffic.canary_percent})
 
 
+def _end_control(s: RegistrySnapshot, r: TransitionRequest) -> Change:
+    control = s.traffic.control
+    assert control is not None
+    d = _Draft(s)
+    d.vacate(control, to=VersionState.RETIRED if s.lives and control in s.lives else VersionState.CANDIDATE)
+    return d.change(r, "rollback", s.traffic.live, f"stopped the control group {control} ({s.traffic.control_percent:g}%)",
+                    {"control": control, "control_percent": s.traffic.control_percent})
+
+
 def _rollback(s: RegistrySnapshot, r: TransitionRequest) -> Change:
+    # a plain rollback first ends the experiment that answers requests (canary, then control group),
+    # so the live version answers everything again; only then does it replace the live version
     if r.version_id is None and s.traffic.canary:
         return _end_canary(s, r, s.traffic.canary)
+    if r.version_id is None and s.traffic.control:
+        return _end_control(s, r)
     target = _routable(s, r.version_id, "roll back to") if r.version_id is not None else rollback_target(s)
     if target is None:
         raise ConflictError(f"{s.name!r} has no earlier live version to roll back to", fix="promote a version instead")
