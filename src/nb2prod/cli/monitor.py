@@ -47,7 +47,11 @@ def _print_report(r: MonitorReport) -> None:
         click.echo(f"concept drift: {c.metric} live {_fmt(c.live)} {ci} vs validation {_fmt(c.validation)} "
                    f"on {c.n_labelled} labelled — {c.verdict} (score {_fmt(c.score)}; ADWIN changes: {len(c.detections)})")
     e = r.estimated
-    if e is not None:
+    if e is not None and e.estimated is None:  # say why there is no estimate, not a row of dashes
+        why = {"no_calibration": "the version has no calibration map (a classifier deployed with --holdout X_TEST Y_TEST gets one)",
+               "insufficient_data": f"not enough data (n={e.n} scored answers)"}.get(e.verdict, e.verdict.replace("_", " "))
+        click.echo(f"estimated performance (no labels needed): not available — {why}")
+    elif e is not None:
         ci = f"[{_fmt(e.low)}, {_fmt(e.high)}]" if e.low is not None else ""
         click.echo(f"estimated performance (no labels needed): accuracy {_fmt(e.estimated)} {ci} vs validation "
                    f"{_fmt(e.validation)} on {e.n} scored answers — {e.verdict} (score {_fmt(e.score)}; "
@@ -71,7 +75,8 @@ def _print_report(r: MonitorReport) -> None:
 def _print_checks(checks: list[AlertCheck]) -> None:
     for c in checks:
         rule = c.rule
-        head = f"{c.status.upper():<17} {rule.name}: {rule.metric} = {_fmt(c.value, '.4g')} {rule.op} {rule.threshold:g} " \
+        # "value (fires when > threshold)": a bare "0.98 < 0.8" read as a condition that holds
+        head = f"{c.status.upper():<17} {rule.name}: {rule.metric} = {_fmt(c.value, '.4g')} (fires when {rule.op} {rule.threshold:g}) " \
                f"over {rule.window} (n={c.count})"
         tail = f" — {c.note}" if c.note else ""
         if c.alert is not None and c.alert.delivered:
