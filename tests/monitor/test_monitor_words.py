@@ -20,3 +20,10 @@ def test_alert_checks_say_when_the_rule_fires_and_a_small_window_says_not_enough
     assert lines and all("(fires when < 0.8)" in line for line in lines), lines
     estimate = next(line for line in out.splitlines() if line.startswith("estimated performance"))
     assert estimate == "estimated performance (no labels needed): not available — not enough data (n=10 scored answers)"
+
+
+def test_the_drift_table_names_its_effect_sizes(seeded, capsys) -> None:
+    ws = seeded(scenario="covariate_shift", n_live=300)
+    assert main(["--home", str(ws.settings.home), "drift", "credit", "--window", "all"]) == 0
+    out = capsys.readouterr().out
+    assert " wasserstein 0." in out and " JS distance 0." in out and " wass " not in out and " jens " not in out

@@ -19,6 +19,9 @@ def _fmt(value: float | None, spec: str = ".3f") -> str:
     return "-" if value is None else format(value, spec)
 
 
+_EFFECT_WORDS = {"wasserstein_norm": "wasserstein", "jensen_shannon": "JS distance"}
+
+
 def _print_drift(d: DriftResult) -> None:
     click.echo(f"data drift: {len(d.drifted)}/{len(d.features)} features drifted (score {d.score:.2f}; "
                f"BH q ≤ {d.alpha:g} and effect ≥ {d.min_effect:g}; {d.n_current} rows vs {d.n_reference} reference; "
@@ -27,12 +30,14 @@ def _print_drift(d: DriftResult) -> None:
         # a handful of rows gives every feature a large effect and PSI that a table would show as if they meant something
         click.echo(f"  not enough data (n={d.n_current}): the per-feature table appears from {MIN_ROWS} predictions in the window")
         return
-    click.echo(f"  {'feature':<22}{'test':<6}{'p':>10}{'q':>10}{'effect':>18}{'psi':>8}  drift")
+    # derived columns (posted.weekday, review.words) can be long: the feature column fits the longest name
+    width = max([22, *(len(f.feature) + 2 for f in d.features)])
+    click.echo(f"  {'feature':<{width}}{'test':<6}{'p':>10}{'q':>10}{'effect':>20}{'psi':>8}  drift")
     for f in sorted(d.features, key=lambda x: (not x.drifted, x.q_value)):
-        effect = f"{f.effect_name.split('_')[0][:4]} {f.effect:.3f}"
+        effect = f"{_EFFECT_WORDS.get(f.effect_name, f.effect_name)} {f.effect:.3f}"
         mark = "DRIFT" if f.drifted else ""
         extra = f"  unseen: {', '.join(f.unseen)}" if f.unseen else ""
-        click.echo(f"  {f.feature:<22}{f.test:<6}{f.p_value:>10.2g}{f.q_value:>10.2g}{effect:>18}{f.psi:>8.3f}  {mark}{extra}")
+        click.echo(f"  {f.feature:<{width}}{f.test:<6}{f.p_value:>10.2g}{f.q_value:>10.2g}{effect:>20}{f.psi:>8.3f}  {mark}{extra}")
 
 
 def _print_report(r: MonitorReport) -> None:
