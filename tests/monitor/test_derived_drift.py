@@ -109,3 +109,9 @@ def test_derived_inputs_leave_numbers_and_labels_alone_and_missing_parts_missing
     assert derived["posted.month"] == ["Mar", None, "Dec"]
     assert derived["note.words"] == [4, 3, None] and derived["note.chars"] == [16, 16, None]
     assert not any(k.startswith(("store.", "basket.")) for k in derived)
+
+
+def test_parsed_timestamps_and_nat_derive_like_iso_strings() -> None:
+    moments = pd.Series(pd.to_datetime(["2024-03-04T05:06:07", None]))
+    derived = dict(derived_inputs([("posted", moments.tolist())]))
+    assert derived["posted.hour"] == ["05", None] and derived["posted.month"] == ["Mar", None]

@@ -42,7 +42,7 @@ def _parts(moment: datetime | None) -> tuple[str, str, str] | None:
 
 def _parse(value: Any) -> datetime | None:
     if isinstance(value, datetime):
-        return value
+        return value if value == value else None  # pandas' NaT is a datetime that equals nothing
     if isinstance(value, str) and _ISO.match(value):
         try:
             return datetime.fromisoformat(value.replace("Z", "+00:00"))
