@@ -38,6 +38,7 @@ def logged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
     model = Ridge(alpha=0.5).fit(X_train, y_train)
     mlflow.set_tracking_uri(uri)
+    mlflow.create_experiment("diabetes", artifact_location=(root / "artifacts").as_uri())  # not ./mlruns in the cwd
     mlflow.set_experiment("diabetes")
     with mlflow.start_run() as run:
         mlflow.sklearn.log_model(model, name="model", input_example=X_train.head(40), registered_model_name="diab",
@@ -53,13 +54,15 @@ def logged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
                 os.environ[key] = value
 
 
-def test_deploy_from_the_model_registry_and_log_the_version_back(logged: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+def test_deploy_from_the_model_registry_and_log_the_version_back(logged: dict[str, Any], capsys: pytest.CaptureFixture[str],
+                                                                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from mlflow import MlflowClient
 
     from nb2prod.cli import main
     from nb2prod.package.artifact import load_model
 
     home, uri = logged["home"], logged["uri"]
+    monkeypatch.chdir(tmp_path)  # MLflow's default artifact root for a database store is ./mlruns: nb2prod must not use it
     code = main(["--home", str(home), "deploy", "models:/diab/1", "--name", "diab", "--mlflow-uri", uri, "--mlflow", "--json"])
     out = capsys.readouterr()
     assert code == 0, out.err
@@ -81,6 +84,8 @@ def test_deploy_from_the_model_registry_and_log_the_version_back(logged: dict[st
     assert {str(v.version) for v in client.search_model_versions("name='diab'")} == {"1", "2"}  # nb2prod's version registered as 2
     relogged = mlflow.sklearn.load_model(result["mlflow"]["model_uri"])
     assert list(relogged.predict(logged["X_test"].head(5))) == pytest.approx(list(logged["model"].predict(logged["X_test"].head(5))))
+    assert not (tmp_path / "mlruns").exists()
+    assert client.get_experiment_by_name("nb2prod/diab").artifact_location.startswith(Path(uri[len("sqlite:///"):]).parent.as_uri())
 
 
 def test_magic_deploys_a_run_s_model_with_the_notebook_s_data_and_gate(logged: dict[str, Any], shell: Any,

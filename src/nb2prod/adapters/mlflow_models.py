@@ -114,6 +114,21 @@ def _flat(prefix: str, value: Any, out: dict[str, str]) -> None:
         out[prefix] = str(value)[:500]  # MLflow limits a param value's length
 
 
+def _use_experiment(mlflow: Any, tracking_uri: str, name: str) -> None:
+    """Select ``name``, creating it first; with a SQLite tracking store its artifacts go next to the database —
+    MLflow's own default for database stores is ``./mlruns`` in whatever folder the command ran in."""
+    if mlflow.get_experiment_by_name(name) is None:
+        location = None
+        if tracking_uri.startswith("sqlite:///"):
+            location = (Path(tracking_uri[len("sqlite:///"):]).resolve().parent / "artifacts").as_uri()
+        try:
+            mlflow.create_experiment(name, artifact_location=location)
+        except Exception:  # another deploy created it first: use theirs
+            if mlflow.get_experiment_by_name(name) is None:
+                raise
+    mlflow.set_experiment(name)
+
+
 def log_version(tracking_uri: str, *, experiment: str, record: Mapping[str, Any], model: Any, sample: Any,
                 requirements: list[str], options: Mapping[str, Any]) -> dict[str, str]:
     """One MLflow run per nb2prod version: params (notebook parameters and deploy options), holdout
@@ -130,7 +145,7 @@ def log_version(tracking_uri: str, *, experiment: str, record: Mapping[str, Any]
     gate = (record.get("extra") or {}).get("gate") or []
     lint = record.get("lint") or {}
     try:
-        mlflow.set_experiment(experiment)
+        _use_experiment(mlflow, tracking_uri, experiment)
         with mlflow.start_run(run_name=version_id) as run:
             mlflow.set_tags({
                 "nb2prod.name": name, "nb2prod.version_id": version_id, "nb2prod.model_hash": str(record.get("model_hash", "")),
