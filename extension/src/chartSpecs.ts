@@ -53,6 +53,9 @@ export function topFeatures(series: readonly IDriftResult[], top: number): strin
   return [...best.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name]) => name);
 }
 
+/** The effect sizes in words: `wasserstein_norm` is an identifier, not an axis title. */
+export const EFFECT_WORDS: Record<string, string> = { wasserstein_norm: 'Wasserstein (normed)', jensen_shannon: 'JS distance' };
+
 /** Effect size over consecutive windows for the `top` most drifting features; the threshold as a dashed rule. */
 export function featureDriftSpec(series: readonly IDriftResult[], c: IThemeColors, top = 6): Spec {
   const shown = new Set(topFeatures(series, top));
@@ -63,7 +66,7 @@ export function featureDriftSpec(series: readonly IDriftResult[], c: IThemeColor
       effect: f.effect,
       drifted: f.drifted,
       q: f.q_value,
-      measure: f.effect_name
+      measure: EFFECT_WORDS[f.effect_name] ?? f.effect_name
     }))
   );
   const threshold = series.length ? series[series.length - 1].min_effect : 0.1;

@@ -3,7 +3,7 @@
  * time axis spanning the window, a y axis starting where the data is, and draws buckets with too
  * few rows faded with their n, so a spike from a handful of rows does not read like the rest.
  */
-import { IThemeColors, Spec, themeConfig } from './chartSpecs';
+import { EFFECT_WORDS, IThemeColors, Spec, themeConfig } from './chartSpecs';
 import { bucketRows, IBucketRow, MIN_ROWS, timeFormat } from './dashboardModel';
 import type { IDriftResult, IFairnessAttribute, IMetricWindow, IOpsStats } from './tokens';
 
@@ -126,7 +126,7 @@ export function featureTimeSpec(feature: string, series: readonly IDriftResult[]
         effect: f.effect,
         drifted: f.drifted,
         q: f.q_value,
-        measure: f.effect_name,
+        measure: EFFECT_WORDS[f.effect_name] ?? f.effect_name,
         n: f.n_current
       }))
   );

@@ -106,6 +106,10 @@ test('dataset drift: untestable buckets are ticks with "not enough data (n=…)"
   assert.equal(feature.layer[2].data.values[0].threshold, 0.1);
   assert.equal(feature.layer[0].encoding.y.scale.zero, false);
   assert.equal(timeX(span).title, null);
+  // the effect size is named in words on the axis, never its identifier
+  const named = (r: IDriftResult): IDriftResult => ({ ...r, features: r.features.map(f => ({ ...f, effect_name: 'wasserstein_norm' })) });
+  const worded = featureTimeSpec('income', [named(result(3600, 0.05))], span, colors) as any;
+  assert.equal(worded.layer[0].encoding.y.title, 'Wasserstein (normed)');
 });
 
 test('shadow: timeouts shown apart from errors and completeness as compared / shadowed', () => {
