@@ -40,8 +40,6 @@ function base(title: string, subtitle: string, height: number, c: IThemeColors):
   };
 }
 
-const TIME = { field: 'time', type: 'temporal', title: null, axis: { format: '%H:%M', labelOverlap: true } };
-
 /** The `top` features with the largest effect in any window, largest first. */
 export function topFeatures(series: readonly IDriftResult[], top: number): string[] {
   const best = new Map<string, number>();
@@ -55,48 +53,6 @@ export function topFeatures(series: readonly IDriftResult[], top: number): strin
 
 /** The effect sizes in words: `wasserstein_norm` is an identifier, not an axis title. */
 export const EFFECT_WORDS: Record<string, string> = { wasserstein_norm: 'Wasserstein (normed)', jensen_shannon: 'JS distance' };
-
-/** Effect size over consecutive windows for the `top` most drifting features; the threshold as a dashed rule. */
-export function featureDriftSpec(series: readonly IDriftResult[], c: IThemeColors, top = 6): Spec {
-  const shown = new Set(topFeatures(series, top));
-  const rows = series.flatMap(result =>
-    result.features.filter(f => shown.has(f.feature)).map(f => ({
-      time: (result.until ?? 0) * 1000,
-      feature: f.feature,
-      effect: f.effect,
-      drifted: f.drifted,
-      q: f.q_value,
-      measure: EFFECT_WORDS[f.effect_name] ?? f.effect_name
-    }))
-  );
-  const threshold = series.length ? series[series.length - 1].min_effect : 0.1;
-  return {
-    ...base(`Drift effect, top ${shown.size} features`, 'dashed: drift threshold', 150, c),
-    layer: [
-      {
-        data: { values: rows },
-        mark: { type: 'line', point: { filled: true, size: 30 }, strokeWidth: 1.5 },
-        encoding: {
-          x: TIME,
-          y: { field: 'effect', type: 'quantitative', title: 'effect size' },
-          color: { field: 'feature', type: 'nominal', title: null },
-          tooltip: [
-            { field: 'feature' },
-            { field: 'measure', title: 'effect' },
-            { field: 'effect', format: '.3f', title: 'value' },
-            { field: 'q', format: '.2g', title: 'q (BH)' },
-            { field: 'drifted' }
-          ]
-        }
-      },
-      {
-        data: { values: [{ threshold }] },
-        mark: { type: 'rule', strokeDash: [5, 4], color: c.warn },
-        encoding: { y: { field: 'threshold', type: 'quantitative' } }
-      }
-    ]
-  };
-}
 
 /** Disparate-impact ratio per protected attribute with its CI; the four-fifths line at 0.8. */
 export function fairnessSpec(fairness: IFairness, c: IThemeColors): Spec {
