@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nb2prod.errors import InvalidInputError
+from nb2prod.package.outputs import output_count
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -144,33 +145,6 @@ def _unservable(model: Any) -> tuple[str, str] | None:
     return None
 
 
-def _output_count(model: Any) -> int:
-    """How many outputs per row the fitted estimator predicts (1 unless it says otherwise), looking through pipelines and searches."""
-    final = model
-    for _ in range(8):  # a Pipeline's last step, a search's best estimator: the one that predicts
-        inner = getattr(final, "best_estimator_", None)
-        if inner is None and hasattr(final, "steps") and isinstance(getattr(final, "steps", None), list) and final.steps:
-            inner = final.steps[-1][1]
-        if inner is None or inner is final:
-            break
-        final = inner
-    if type(final).__module__.startswith("sklearn.multioutput"):  # MultiOutputClassifier/Regressor, ClassifierChain, RegressorChain
-        estimators = getattr(final, "estimators_", None)
-        return len(estimators) if estimators is not None else 2
-    n_outputs = getattr(final, "n_outputs_", None)  # trees, forests, neural networks
-    if isinstance(n_outputs, int):
-        return n_outputs
-    classes = getattr(final, "classes_", None)
-    if isinstance(classes, list) and classes and hasattr(classes[0], "__len__") and not isinstance(classes[0], str):
-        return len(classes)  # one array of classes per output
-    if getattr(final, "outputs_2d_", False):  # nearest neighbours fitted on a 2-D target
-        return 2
-    shape: tuple[int, ...] = getattr(getattr(final, "coef_", None), "shape", ())
-    if _estimator_type(final) == "regressor" and len(shape) == 2 and shape[0] > 1:
-        return int(shape[0])  # a linear regressor fitted on several target columns
-    return 1
-
-
 def describe_model(model: Any, target: Any = None) -> ModelInfo:
     """Refuse what is not a fitted model; say whether it classifies (binary/multiclass) or regresses.
 
@@ -206,7 +180,7 @@ def describe_model(model: Any, target: Any = None) -> ModelInfo:
                 f"the target is {target_type} (several outputs per row): nb2prod deploys single-output models only",
                 fix="deploy one model per output, or pass a one-dimensional target",
             )
-    outputs = _output_count(model)
+    outputs = output_count(model)
     if outputs > 1:
         raise InvalidInputError(
             f"{type(model).__name__} predicts {outputs} outputs per row (multilabel or multi-output): "
