@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,6 +37,8 @@ _WORD = re.compile(r"\S+")
 def _parts(moment: datetime | None) -> tuple[str, str, str] | None:
     if moment is None:
         return None
+    if moment.tzinfo is not None:  # the service reads an offset as UTC wall time (naive training values are UTC): so do the parts
+        moment = moment.astimezone(UTC)
     return f"{moment.hour:02d}", _WEEKDAYS[moment.weekday()], _MONTHS[moment.month - 1]
 
 
