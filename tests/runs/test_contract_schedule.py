@@ -127,6 +127,38 @@ def test_schedule_fires_on_an_alert_after_the_live_version(workspace: Workspace)
     assert not workspace.schedule()[0].due
 
 
+def test_policy_refuses_a_trigger_no_rule_can_fire(workspace: Workspace, capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _live(workspace)
+    with pytest.raises(UsageError, match="no alert rule or metric named 'data_drift'") as err:
+        workspace.set_retrain_policy("credit", on_alerts=("data_drift",))
+    assert "did you mean 'data drift'?" in str(err.value) and "'concept.score'" in str(err.value)
+    assert len(str(err.value).splitlines()) == 1
+    assert workspace.retrain_policy("credit") is None  # nothing recorded
+    assert main(["policy", "credit", "--on-alert", "data_drift"]) == 2
+    assert "did you mean 'data drift'?" in capsys.readouterr().err
+    # a custom rule configured for the deployment (NB2PROD_ALERT_RULES) is a valid trigger
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(yaml.safe_dump([{"name": "income shift", "metric": "drift.income", "op": ">", "threshold": 0.3}]))
+    monkeypatch.setenv("NB2PROD_ALERT_RULES", str(rules))
+    with Workspace.open() as configured:
+        assert configured.set_retrain_policy("credit", on_alerts=("income shift", "drift.income")).on_alerts == (
+            "income shift", "drift.income")
+
+
+def test_policy_prints_a_summary_and_json_on_request(workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    _live(workspace)
+    assert main(["policy", "credit", "--max-age-days", "14", "--on-alert", "data drift", "--auto-promote"]) == 0
+    out = capsys.readouterr().out
+    assert "retraining policy of credit" in out and "14 days" in out and "data drift" in out and "automatic" in out
+    assert "{" not in out
+    assert main(["policy", "credit", "--show", "--json"]) == 0
+    shown = yaml.safe_load(capsys.readouterr().out)  # JSON is YAML
+    assert shown["max_age_days"] == 14 and shown["on_alerts"] == ["data drift"] and shown["auto_promote"] is True
+    assert main(["policy", "credit", "--show"]) == 0
+    assert "expires after  14 days" in capsys.readouterr().out
+
+
 def test_cronjob_manifest_is_valid_kubernetes(workspace: Workspace, tmp_path: Path) -> None:
     kubernetes_validate = pytest.importorskip("kubernetes_validate")
     manifest = workspace.cronjob(image="registry.example/credit-train:1", schedule="30 2 * * 1", namespace="ml")

@@ -105,7 +105,18 @@ class Retraining(TrafficVerbs):
             name=validate_name(name), max_age_days=max_age_days, on_alerts=tuple(on_alerts), auto_promote=auto_promote,
             parameters=dict(parameters or {}), notebook=str(Path(notebook).expanduser().resolve()) if notebook else None, cron=cron,
         )
-        return set_policy(self.store, policy, actor=actor or _user())
+        return set_policy(self.store, policy, actor=actor or _user(), known_triggers=self.alert_triggers(policy.name))
+
+    def alert_triggers(self, name: str) -> list[str]:
+        """The rule names and metrics an alert of ``name`` can carry: the built-in rules, the rules file
+        of ``NB2PROD_ALERT_RULES``, and any rule that already fired for it (e.g. from ``alerts --rules``)."""
+        from nb2prod.monitor.alerts import DEFAULT_RULES, load_rules
+
+        rules = list(DEFAULT_RULES) + (load_rules(self.settings.alert_rules) if self.settings.alert_rules else [])
+        known = {r.name for r in rules} | {r.metric for r in rules}
+        for fired in self.store.alerts.list(name, limit=10_000):
+            known |= {fired.rule, fired.metric}
+        return sorted(known)
 
     def retrain_policy(self, name: str) -> RetrainPolicy | None:
         """The latest retraining policy of ``name`` (``None`` when none was set)."""

@@ -9,7 +9,7 @@ import click
 
 from nb2prod.api import Workspace
 from nb2prod.cli.app import cli, pass_workspace
-from nb2prod.models import RetrainResult
+from nb2prod.models import RetrainPolicy, RetrainResult
 
 __all__: list[str] = []
 
@@ -70,21 +70,40 @@ def retrain(ws: Workspace, name: str, data: str | None, params: tuple[tuple[str,
 @click.option("--notebook", type=click.Path(dir_okay=False, exists=True), default=None, help="Training notebook (default: the live version's).")
 @click.option("--cron", default="0 3 * * *", show_default=True, help="CronJob schedule.")
 @click.option("--show", is_flag=True, help="Only print the current policy.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_workspace
 def policy(ws: Workspace, name: str, max_age_days: float, on_alerts: tuple[str, ...], auto_promote: bool,
-           params: tuple[tuple[str, str], ...], notebook: str | None, cron: str, show: bool) -> None:
+           params: tuple[tuple[str, str], ...], notebook: str | None, cron: str, show: bool, as_json: bool) -> None:
     """Set (or --show) NAME's retraining policy: expiry, alert triggers, promotion mode."""
     from nb2prod.runs.parameters import parse_parameter
 
     if show:
         current = ws.retrain_policy(name)
-        click.echo(json.dumps(current.to_dict(), indent=2) if current else f"{name} has no retraining policy")
+        if current is None:
+            click.echo(json.dumps(None) if as_json else f"{name} has no retraining policy")
+        else:
+            click.echo(json.dumps(current.to_dict(), indent=2) if as_json else _policy_summary(current))
         return
     saved = ws.set_retrain_policy(
         name, max_age_days=max_age_days or None, on_alerts=on_alerts or ("data drift", "concept drift"), auto_promote=auto_promote,
         parameters=dict(parse_parameter(k, v) for k, v in params), notebook=notebook, cron=cron,
     )
-    click.echo(json.dumps(saved.to_dict(), indent=2))
+    click.echo(json.dumps(saved.to_dict(), indent=2) if as_json else "saved " + _policy_summary(saved))
+
+
+def _policy_summary(p: RetrainPolicy) -> str:
+    lines = [
+        f"retraining policy of {p.name}:",
+        f"  expires after  {'never' if p.max_age_days is None else f'{p.max_age_days:g} days'}",
+        f"  on alerts      {', '.join(p.on_alerts) or 'none'}",
+        f"  promotion      {'automatic when the shadow gate passes' if p.auto_promote else 'needs approval'}",
+        f"  schedule       {p.cron}",
+    ]
+    if p.notebook:
+        lines.append(f"  notebook       {p.notebook}")
+    if p.parameters:
+        lines.append(f"  parameters     {', '.join(f'{k}={v!r}' for k, v in p.parameters.items())}")
+    return "\n".join(lines)
 
 
 @cli.command()

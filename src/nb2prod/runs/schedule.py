@@ -9,8 +9,10 @@ candidate (a refused or failed retrain leaves the trigger armed, so the next run
 
 from __future__ import annotations
 
+import difflib
 import re
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,11 +34,28 @@ def _validate(policy: RetrainPolicy) -> None:
         raise UsageError(f"{policy.cron!r} is not a five-field cron schedule", fix="e.g. '0 3 * * *' (03:00 daily)")
 
 
-def set_policy(store: Store, policy: RetrainPolicy, *, actor: str) -> RetrainPolicy:
-    """Record ``policy`` as the retraining policy of its deployment (the deployment must exist)."""
+def _check_triggers(on_alerts: Sequence[str], known: Sequence[str]) -> None:
+    # a trigger no rule can ever fire (a typo such as "data_drift") would silently never retrain
+    valid = sorted(set(known))
+    for trigger in on_alerts:
+        if trigger not in valid:
+            close = difflib.get_close_matches(trigger, valid, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise UsageError(f"no alert rule or metric named {trigger!r}",
+                             fix=f"{hint}valid triggers: {', '.join(repr(v) for v in valid)}")
+
+
+def set_policy(store: Store, policy: RetrainPolicy, *, actor: str, known_triggers: Sequence[str] | None = None) -> RetrainPolicy:
+    """Record ``policy`` as the retraining policy of its deployment (the deployment must exist).
+
+    ``known_triggers``: the rule names and metrics an alert can carry for this deployment; when
+    given, an ``on_alerts`` entry outside them is refused (it would never trigger a retrain).
+    """
     from nb2prod.errors import NotFoundError
 
     _validate(policy)
+    if known_triggers is not None:
+        _check_triggers(policy.on_alerts, known_triggers)
     if not store.registry.versions(policy.name):
         raise NotFoundError(f"no deployment named {policy.name!r}", fix="deploy one with %deploy or `nb2prod deploy`")
     store.registry.record_event(RegistryEvent(
