@@ -172,3 +172,19 @@ def test_cronjob_manifest_is_valid_kubernetes(workspace: Workspace, tmp_path: Pa
     assert written["spec"]["schedule"] == "0 4 * * *"
     with pytest.raises(UsageError):
         workspace.cronjob(image="x", schedule="* *")
+
+
+def test_retrain_says_the_shadow_gate_waits_for_evidence_rather_than_refusing() -> None:
+    from nb2prod.models import GateDecision, RolloutPolicy
+    from nb2prod.runs.retrain import _shadow_gate_step
+
+    policy = RolloutPolicy(min_requests=100)
+    thin = GateDecision("credit", "credit-v2", "blocked", ["needs more data: only 12 shadowed requests compared"],
+                        {"compared": 12}, policy)
+    step = _shadow_gate_step(thin, 0.1)
+    assert step.status == "waiting" and step.detail.startswith("waiting for evidence (n=12 of 100 needed)")
+    assert "refused" not in step.detail
+    real = GateDecision("credit", "credit-v2", "blocked", ["candidate disagrees on 40.0% of requests (limit 10.0%)"],
+                        {"compared": 500}, policy)
+    step = _shadow_gate_step(real, 0.1)
+    assert step.status == "refused" and step.detail.startswith("blocked: candidate disagrees")

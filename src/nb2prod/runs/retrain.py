@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from nb2prod.errors import ConflictError, ExecutionError, GateRefusedError, Nb2prodError, UsageError
-from nb2prod.models import RegistryEvent, RetrainResult, RetrainStep, VersionRecord
+from nb2prod.models import GateDecision, RegistryEvent, RetrainResult, RetrainStep, VersionRecord
 from nb2prod.settings import Settings
 from nb2prod.store import Store
 
@@ -229,12 +229,12 @@ def retrain(
 
     t0 = time.time()
     decision = run_gate(store, name, candidate=candidate, actor=actor)
-    gate_status = {"pass": "ok", "needs_approval": "waiting"}.get(decision.verdict, "refused")
-    journal.add(RetrainStep("shadow_gate", gate_status, f"{decision.verdict}: " + "; ".join(decision.reasons),
-                            {"verdict": decision.verdict, "reasons": decision.reasons}, round(time.time() - t0, 3)), candidate)
+    journal.add(_shadow_gate_step(decision, round(time.time() - t0, 3)), candidate)
     automatic = auto_promote if auto_promote is not None else bool(policy and policy.auto_promote)
     if decision.verdict == "blocked":
-        journal.add(RetrainStep("promote", "skipped", f"the shadow gate blocked {candidate}; it stays in shadow"), candidate)
+        journal.add(RetrainStep("promote", "skipped", f"{candidate} stays in shadow: " + (
+            f"re-run the gate with `nb2prod gate {name}` once it has seen enough requests" if _awaits_evidence(decision)
+            else "the shadow gate blocked it")), candidate)
         return finish("shadowing")
     if (decision.verdict == "pass" and (automatic or approve)) or (decision.verdict == "needs_approval" and approve):
         try:
@@ -247,6 +247,23 @@ def retrain(
         return finish("promoted")
     journal.add(RetrainStep("promote", "waiting", f"approve with `nb2prod promote {name}:{candidate} --approve`"), candidate)
     return finish("awaiting_approval")
+
+
+def _awaits_evidence(decision: GateDecision) -> bool:
+    # too few compared requests is no verdict on the candidate, only a lack of evidence so far
+    compared = decision.evidence.get("compared")
+    return decision.verdict == "blocked" and isinstance(compared, int) and compared < decision.policy.min_requests
+
+
+def _shadow_gate_step(decision: GateDecision, duration_s: float) -> RetrainStep:
+    """The ``shadow_gate`` step: ``waiting`` (for evidence, or for approval), ``ok``, or ``refused`` (a real block)."""
+    evidence = {"verdict": decision.verdict, "reasons": decision.reasons}
+    if _awaits_evidence(decision):
+        detail = (f"waiting for evidence (n={decision.evidence['compared']} of {decision.policy.min_requests} needed): "
+                  + "; ".join(decision.reasons))
+        return RetrainStep("shadow_gate", "waiting", detail, evidence, duration_s)
+    status = {"pass": "ok", "needs_approval": "waiting"}.get(decision.verdict, "refused")
+    return RetrainStep("shadow_gate", status, f"{decision.verdict}: " + "; ".join(decision.reasons), evidence, duration_s)
 
 
 def _latest_run(store: Store, notebook: Path, since: float) -> str | None:
