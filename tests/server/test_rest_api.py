@@ -187,6 +187,18 @@ async def test_promote_canary_and_rollback_move_traffic_and_record_who(jp_fetch:
     assert body["traffic"]["live"] == "credit-v2"
 
 
+async def test_canary_of_a_version_the_shadow_gate_blocked_needs_approve(jp_fetch: Any, seeded: Workspace) -> None:
+    from nb2prod.models import RegistryEvent
+
+    seeded.store.registry.record_event(RegistryEvent("credit", "gate", "credit-v1", "ana", "shadow gate: blocked",
+                                                     evidence={"verdict": "blocked", "compared": 500}))
+    code, body = await fetch_error(jp_fetch, "deployments", "credit", "canary", **post({"version": "credit-v1", "percent": 10}))
+    assert code == 409 and "the shadow gate blocked credit-v1" in body["message"] and "--approve" in body["fix"]
+    body = await fetch_json(jp_fetch, "deployments", "credit", "canary",
+                            **post({"version": "credit-v1", "percent": 10, "approve": True}))
+    assert body["traffic"]["canary"] == "credit-v1" and body["events"][0]["evidence"]["transition"]["gate"] == "approved"
+
+
 @pytest.mark.parametrize(
     ("action", "payload", "status", "words"),
     [

@@ -40,11 +40,14 @@ class TrafficVerbs(Deploying):
         self._follow_in_cluster(name)
         return self.deployment(name)
 
-    def canary(self, ref: str, percent: float, *, actor: str | None = None, reason: str = "") -> DeploymentStatus:
-        """Send ``percent`` (0 < p < 100) of ``NAME:VERSION``'s deployment traffic to that version; the rest stays live."""
+    def canary(self, ref: str, percent: float, *, actor: str | None = None, reason: str = "",
+               approve: bool = False) -> DeploymentStatus:
+        """Send ``percent`` (0 < p < 100) of ``NAME:VERSION``'s deployment traffic to that version; the rest stays live.
+
+        A version whose latest shadow gate blocked it needs ``approve=True`` (a human accepting the risk)."""
         from nb2prod.rollout import verbs
 
-        change = verbs.canary(self.store, _ref(ref), percent, actor=actor or _user(), reason=reason)
+        change = verbs.canary(self.store, _ref(ref), percent, actor=actor or _user(), reason=reason, approve=approve)
         self._follow_in_cluster(change.traffic.name)
         return self.deployment(change.traffic.name)
 
@@ -124,9 +127,14 @@ class TrafficVerbs(Deploying):
         registry = self.store.registry
         snapshot = registry.snapshot(name)
         traffic, percents = snapshot.traffic, shares(snapshot.traffic)
+        gates: dict[str, str] = {}  # each version's latest shadow gate verdict (events come newest first)
+        for event in registry.events(name, limit=1000):
+            if event.action == "gate" and event.version_id:
+                gates.setdefault(event.version_id, str(event.evidence.get("verdict")))
         versions = tuple(
             VersionStatus(record=record, state=snapshot.states.get(record.version_id, state),
-                          traffic_percent=percents.get(record.version_id, 0.0), actions=allowed_actions(snapshot, record.version_id))
+                          traffic_percent=percents.get(record.version_id, 0.0),
+                          actions=allowed_actions(snapshot, record.version_id, gates.get(record.version_id)))
             for record, state in registry.versions(name)
         )
         events = tuple(registry.events(name, limit=history)) if history else ()

@@ -83,11 +83,12 @@ def rollback(ws: Workspace, name: str, to: str | None, reason: str, apply: bool)
 @click.argument("ref", metavar="NAME:VERSION")
 @click.option("--percent", type=float, required=True, help="Share of traffic for the canary (0–100, exclusive).")
 @click.option("--reason", default="", help="Why (recorded in the history).")
+@click.option("--approve", is_flag=True, help="Canary a version the shadow gate blocked anyway (a human decision, recorded).")
 @apply_option
 @pass_workspace
-def canary(ws: Workspace, ref: str, percent: float, reason: str, apply: bool) -> None:
+def canary(ws: Workspace, ref: str, percent: float, reason: str, approve: bool, apply: bool) -> None:
     """Route PERCENT of traffic (sticky per request key) to NAME:VERSION."""
-    status = ws.canary(ref, percent, reason=reason)
+    status = ws.canary(ref, percent, reason=reason, approve=approve)
     _print_status(status)
     render_after_change(ws, status.name, apply)
 

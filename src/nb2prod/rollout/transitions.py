@@ -53,7 +53,9 @@ class TransitionRequest:
     or, on a ``deploy``, the shadow share (the new version shadows the live one instead of replacing
     it). ``expected_live``: on a ``deploy``, the live version its gates compared against (the
     deploy is refused if another version went live meanwhile); on ``undeploy``, the version to put
-    back live. ``gate``: on ``promote``, the shadow gate's verdict (``pass`` or ``approved``).
+    back live. ``gate``: on ``promote``, the shadow gate's verdict (``pass`` or ``approved``); on
+    ``canary``, the version's latest recorded shadow gate verdict (``None`` if never gated) —
+    ``blocked`` is refused, ``approved`` is a human overriding that block.
     """
 
     kind: Kind
@@ -101,11 +103,12 @@ def rollback_target(snapshot: RegistrySnapshot) -> str | None:
     return lives[-1] if lives else None
 
 
-def allowed_actions(snapshot: RegistrySnapshot, version_id: str) -> tuple[str, ...]:
+def allowed_actions(snapshot: RegistrySnapshot, version_id: str, gate: str | None = None) -> tuple[str, ...]:
     """The traffic actions a panel offers on one version: those :func:`plan` accepts now.
 
     A retired version goes back live only by a rollback to it; a refused one never gets traffic;
-    a shadow is offered ``promote`` because promoting runs its shadow gate first.
+    a shadow is offered ``promote`` because promoting runs its shadow gate first. ``gate``: the
+    version's latest recorded shadow gate verdict — a ``blocked`` one is not offered ``canary``.
     """
     state = snapshot.states.get(version_id)
     tries: tuple[tuple[Kind, float | None], ...] = (
@@ -118,7 +121,7 @@ def allowed_actions(snapshot: RegistrySnapshot, version_id: str) -> tuple[str, .
         if routing.get(kind) == version_id:
             continue  # already in that role
         try:
-            plan(snapshot, TransitionRequest(kind, version_id, share, gate="pass"))
+            plan(snapshot, TransitionRequest(kind, version_id, share, gate=gate if kind == "canary" else "pass"))
         except Nb2prodError:
             continue
         allowed.append(kind)
@@ -233,6 +236,10 @@ def _split(s: RegistrySnapshot, r: TransitionRequest, role: str) -> Change:
     share = percent(r.percent, role, allow_full=False)
     vid = _routable(s, r.version_id, "canary" if role == "canary" else "use as the control")
     _needs_live(s, vid, role)
+    if role == "canary" and r.gate == "blocked":
+        # consistent with promote: a version the shadow gate kept from promotion gets no real traffic unless a human says so
+        raise GateRefusedError(f"the shadow gate blocked {vid}, so it gets no real traffic as a canary",
+                               fix=f"if you accept the risk, approve with `nb2prod canary {s.name}:{vid} --percent {share:g} --approve`")
     other = "control" if role == "canary" else "canary"
     other_share = float(getattr(s.traffic, f"{other}_percent")) if getattr(s.traffic, other) not in (None, vid) else 0.0
     if share + other_share >= 100:
@@ -242,6 +249,8 @@ def _split(s: RegistrySnapshot, r: TransitionRequest, role: str) -> Change:
     reason = f"canary {vid} at {share:g}%" if role == "canary" else f"control group: {share:g}% served by {vid}"
     if getattr(s.traffic, other) == vid:
         reason += f" (it was the {other}, which stops)"
+    if r.gate == "approved":
+        reason += " (approved by a human despite the shadow gate's block)"
     return d.change(r, role, vid, reason, {"percent": share, "replaced": replaced, "from_state": s.states[vid].value})
 
 

@@ -57,11 +57,20 @@ def rollback(store: Store, name: str, *, to: str | None = None, actor: str, reas
     return apply(store, name, TransitionRequest("rollback", target, actor=actor, reason=reason))
 
 
-def canary(store: Store, ref: str, share: object, *, actor: str, reason: str = "") -> Change:
-    """Send ``share`` percent (0 < p < 100) of the deployment's traffic to ``NAME:VERSION``."""
+def canary(store: Store, ref: str, share: object, *, actor: str, reason: str = "", approve: bool = False) -> Change:
+    """Send ``share`` percent (0 < p < 100) of the deployment's traffic to ``NAME:VERSION``.
+
+    Like promote, a version whose latest recorded shadow gate blocked it needs ``approve`` (a human
+    accepting the risk; recorded in the event)."""
+    from nb2prod.rollout.actions import latest_gate
+
     value = percent(share, "canary", allow_full=False)
     record = _version(store, ref, "canary")
-    return apply(store, record.name, TransitionRequest("canary", record.version_id, value, actor=actor, reason=reason))
+    event = latest_gate(store, record.name, record.version_id)
+    gate = None if event is None else str(event.evidence.get("verdict"))
+    if gate == "blocked" and approve:
+        gate = "approved"
+    return apply(store, record.name, TransitionRequest("canary", record.version_id, value, actor=actor, reason=reason, gate=gate))
 
 
 def shadow(store: Store, ref: str, share: object = 100.0, *, actor: str, reason: str = "") -> Change:

@@ -44,23 +44,24 @@ def _text(body: dict[str, Any], key: str, *, required: bool = False) -> str | No
 class TrafficHandler(BaseHandler):
     """``POST deployments/NAME/{promote,rollback,canary}`` with ``{"version", "percent", "to", "reason", "approve"}``.
 
-    ``approve`` (promote only, default ``false``) is a human approving a shadow version the shadow
-    gate sent for approval (``needs_approval``); it never overrides a ``blocked`` gate.
+    ``approve`` (default ``false``) is a human decision: on promote, approving a shadow version the
+    shadow gate sent for approval (``needs_approval``; it never overrides a ``blocked`` gate); on
+    canary, sending real traffic to a version whose latest shadow gate blocked it.
     """
 
     @tornado.web.authenticated
     async def post(self, name: str, action: str) -> None:
         body, ws = self.json_body(), self.workspace
         reason = _text(body, "reason") or ""
+        approve = body.get("approve", False)
+        if not isinstance(approve, bool):
+            raise UsageError(f"approve must be true or false, got {approve!r}", fix='send {"approve": true} to approve a gated version')
         if action == "promote":
-            approve = body.get("approve", False)
-            if not isinstance(approve, bool):
-                raise UsageError(f"approve must be true or false, got {approve!r}", fix='send {"approve": true} to approve a gated version')
             status = await self.call(ws.promote, f"{name}:{_text(body, 'version', required=True)}", actor=self.actor, reason=reason,
                                      approve=approve)
         elif action == "rollback":
             status = await self.call(ws.rollback, name, to=_text(body, "to"), actor=self.actor, reason=reason)
         else:  # the percent is checked where every front's is: the canary transition
             status = await self.call(ws.canary, f"{name}:{_text(body, 'version', required=True)}", body.get("percent"), actor=self.actor,
-                                     reason=reason)
+                                     reason=reason, approve=approve)
         self.write_json(status.to_dict())
