@@ -22,6 +22,18 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store URL on each database: a new SQLite file, then the shared PostgreSQL test server (skipped
+    without it; in CI a skipped postgres leg fails). PostgreSQL is shared: use names of your own."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db' / 'nb2prod.db'}"
+    url = pg_url()
+    if not url:
+        pytest.skip("NB2PROD_TEST_PG_URL not set (.ci/run starts a PostgreSQL server and sets it)")
+    return url
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Iterator[Workspace]:
     ws = Workspace.open(tmp_path / "ws")

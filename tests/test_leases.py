@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,21 +14,15 @@ from nb2prod.errors import UsageError
 from nb2prod.store import Store
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'db' / 'nb2prod.db'}"
-        return
-    url = os.environ.get("NB2PROD_TEST_PG_URL")
-    if not url:
-        pytest.skip("NB2PROD_TEST_PG_URL not set (.ci/run starts a PostgreSQL server and sets it)")
+@pytest.fixture
+def store_url(any_store_url: str) -> str:
     import sqlalchemy as sa
 
     from nb2prod.store.tables import leases
 
-    with Store.open(url) as s, s.engine.begin() as conn:
+    with Store.open(any_store_url) as s, s.engine.begin() as conn:  # the PostgreSQL server is shared between tests
         conn.execute(sa.delete(leases))
-    yield url
+    return any_store_url
 
 
 def test_acquire_renew_release_and_expiry(store_url: str) -> None:

@@ -6,11 +6,10 @@ Each thread opens its own store (its own connection pool), as separate processes
 from __future__ import annotations
 
 import itertools
-import os
 import random
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,15 +27,9 @@ from nb2prod.store import Store
 THREADS, ROUNDS = 4, 25
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'db' / 'nb2prod.db'}"
-        return
-    url = os.environ.get("NB2PROD_TEST_PG_URL")
-    if not url:
-        pytest.skip("NB2PROD_TEST_PG_URL not set (.ci/run starts a PostgreSQL server and sets it)")
-    yield url  # each test uses its own deployment name, so nothing needs wiping
+@pytest.fixture
+def store_url(any_store_url: str) -> str:
+    return any_store_url  # each test uses its own deployment name, so nothing needs wiping on the shared PostgreSQL
 
 
 def _threads(n: int, body: Callable[[int], None]) -> list[BaseException]:
