@@ -13,6 +13,10 @@ thread does), then — in a fresh process per measurement, so peak RSS is the re
 - profile bytes per bucket (one minute of one deployment, version and arm).
 
 Usage: ``python benchmarks/monitor_scale.py [--rows 100000 1000000] [--batch 1000]``
+
+Seed once, re-measure the reads many times: ``--rows 10000000 --keep /tmp/monitor10m`` seeds into
+that folder (one run size) and keeps it, with the seeding figures and the seeded "now" in
+``seeded.json``; ``--reread /tmp/monitor10m`` then re-times only the reads (about a minute).
 """
 
 from __future__ import annotations
@@ -193,10 +197,19 @@ def main() -> None:
     parser.add_argument("--read", type=Path)
     parser.add_argument("--source", default="profiles")
     parser.add_argument("--now", type=float)
+    parser.add_argument("--keep", type=Path, help="seed into this (new or empty) folder and keep it; one --rows value")
+    parser.add_argument("--reread", type=Path, help="re-time the reads of a folder seeded with --keep; no seeding")
     args = parser.parse_args()
     if args.read is not None:
         print(json.dumps(read(args.read, args.source, args.now)))
         return
+    if args.reread is not None:
+        _reread(args.reread, args.row_path_max)
+        return
+    if args.keep is not None and len(args.rows) != 1:
+        parser.error("--keep seeds one size: give one --rows value")
+    if args.keep is not None and args.keep.exists() and any(args.keep.iterdir()):
+        parser.error(f"--keep {args.keep}: folder is not empty; re-measure it with --reread {args.keep} or pick a new folder")
     now = float(int(time.time() // 60) * 60)
     print(f"load average at start: {Path('/proc/loadavg').read_text().split()[:3]} (shared machine)")
     per_day = max(args.rows)
@@ -209,26 +222,52 @@ def main() -> None:
         return
     results = {}
     for rows in args.rows:
-        with tempfile.TemporaryDirectory() as folder:
-            home = Path(folder)
-            seeded = seed(home, rows, now, args.batch)
-            prof = _child(home, "profiles", now)
-            exact = _child(home, "rows", now) if rows <= args.row_path_max else None
-            if exact is not None:  # the row path has no first-call cost: its "first" call is a plain call
-                exact["monitor_s"] = min(exact["monitor_s"], exact["first_monitor_s"])
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            seeded = seed(args.keep, rows, now, args.batch)
+            (args.keep / "seeded.json").write_text(json.dumps({"rows": rows, "now": now, "seed": seeded}))
+            prof, exact = _measure(args.keep, rows, now, args.row_path_max)
+        else:
+            with tempfile.TemporaryDirectory() as folder:
+                seeded = seed(Path(folder), rows, now, args.batch)
+                prof, exact = _measure(Path(folder), rows, now, args.row_path_max)
         results[rows] = {"seed": seeded, "profiles": prof, "rows": exact}
-        line = (f"{rows:>10,} rows: monitor {prof['monitor_s']:.3f} s (cpu {prof['monitor_cpu_s']:.3f} s; first call, rolling "
-                f"the hours, {prof['first_monitor_s']:.3f} s), drift_series(24) {prof['drift_series_s']:.3f} s, "
-                f"panel refresh {prof['panel_refresh_s']:.3f} s (cpu {prof['panel_refresh_cpu_s']:.3f} s), "
-                f"one-read refresh {prof['one_read_refresh_s']:.3f} s (cpu {prof['one_read_refresh_cpu_s']:.3f} s), "
-                f"dashboard route {prof['dashboard_s']:.3f} s (cpu {prof['dashboard_cpu_s']:.3f} s), peak RSS {prof['peak_rss_mb']:.0f} MB, "
-                f"{seeded['bytes_per_bucket'] / 1024:.1f} KB per bucket, seeded at {seeded['rows_per_s']:,.0f} rows/s")
-        if exact is not None:
-            line += (f" | rows path: monitor {exact['monitor_s']:.3f} s, drift_series {exact['drift_series_s']:.3f} s, "
-                     f"peak RSS {exact['peak_rss_mb']:.0f} MB; same drifted columns: {exact['drifted'] == prof['drifted']}")
-        print(line, flush=True)
+        _print_line(rows, seeded, prof, exact)
     print(f"load average at end: {Path('/proc/loadavg').read_text().split()[:3]}")
     print(json.dumps({str(k): v for k, v in results.items()}))
+
+
+def _measure(home: Path, rows: int, now: float, row_path_max: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    prof = _child(home, "profiles", now)
+    exact = _child(home, "rows", now) if rows <= row_path_max else None
+    if exact is not None:  # the row path has no first-call cost: its "first" call is a plain call
+        exact["monitor_s"] = min(exact["monitor_s"], exact["first_monitor_s"])
+    return prof, exact
+
+
+def _reread(home: Path, row_path_max: int) -> None:
+    meta_file = home / "seeded.json"
+    if not meta_file.is_file():
+        sys.exit(f"--reread {home}: no seeded.json there; seed the folder first with --rows N --keep {home}")
+    meta = json.loads(meta_file.read_text())
+    print(f"load average at start: {Path('/proc/loadavg').read_text().split()[:3]} (shared machine)")
+    prof, exact = _measure(home, meta["rows"], meta["now"], row_path_max)
+    _print_line(meta["rows"], meta["seed"], prof, exact)
+    print(f"load average at end: {Path('/proc/loadavg').read_text().split()[:3]}")
+    print(json.dumps({str(meta["rows"]): {"seed": meta["seed"], "profiles": prof, "rows": exact}}))
+
+
+def _print_line(rows: int, seeded: dict[str, float], prof: dict[str, Any], exact: dict[str, Any] | None) -> None:
+    line = (f"{rows:>10,} rows: monitor {prof['monitor_s']:.3f} s (cpu {prof['monitor_cpu_s']:.3f} s; first call, rolling "
+            f"the hours, {prof['first_monitor_s']:.3f} s), drift_series(24) {prof['drift_series_s']:.3f} s, "
+            f"panel refresh {prof['panel_refresh_s']:.3f} s (cpu {prof['panel_refresh_cpu_s']:.3f} s), "
+            f"one-read refresh {prof['one_read_refresh_s']:.3f} s (cpu {prof['one_read_refresh_cpu_s']:.3f} s), "
+            f"dashboard route {prof['dashboard_s']:.3f} s (cpu {prof['dashboard_cpu_s']:.3f} s), peak RSS {prof['peak_rss_mb']:.0f} MB, "
+            f"{seeded['bytes_per_bucket'] / 1024:.1f} KB per bucket, seeded at {seeded['rows_per_s']:,.0f} rows/s")
+    if exact is not None:
+        line += (f" | rows path: monitor {exact['monitor_s']:.3f} s, drift_series {exact['drift_series_s']:.3f} s, "
+                 f"peak RSS {exact['peak_rss_mb']:.0f} MB; same drifted columns: {exact['drifted'] == prof['drifted']}")
+    print(line, flush=True)
 
 
 if __name__ == "__main__":
