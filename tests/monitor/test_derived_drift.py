@@ -1,8 +1,8 @@
 """Datetime and free-text inputs drift by what they say, not by their raw values: the reference keeps
-a datetime's hour/weekday/month (the parts that vary in training) and a text's lengths; the live
-requests' ISO-8601 strings and texts are folded into the same derived columns at write time; the
-profile path and the row path agree. Uses the reviews notebook of the test corpus (TfidfVectorizer
-on a text column, an hourly timestamp over a year)."""
+a datetime's hour/weekday/month (the parts that vary in training) and a text's lengths and
+out-of-vocabulary share; the live requests' ISO-8601 strings and texts are folded into the same
+derived columns at write time; the profile path and the row path agree. Uses the reviews notebook of
+the test corpus (TfidfVectorizer + LogisticRegression on a text column, an hourly timestamp over a year)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nb2prod.monitor.derived import derived_inputs
+from nb2prod.monitor.derived import derived_inputs, oov_shares, vocabulary_of
 from nb2prod.monitor.drift import compute_drift, compute_drift_profile
 from nb2prod.monitor.profile import Profile
 from nb2prod.package.deploy.folder import reference_for
@@ -57,7 +57,7 @@ def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def _drift(reference: dict[str, Any], frame: pd.DataFrame) -> dict[str, tuple[bool, int]]:
     rows = _rows(frame)
     profile = Profile()
-    profile.fold(rows)
+    profile.fold(rows, {k: frozenset(v) for k, v in reference.get("vocabularies", {}).items()})  # as the store's writer
     by_profile = compute_drift_profile(reference, profile)
     by_rows = compute_drift(reference, pd.DataFrame([r["inputs"] for r in rows]))
     seen = {f.feature: (f.drifted, f.n_current) for f in by_profile.features}
@@ -87,6 +87,7 @@ def test_later_dates_of_the_same_population_are_not_drifted(trained: dict[str, A
     seen = _drift(trained["reference"], test)
     assert seen["posted.hour"] == (False, len(test)) and not seen["posted.weekday"][0] and not seen["posted.month"][0]
     assert not seen["review.chars"][0] and not seen["review.words"][0]
+    assert seen["review.oov"] == (False, len(test))  # held-out reviews of the same shop: the same words
 
 
 def test_requests_all_at_night_and_longer_texts_are_drifted(trained: dict[str, Any]) -> None:
@@ -116,3 +117,93 @@ def test_parsed_timestamps_and_nat_derive_like_iso_strings() -> None:
     moments = pd.Series(pd.to_datetime(["2024-03-04T05:06:07", None]))
     derived = dict(derived_inputs([("posted", moments.tolist())]))
     assert derived["posted.hour"] == ["05", None] and derived["posted.month"] == ["Mar", None]
+
+
+GERMAN = {"great": "toll", "fast": "schnell", "friendly": "freundlich", "excellent": "ausgezeichnet", "love": "liebe",
+          "slow": "langsam", "broken": "kaputt", "rude": "unhöflich", "late": "spät", "refund": "erstattung",
+          "order": "bestellung", "parcel": "paket", "item": "artikel", "delivery": "lieferung", "box": "karton",
+          "today": "heute", "the": "die", "was": "war"}
+
+
+def _translated(test: pd.DataFrame, words: dict[str, str]) -> pd.DataFrame:
+    """The same reviews, word for word, in other words: the word counts stay, the vocabulary does not."""
+    out = test.copy()
+    out["review"] = out["review"].map(lambda text: " ".join(words.get(w, w) for w in text.split()))
+    return out
+
+
+def test_reviews_in_another_language_drift_on_the_vocabulary_alone(trained: dict[str, Any]) -> None:
+    reference = trained["reference"]
+    assert "the" in reference["vocabularies"]["review"] and reference["features"]["review.oov"]["kind"] == "numeric"
+    assert reference["features"]["review.oov"]["max"] == 0.0  # every training word is in the training vocabulary here
+    seen = _drift(reference, _translated(trained["ns"]["X_test"], GERMAN))
+    assert seen["review.oov"] == (True, len(trained["ns"]["X_test"]))
+    assert not seen["review.words"][0] and not seen["store"][0]  # as many words as before: only the vocabulary moved
+    # why it matters and nothing else shows it: the model answers as if every review were empty (TfidfVectorizer
+    # maps unknown words to nothing), with no error and no guardrail tripped
+    model, test = trained["ns"]["model"], trained["ns"]["X_test"]
+    assert (model.predict(_translated(test, GERMAN)) == model.predict(test.assign(review=""))).all()
+
+
+def test_new_product_names_drift_and_a_few_unknown_words_do_not(trained: dict[str, Any]) -> None:
+    test = trained["ns"]["X_test"]
+    products = {"parcel": "zenphone", "item": "airpod", "box": "pixelbook"}  # the shop starts selling new things
+    assert _drift(trained["reference"], _translated(test, products))["review.oov"][0]
+    typos = test.copy()
+    typos.iloc[:3, typos.columns.get_loc("review")] = typos["review"].iloc[:3] + " thx"
+    assert not _drift(trained["reference"], typos)["review.oov"][0]
+
+
+def test_a_reference_without_a_vocabulary_still_monitors_without_oov(trained: dict[str, Any]) -> None:
+    old = json.loads(json.dumps(trained["reference"]))
+    del old["vocabularies"], old["features"]["review.oov"]
+    for row in old["sample"]:
+        row.pop("review.oov", None)
+    seen = _drift(old, _translated(trained["ns"]["X_test"], GERMAN))
+    assert "review.oov" not in seen and not seen["review.words"][0] and seen["store"] == (False, len(trained["ns"]["X_test"]))
+
+
+def test_vocabulary_and_oov_share_per_row() -> None:
+    texts = ["The box, the BOX!", "box item", "once only", None, "...", 3.5]
+    assert vocabulary_of(texts) == ["box", "the"]  # lower-cased words seen twice or more, commonest first
+    assert oov_shares(texts, ["box", "the"]) == [0.0, 0.5, 1.0, None, None, None]
+    derived = dict(derived_inputs([("note", texts[:3])], {"note": frozenset(["box", "the"])}))
+    assert derived["note.oov"] == [0.0, 0.5, 1.0] and "note.oov" not in dict(derived_inputs([("note", texts[:3])]))
+
+
+@pytest.fixture
+def store(any_store_url: str) -> Any:
+    from nb2prod.store import Store
+
+    s = Store.open(any_store_url)
+    yield s
+    s.close()
+
+
+def test_every_writer_folds_the_oov_share_from_the_registered_record(trained: dict[str, Any], store: Any) -> None:
+    """The service's write path: rows reach the store, which folds ``review.oov`` against the vocabulary of the
+    version's record; the monitored profile then agrees with the exact row path. A version whose record has no
+    vocabulary (deployed before it was kept) folds without one."""
+    import uuid
+
+    from nb2prod.models import AuditEvent, VersionRecord
+
+    reference, name = trained["reference"], f"reviews-{uuid.uuid4().hex[:8]}"
+    vocabularies = {"vocabularies": reference["vocabularies"]}
+    for version, extra in ((f"{name}-v1", vocabularies), (f"{name}-v0", {})):
+        store.registry.add_version(VersionRecord(version_id=version, name=name, created_at="2026-12-06T00:00:00",
+                                                 model_hash="x", extra=extra))
+    foreign = _translated(trained["ns"]["X_test"], GERMAN)
+    rows = _rows(foreign)
+    events = [AuditEvent(request_id=f"{version}-{i}", name=name, version_id=version, ts=row["ts"], inputs=row["inputs"],
+                         output=row["output"], score=row["score"], latency_ms=row["latency_ms"])
+              for version in (f"{name}-v1", f"{name}-v0", f"{name}-v9") for i, row in enumerate(rows)]  # v9: not registered
+    for start in range(0, len(events), 40):  # in batches, as the audit writer sends them
+        store.audit.write(events[start:start + 40])
+    merged: dict[str, Profile] = {}
+    for bucket in store.audit.profiles.buckets(name):
+        merged.setdefault(bucket.version_id, Profile()).merge(bucket.profile)
+    assert "review.oov" not in merged[f"{name}-v0"].columns and "review.oov" not in merged[f"{name}-v9"].columns
+    by_profile = {f.feature: (f.drifted, f.n_current) for f in compute_drift_profile(reference, merged[f"{name}-v1"]).features}
+    by_rows = {f.feature: (f.drifted, f.n_current) for f in compute_drift(reference, pd.DataFrame([r["inputs"] for r in rows])).features}
+    assert by_profile == by_rows and by_profile["review.oov"] == (True, len(rows))

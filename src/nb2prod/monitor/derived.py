@@ -7,31 +7,43 @@ column says about the population:
 - a datetime column ``posted`` → ``posted.hour`` (``"00"``…``"23"``), ``posted.weekday`` (``"Mon"``…)
   and ``posted.month`` (``"Jan"``…), categorical, each kept only when it varies in the training data
   (dates without a time of day have no ``.hour``);
-- a text column ``review`` → ``review.chars`` and ``review.words`` (lengths), numeric.
+- a text column ``review`` → ``review.chars`` and ``review.words`` (lengths), numeric, and, when the
+  deployment keeps a training vocabulary (:func:`vocabulary_of`, the commonest words of the training
+  column), ``review.oov``: the share of each row's words outside it — what moves when texts arrive in
+  another language or name new products while their lengths stay the same.
 
 The same functions derive the training sketches (:func:`derived_frame`, at deploy) and the live
 values folded into the per-minute profiles (:func:`derived_inputs`, at write time, where requests
-carry ISO-8601 strings), so both sides name and bin the parts identically.
+carry ISO-8601 strings), so both sides name and bin the parts identically. The training ``.oov``
+values are measured against the same vocabulary as the live ones; a deployment without a
+vocabulary (deployed before it was kept) simply has no ``.oov`` column.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DATETIME_PARTS", "TEXT_PARTS", "derived_frame", "derived_inputs", "derived_of"]
+__all__ = [
+    "DATETIME_PARTS", "TEXT_PARTS", "VOCABULARY_SIZE", "derived_frame", "derived_inputs", "derived_of", "oov_shares", "vocabulary_of",
+]
 
 DATETIME_PARTS = ("hour", "weekday", "month")
-TEXT_PARTS = ("chars", "words")
+TEXT_PARTS = ("chars", "words", "oov")
+#: the training vocabulary keeps at most this many words, each seen at least twice (a word seen once is
+#: as likely a typo or a name as vocabulary, and would make every training row look fully known)
+VOCABULARY_SIZE = 2000
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _WORD = re.compile(r"\S+")
+_TOKEN = re.compile(r"\w+")  # vocabulary words: letters and digits, lower-cased, punctuation apart
 
 
 def _parts(moment: datetime | None) -> tuple[str, str, str] | None:
@@ -60,13 +72,33 @@ def _is_text(values: Sequence[Any]) -> bool:
     return bool(counts) and counts[len(counts) // 2] >= 3
 
 
-def derived_inputs(columns: Sequence[tuple[str, Sequence[Any]]]) -> list[tuple[str, list[Any]]]:
+def vocabulary_of(values: Iterable[Any], size: int = VOCABULARY_SIZE) -> list[str]:
+    """The training vocabulary of a text column: its ``size`` commonest words seen at least twice (ties by word)."""
+    counts = Counter(token for v in values if isinstance(v, str) for token in _TOKEN.findall(v.lower()))
+    return sorted((w for w, c in counts.items() if c >= 2), key=lambda w: (-counts[w], w))[:size]
+
+
+def oov_shares(values: Iterable[Any], vocabulary: Collection[str]) -> list[float | None]:
+    """Per value, the share of its words outside ``vocabulary``; missing for a non-text or a text without words."""
+    known = vocabulary if isinstance(vocabulary, (set, frozenset)) else frozenset(vocabulary)
+    shares: list[float | None] = []
+    for value in values:
+        tokens = _TOKEN.findall(value.lower()) if isinstance(value, str) else ()
+        shares.append(sum(t not in known for t in tokens) / len(tokens) if tokens else None)
+    return shares
+
+
+def derived_inputs(columns: Sequence[tuple[str, Sequence[Any]]],
+                   vocabularies: Mapping[str, Collection[str]] | None = None) -> list[tuple[str, list[Any]]]:
     """The derived live columns of a batch of request inputs (``[(column, values)]``, values as received).
 
     A column whose first text value is an ISO-8601 date yields its parts; free text yields its lengths;
     numbers and short labels yield nothing. A value that is not a date or a text is a missing part.
+    A column with a training vocabulary in ``vocabularies`` also yields ``.oov`` (decided by the
+    vocabulary, not by the batch, so every batch of the column derives it alike).
     """
     derived: list[tuple[str, list[Any]]] = []
+    vocabularies = vocabularies or {}
     for name, values in columns:
         first = next((v for v in values if v is not None), None)
         if isinstance(first, datetime) or (isinstance(first, str) and _ISO.match(first)):
@@ -76,11 +108,15 @@ def derived_inputs(columns: Sequence[tuple[str, Sequence[Any]]]) -> list[tuple[s
         elif isinstance(first, str) and _is_text(values):
             derived.append((f"{name}.chars", [len(v) if isinstance(v, str) else None for v in values]))
             derived.append((f"{name}.words", [len(_WORD.findall(v)) if isinstance(v, str) else None for v in values]))
+        if name in vocabularies:
+            derived.append((f"{name}.oov", oov_shares(values, vocabularies[name])))
     return derived
 
 
-def derived_frame(frame: pd.DataFrame, datetimes: Sequence[str], texts: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
-    """``(the training frame's derived columns, the categorical ones)``: datetime parts that vary, text lengths."""
+def derived_frame(frame: pd.DataFrame, datetimes: Sequence[str], texts: Sequence[str],
+                  vocabularies: Mapping[str, Collection[str]] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """``(the training frame's derived columns, the categorical ones)``: datetime parts that vary, text lengths,
+    and the out-of-vocabulary share of each text column with a vocabulary."""
     import pandas as pd
 
     out: dict[str, Any] = {}
@@ -97,15 +133,20 @@ def derived_frame(frame: pd.DataFrame, datetimes: Sequence[str], texts: Sequence
         text = frame[name].where(frame[name].map(lambda v: isinstance(v, str)))
         out[f"{name}.chars"] = text.map(len, na_action="ignore").astype(float)
         out[f"{name}.words"] = text.map(lambda v: len(_WORD.findall(v)), na_action="ignore").astype(float)
+        if vocabularies and name in vocabularies:
+            shares = oov_shares(frame[name].tolist(), vocabularies[name])
+            out[f"{name}.oov"] = pd.Series([float("nan") if v is None else v for v in shares], index=frame.index, dtype=float)
     return pd.DataFrame(out, index=frame.index), categorical
 
 
-def derived_of(current: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
-    """``current`` (live inputs as received) with the derived ``features`` it lacks added from their columns."""
+def derived_of(current: pd.DataFrame, features: Sequence[str],
+               vocabularies: Mapping[str, Collection[str]] | None = None) -> pd.DataFrame:
+    """``current`` (live inputs as received) with the derived ``features`` it lacks added from their columns
+    (``.oov`` against ``vocabularies``, the reference's)."""
     wanted = {f.rsplit(".", 1)[0] for f in features
               if f not in current.columns and "." in f and f.rsplit(".", 1)[0] in current.columns}
     if not wanted:
         return current
-    extra = derived_inputs([(name, current[name].tolist()) for name in sorted(wanted)])
+    extra = derived_inputs([(name, current[name].tolist()) for name in sorted(wanted)], vocabularies)
     added = {name: values for name, values in extra if name in features}
     return current.assign(**added) if added else current

@@ -220,7 +220,8 @@ def compute_drift(
     names = [f for f in (features or list(sketches)) if f in sketches]
     if not names:
         raise InvalidInputError("no feature to compare with the reference", fix="check the feature names")
-    current = derived_of(current, names)  # a datetime's parts, a text's lengths, as the profiles fold them
+    # a datetime's parts, a text's lengths and out-of-vocabulary share, as the profiles fold them
+    current = derived_of(current, names, reference.get("vocabularies"))
     rows: list[dict[str, Any]] = []
     for feature in names:
         sketch = sketches[feature]

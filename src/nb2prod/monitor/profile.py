@@ -22,7 +22,7 @@ import json
 import math
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from itertools import chain
 from typing import Any
 
@@ -93,8 +93,12 @@ class Profile:
     shadow_score: Any = None
 
     # -- folding ---------------------------------------------------------------------------------
-    def fold(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Add prediction rows (``AuditEvent.to_dict()`` shapes), vectorised per column."""
+    def fold(self, rows: Sequence[Mapping[str, Any]], vocabularies: Mapping[str, Collection[str]] | None = None) -> None:
+        """Add prediction rows (``AuditEvent.to_dict()`` shapes), vectorised per column.
+
+        ``vocabularies``: the training vocabulary of each text column of the rows' version (their
+        ``.oov`` share is folded as one more numeric column); none for a version without one.
+        """
         kept = _safe_rows(rows)
         self.skipped += len(rows) - len(kept)
         if not kept:
@@ -128,16 +132,17 @@ class Profile:
                 values, counts = np.unique(bins[chosen], return_counts=True)
                 target = self.score_bins.setdefault(decision, Counter())
                 target.update(dict(zip(values.tolist(), counts.tolist(), strict=True)))
-        self._fold_inputs(kept, decisions)
+        self._fold_inputs(kept, decisions, vocabularies)
         self._fold_shadow(kept, decisions)
 
-    def _fold_inputs(self, rows: Sequence[Mapping[str, Any]], decisions: Sequence[str | None]) -> None:
+    def _fold_inputs(self, rows: Sequence[Mapping[str, Any]], decisions: Sequence[str | None],
+                     vocabularies: Mapping[str, Collection[str]] | None) -> None:
         names: set[str] = set()
         for row in rows:
             names.update(row["inputs"])
         received = [(name, [row["inputs"].get(name) for row in rows]) for name in sorted(names)]
-        # a datetime's hour/weekday/month and a text's lengths: what drift compares for those columns
-        for name, values in [*received, *derived_inputs(received)]:
+        # a datetime's hour/weekday/month, a text's lengths and out-of-vocabulary share: what drift compares for those columns
+        for name, values in [*received, *derived_inputs(received, vocabularies)]:
             column = self.columns.setdefault(name, ColumnSummary())
             raw = Counter(values)  # rows are safe: no NaN, every value hashable
             missing = raw.pop(None, 0)

@@ -123,14 +123,18 @@ def build_reference(
 
     ``categorical`` names the categorical columns; by default, non-numeric and boolean columns.
     ``features`` restricts the columns (default: all but ``exclude``). ``datetimes`` and ``texts``
-    are sketched by their derived parts (``nb2prod.monitor.derived``), never raw.
+    are sketched by their derived parts (``nb2prod.monitor.derived``), never raw; each text's
+    training vocabulary is kept under ``"vocabularies"``.
     """
     import pandas as pd
 
+    vocabularies: dict[str, list[str]] = {}
     if datetimes or texts:
-        from nb2prod.monitor.derived import derived_frame
+        from nb2prod.monitor.derived import derived_frame, vocabulary_of
 
-        derived, derived_categorical = derived_frame(frame, datetimes, texts)
+        # kept in the reference (and the version record): the live ``.oov`` of a text is measured against it
+        vocabularies = {str(name): vocabulary_of(frame[name].tolist()) for name in texts}
+        derived, derived_categorical = derived_frame(frame, datetimes, texts, vocabularies)
         frame = frame[[c for c in frame.columns if c not in {*datetimes, *texts}]].join(derived)
         if categorical is not None:
             categorical = [*categorical, *derived_categorical]
@@ -169,12 +173,15 @@ def build_reference(
             sketches[str(column)] = _numeric_sketch(values, grid_size)
     sample_rows = frame[columns].sample(n=min(sample_size, len(frame)), random_state=seed) if sample_size > 0 else frame[[]]
     sample = [{str(k): _jsonable_cell(v) for k, v in row.items()} for row in sample_rows.to_dict(orient="records")]
-    return {
+    reference = {
         "format": REFERENCE_FORMAT,
         "n_rows": len(frame),
         "features": sketches,
         "sample": sample,
     }
+    if vocabularies:  # absent from older references: those have no ``.oov`` column, live or here
+        reference["vocabularies"] = vocabularies
+    return reference
 
 
 def save_reference(reference: dict[str, Any], path: str | Path) -> Path:

@@ -60,6 +60,21 @@ class ProfileStore(ProfileReader):
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
+        self._vocabularies: dict[str, dict[str, frozenset[str]]] = {}  # version id → text column → training words
+
+    def _vocabularies_of(self, conn: Connection, version_ids: Iterable[str]) -> dict[str, dict[str, frozenset[str]]]:
+        """Each version's training vocabularies, read from its registered record (in this transaction) and kept:
+        every writer of a version — service replicas, a rebuild — folds its texts' ``.oov`` against the same words.
+        A version not registered (yet) folds without and is looked up again next time."""
+        ids = set(version_ids)
+        wanted = [v for v in ids if v not in self._vocabularies]
+        if wanted:
+            v = t.versions
+            for row in conn.execute(sa.select(v.c.version_id, v.c.record).where(v.c.version_id.in_(wanted))):
+                record = row.record if isinstance(row.record, dict) else {}
+                found = (record.get("extra") or {}).get("vocabularies") or {}
+                self._vocabularies[row.version_id] = {str(k): frozenset(map(str, w)) for k, w in found.items() if isinstance(w, list)}
+        return {v: self._vocabularies.get(v, {}) for v in ids}
 
     # -- folding, inside the caller's transaction -----------------------------------------------------
     def fold_predictions(self, conn: Connection, rows: Sequence[Mapping[str, Any]], *, writer: str | None = None) -> None:
@@ -84,10 +99,11 @@ class ProfileStore(ProfileReader):
                 p.c.name == name, p.c.version_id == version_id, p.c.arm == arm, p.c.writer == writer, p.c.bucket.in_(buckets),
             ).with_for_update()
             stored.update({(name, version_id, arm, int(r.bucket)): r.data for r in conn.execute(query)})
+        vocabularies = self._vocabularies_of(conn, (k[1] for k in groups))
         updates = []
         for key, part in groups.items():
             profile = Profile.loads(stored[key])
-            profile.fold(part)
+            profile.fold(part, vocabularies[key[1]])
             updates.append({"b_name": key[0], "b_version": key[1], "b_arm": key[2], "b_bucket": key[3],
                             "b_n": profile.n + profile.skipped, "b_data": profile.dumps()})
         statement = p.update().where(

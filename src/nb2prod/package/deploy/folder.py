@@ -27,12 +27,14 @@ class Environment:
     lock: Any  # environment.EnvironmentLock
     packages: list[str]  # requirement lines for bentofile.yaml
     warnings: list[str] = field(default_factory=list)
+    # text column → training vocabulary, as reference.json keeps it; the record carries it to every audit writer
+    vocabularies: dict[str, list[str]] = field(default_factory=dict)
 
 
 def reference_for(frame: Any, categorical: list[str], *, datetimes: list[str] | None = None,
                   texts: list[str] | None = None) -> dict[str, Any]:
     """``reference.json`` content, from the monitor's builder; datetime and text columns are sketched by
-    their derived parts (hour/weekday/month, lengths), never raw."""
+    their derived parts (hour/weekday/month, lengths, out-of-vocabulary share), never raw."""
     from nb2prod.monitor.reference import build_reference
 
     return build_reference(frame, categorical=list(categorical), datetimes=datetimes or (), texts=texts or ())
@@ -119,4 +121,4 @@ def write_environment(folder: Path, checked: Checked, modules: Any, wheels: tupl
     packages = [line.strip() for line in requirements.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if lock.unresolved:
         warnings.append("model uses modules not installed as packages: " + ", ".join(lock.unresolved))
-    return Environment(lock=lock, packages=packages, warnings=warnings)
+    return Environment(lock=lock, packages=packages, warnings=warnings, vocabularies=reference.get("vocabularies") or {})

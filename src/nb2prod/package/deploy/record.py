@@ -121,6 +121,8 @@ def make_record(
             "schema_changes": gated.changes,
             "fallback": captured.fallback,
             "warnings": list(warnings),
+            # read by the store's profile fold: live texts' out-of-vocabulary share, against reference.json's words
+            **({"vocabularies": environment.vocabularies} if environment.vocabularies else {}),
         },
     )
 
