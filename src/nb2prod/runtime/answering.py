@@ -24,7 +24,7 @@ class AnswerBuilder(RuntimeState):
     """Answers, predictions and audit rows of a job; the fallback's whole-job answers."""
 
     def _answer_timeout(self, job: Job) -> list[Prediction]:
-        self.health.record(False, len(job.rows), error=f"timeout after {self.spec.timeout_ms:g} ms")
+        # health counts the late batch once, from the model thread (ModelLoop._process), not each of its rows here
         self.metrics.error("timeout", len(job.rows))
         return self._answer_fallback(job, f"timeout: no model answer within {self.spec.timeout_ms:g} ms")
 

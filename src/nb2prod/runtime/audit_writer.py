@@ -22,7 +22,8 @@ from typing import Any
 
 from nb2prod.errors import StoreError
 from nb2prod.models import AuditEvent
-from nb2prod.runtime.spool import Spool, encode_record, orphan_segments, parse_lines
+from nb2prod.runtime.drainer_child import DrainerChild
+from nb2prod.runtime.spool import Spool, drop_progress, encode_record, orphan_segments, parse_lines, read_progress
 from nb2prod.store import Store
 
 __all__ = ["AuditWriter", "StoreHandle", "is_transient", "replay_spool"]
@@ -110,6 +111,9 @@ def replay_spool(folder: str | Path, store: Store, *, owned: set[Path] | None = 
 
     for path, fd in orphan_segments(folder, owned or set()):
         try:
+            offset, _ = read_progress(path)  # what a drainer process already copied (a replay of it would be skipped anyway)
+            if offset:
+                os.lseek(fd, offset, os.SEEK_SET)
             data = b""
             while True:
                 chunk = os.read(fd, READ_CHUNK)
@@ -124,6 +128,7 @@ def replay_spool(folder: str | Path, store: Store, *, owned: set[Path] | None = 
             total += len(records)
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+            drop_progress(path)
         finally:
             os.close(fd)
     return total
@@ -155,8 +160,12 @@ class AuditWriter:
         poll_s: float = 0.05,
         min_interval_s: float = 0.2,
         orphan_scan_s: float = 10.0,
+        drainer: str = "thread",
     ) -> None:
         self.spool = Spool(spool_dir)
+        # "process": a child process copies the spool into the store (no store work under this process's GIL)
+        self.child = DrainerChild(spool_dir, store.url) if drainer == "process" else None
+        self.drainer_down: str | None = None
         self.store = store
         self._enrich = enrich
         self.batch_size = batch_size
@@ -182,7 +191,10 @@ class AuditWriter:
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> AuditWriter:
         self.spool.open()
-        self._thread = threading.Thread(target=self._run, name="nb2prod-audit-writer", daemon=True)
+        if self.child is not None:
+            self.child.start()
+        target = self._run if self.child is None else self._watch
+        self._thread = threading.Thread(target=target, name="nb2prod-audit-writer", daemon=True)
         self._thread.start()
         self._committer = threading.Thread(target=self._run_commits, name="nb2prod-audit-commit", daemon=True)
         self._committer.start()
@@ -201,6 +213,14 @@ class AuditWriter:
             self._wake.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self.child is not None:
+            segments = self.spool.pending_segments()
+            self.spool.close(drained=drained)
+            for segment in segments:  # deleted when everything was in the store: their progress files go too
+                if not segment.path.exists():
+                    drop_progress(segment.path)
+            self.child.stop(timeout)  # its last pass finishes what this process leaves (now unlocked)
+            return drained
         self.spool.close(drained=drained)
         return drained
 
@@ -281,6 +301,7 @@ class AuditWriter:
             "fsyncs": self.commits,
             "spool_dir": str(self.spool.folder),
             "last_error": self.last_error,
+            "drainer": {"mode": "thread"} if self.child is None else {**self.child.snapshot(), "down": self.drainer_down},
         }
 
     # -- drainer -----------------------------------------------------------------------------
@@ -322,6 +343,28 @@ class AuditWriter:
             if segment.closed and segment.offset >= segment.durable:
                 self.spool.retire(segment)
         return moved
+
+    def _watch(self) -> None:
+        """Process mode: follow the drainer child's progress, restart it when it dies."""
+        assert self.child is not None
+        while True:
+            with self._wake:
+                if self._stop:
+                    return
+            try:
+                self.child.release(self.spool.release_closed())
+                drained = self.child.drained(self.spool.pending_segments())
+                self.drainer_down = self.child.watch()
+            except Exception as exc:
+                log.exception("watching the audit drainer failed; retrying")
+                self._note_error(exc)
+                drained = self.drained
+            with self._wake:
+                self.drained = drained
+                self._wake.notify_all()
+                self._wake.wait_for(lambda: self._stop or self._hurry, self.min_interval_s)
+                if self._hurry:
+                    self._wake.wait(self.child.interval_s)
 
     def _run(self) -> None:
         backoff = self.poll_s

@@ -109,13 +109,26 @@ class ModelLoop(AnswerBuilder):
         if not live:
             return
         rows = self._computing = sum(len(job.rows) for job in live)
-        started = time.perf_counter()
+        started = self._computing_since = time.perf_counter()
+        self._ok_rows = self._late_rows = 0
         try:
             self._compute(live)
         finally:
-            self._computing = 0
+            self._computing, self._computing_since = 0, None
+            self._judge_batch()
             per_row = (time.perf_counter() - started) / max(rows, 1)
             self._row_cost_s = per_row if self._row_cost_s <= 0.0 else 0.8 * self._row_cost_s + 0.2 * per_row
+
+    def _judge_batch(self) -> None:
+        """Health of one model call: a late batch is one failed call, whatever its size (a stall of this
+        process — GIL, GC, a busy machine — makes a whole batch late at once, and counted per row it opened
+        the circuit on one stall); its late rows are not successes, so a model that is always too slow
+        still fails every call. A hung model is caught while it hangs (``_model_stuck``)."""
+        late, ok = self._late_rows, self._ok_rows
+        if late:
+            self.health.record(False, 1, error=f"timeout: a batch took longer than {self.spec.timeout_ms:g} ms")
+        if ok > late:
+            self.health.record(True, ok - late)
 
     def _compute(self, live: list[Job]) -> None:
         versions = None
@@ -159,7 +172,7 @@ class ModelLoop(AnswerBuilder):
                 for k, i in enumerate(members):
                     answers[i] = self._answer_from(outputs, k, fallback=False, reason=None, violations=violations[i], keep=counts)
                 if counts:
-                    self.health.record(True, len(members))
+                    self._ok_rows += len(members)
             except Exception as exc:
                 self._predict_one_by_one(predictor, rows, members, violations, answers, failed, exc, counts=counts)
         rest = [i for i, a in enumerate(answers) if a is None]
@@ -235,6 +248,7 @@ class ModelLoop(AnswerBuilder):
         tally = Tally()
         for job, answers in pairs:
             if not self._claim(job):
+                self._late_rows += len(job.rows)
                 continue  # its caller gave up on it (model timeout, or shed) and answered already
             predictions, rows, shadowed = self._finish(job, answers, tally)
             ready.append((job, predictions))

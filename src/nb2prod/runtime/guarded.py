@@ -43,6 +43,7 @@ from nb2prod.runtime.alert_watcher import AlertWatcher, start_alert_watcher
 from nb2prod.runtime.audit_writer import AuditWriter, StoreHandle
 from nb2prod.runtime.batching import ModelLoop
 from nb2prod.runtime.compiled import PredictPath
+from nb2prod.runtime.drainer_child import drainer_mode
 from nb2prod.runtime.explain import Explainer, build_explainer
 from nb2prod.runtime.fallback import build_fallback
 from nb2prod.runtime.feedback import FeedbackHandling
@@ -143,7 +144,7 @@ class GuardedRuntime(RequestIntake, ModelLoop, FeedbackHandling):
                 log.warning("explanations disabled: %s", error_text(exc))
         spool = Path(spool_dir) if spool_dir else resolve_spool_dir(spec.folder, spec.name, spec.version_id)
         handle = StoreHandle(store_url or spec.resolved_store_url())
-        runtime = cls(spec, predictor, fallback, AuditWriter(spool, handle), explainer=explainer, sample=sample, load_error=load_error)
+        runtime = cls(spec, predictor, fallback, AuditWriter(spool, handle, drainer=drainer_mode()), explainer=explainer, sample=sample, load_error=load_error)
         runtime.writer._enrich = runtime._enrich_stored
         runtime.limit_threads = limit_threads
         runtime._select_predict_path()
@@ -225,9 +226,9 @@ class GuardedRuntime(RequestIntake, ModelLoop, FeedbackHandling):
         )
 
     def is_ready(self) -> bool:
-        """Alive and the model's error rate within ``health.max_error_rate``."""
+        """Alive, the model's error rate within ``health.max_error_rate`` and the audit drainer (process mode) running."""
         self._maybe_probe()
-        return self.is_alive() and not self.health.circuit_open
+        return self.is_alive() and not self.health.circuit_open and not self._model_stuck() and self.writer.drainer_down is None
 
     def status(self) -> dict[str, Any]:
         return {

@@ -167,7 +167,7 @@ class RequestIntake(AnswerBuilder):
 
     def _route_to_fallback(self, job: Job) -> bool:
         """Queue the job for the model, or claim it for the fallback when the model is unhealthy."""
-        if self.health.circuit_open:
+        if self.health.circuit_open or self._model_stuck():
             self._maybe_probe()
             if self._claim(job):
                 return True

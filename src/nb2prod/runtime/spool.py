@@ -25,9 +25,41 @@ from typing import Any
 
 from nb2prod.errors import StoreError
 
-__all__ = ["Segment", "Spool", "encode_record", "orphan_segments", "parse_lines", "resolve_spool_dir"]
+__all__ = [
+    "ORPHAN_GRACE_S", "Segment", "Spool", "drop_progress", "encode_record", "orphan_segments", "parse_lines", "read_progress",
+    "resolve_spool_dir", "save_progress",
+]
 
 SUFFIX = ".jsonl"
+PROGRESS = ".drained"  # beside a segment: "<bytes> <records>" already copied into the store by a drainer process
+
+
+def _progress_path(segment: Path) -> Path:
+    return segment.with_name(segment.name + PROGRESS)
+
+
+def read_progress(segment: Path) -> tuple[int, int]:
+    """``(bytes, records)`` of ``segment`` a drainer has copied into the store; ``(0, 0)`` if none."""
+    try:
+        text = _progress_path(segment).read_text()
+        offset, records = (int(v) for v in text.split())
+        return offset, records
+    except (OSError, ValueError):
+        return 0, 0
+
+
+def save_progress(segment: Path, offset: int, records: int) -> None:
+    """Record how far ``segment`` is in the store (atomic rename; not fsync'd: after a crash an older
+    value only means rows are written again, and the store skips a request id it already has)."""
+    target = _progress_path(segment)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(f"{offset} {records}\n")
+    os.replace(tmp, target)
+
+
+def drop_progress(segment: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        _progress_path(segment).unlink()
 
 
 def _default(value: Any) -> Any:
@@ -185,6 +217,16 @@ class Spool:
             segment.path.unlink()
         os.close(segment.fd)
 
+    def release_closed(self) -> list[Segment]:
+        """Close (and forget) rotated segments: their lock is released, so a drainer process finishes and deletes them."""
+        with self._lock:
+            done = [s for s in self._segments if s.closed]
+            self._segments = [s for s in self._segments if not s.closed]
+        for segment in done:
+            with contextlib.suppress(OSError):
+                os.close(segment.fd)
+        return done
+
     def pending_bytes(self) -> int:
         with self._lock:
             return sum(s.durable - s.offset for s in self._segments)
@@ -200,6 +242,9 @@ class Spool:
             os.close(segment.fd)
 
 
+ORPHAN_GRACE_S = 5.0  # an empty segment younger than this may be one a writer created and has not locked yet
+
+
 def orphan_segments(folder: Path, owned: set[Path]) -> Iterator[tuple[Path, int]]:
     """Segments in ``folder`` whose writer is gone, each with a locked fd (the caller closes it)."""
     try:
@@ -211,7 +256,11 @@ def orphan_segments(folder: Path, owned: set[Path]) -> Iterator[tuple[Path, int]
             continue
         try:
             fd = os.open(path, os.O_RDONLY)
+            info = os.fstat(fd)
         except OSError:
+            continue
+        if info.st_size == 0 and time.time() - info.st_mtime < ORPHAN_GRACE_S:
+            os.close(fd)  # taking its lock now would make its writer's flock fail
             continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

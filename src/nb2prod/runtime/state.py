@@ -74,6 +74,10 @@ class RuntimeState:
         self._ids = RequestIds()
         self.shed = 0  # requests refused with a 503 because the queue could not serve them in time
         self._computing = 0  # rows of the batch the model thread is computing now
+        self._computing_since: float | None = None  # perf_counter when the model thread took its current batch
+        self._stuck_after_s = max(4 * self._timeout_s, 1.0)  # one batch computing longer than this: the model hangs
+        self._ok_rows = 0  # rows of the batch being computed that this service's own model answered
+        self._late_rows = 0  # rows of that batch whose callers gave up (timeout) before it was delivered
         self._row_cost_s = 0.0  # moving average of a batch's compute time per row (0: not measured yet)
         self._closed = False
         self._random = random.Random()
@@ -118,7 +122,16 @@ class RuntimeState:
         """Row ``i`` of ``job`` is answered by this service's own version (the one with the explainer)."""
         return job.routes is None or job.routes[i].version_id == self.spec.version_id
 
+    def _model_stuck(self) -> float:
+        """Seconds the model thread has spent on its current batch when past the hang limit, else 0."""
+        since = self._computing_since
+        held = 0.0 if since is None else time.perf_counter() - since
+        return held if held > self._stuck_after_s else 0.0
+
     def _unhealthy_reason(self) -> str:
+        stuck = self._model_stuck()
+        if stuck:
+            return f"unhealthy: model computing one batch for {stuck * 1000:.0f} ms (hang limit {self._stuck_after_s * 1000:.0f} ms)"
         if self.predictor is None:
             return f"unhealthy: model not loaded ({self.load_error})"
         if not self.health.canary_ok:
