@@ -207,3 +207,31 @@ def test_every_writer_folds_the_oov_share_from_the_registered_record(trained: di
     by_profile = {f.feature: (f.drifted, f.n_current) for f in compute_drift_profile(reference, merged[f"{name}-v1"]).features}
     by_rows = {f.feature: (f.drifted, f.n_current) for f in compute_drift(reference, pd.DataFrame([r["inputs"] for r in rows])).features}
     assert by_profile == by_rows and by_profile["review.oov"] == (True, len(rows))
+
+
+def _zipf_texts(n: int, seed: int, prefix: str = "w") -> list[str]:
+    """Texts of 5–20 words drawn from a 20,000-word Zipf vocabulary: natural text's long tail of rare words."""
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, 20_001)
+    ids = rng.choice(20_000, size=n * 20, p=weights / weights.sum())
+    lengths = rng.integers(5, 21, size=n)
+    return [" ".join(f"{prefix}{i}" for i in ids[k * 20:k * 20 + length]) for k, length in enumerate(lengths)]
+
+
+def test_a_long_tail_of_rare_words_is_no_drift_and_a_new_vocabulary_is() -> None:
+    """Each training row's share is measured held out, as a live row's is: in-sample, its own rare words would
+    count as known and every same-population window would look drifted."""
+    reference = reference_for(pd.DataFrame({"note": _zipf_texts(3000, 0)}), [], texts=["note"])
+    assert reference["features"]["note.oov"]["mean"] > 0.05  # rare words outside the kept 2,000 in training too
+
+    def drifted(texts: list[str]) -> bool:
+        rows = [{"ts": 1_700_000_000.0 + i, "inputs": {"note": t}, "output": 1} for i, t in enumerate(texts)]
+        profile = Profile()
+        profile.fold(rows, {"note": frozenset(reference["vocabularies"]["note"])})
+        by_profile = {f.feature: f.drifted for f in compute_drift_profile(reference, profile).features}
+        assert by_profile == {f.feature: f.drifted for f in compute_drift(reference, pd.DataFrame({"note": texts})).features}
+        return by_profile["note.oov"]
+
+    assert not any(drifted(_zipf_texts(n, seed)) for n, seed in ((300, 1), (2000, 2)))
+    mixed = [a if i % 4 else b for i, (a, b) in enumerate(zip(_zipf_texts(2000, 3), _zipf_texts(2000, 4, prefix="x"), strict=True))]
+    assert drifted(mixed)  # a quarter of the texts in words never seen

@@ -14,8 +14,8 @@ column says about the population:
 
 The same functions derive the training sketches (:func:`derived_frame`, at deploy) and the live
 values folded into the per-minute profiles (:func:`derived_inputs`, at write time, where requests
-carry ISO-8601 strings), so both sides name and bin the parts identically. The training ``.oov``
-values are measured against the same vocabulary as the live ones; a deployment without a
+carry ISO-8601 strings), so both sides name and bin the parts identically. A training row's ``.oov``
+is measured held out (:func:`held_out_oov_shares`), as every live row is; a deployment without a
 vocabulary (deployed before it was kept) simply has no ``.oov`` column.
 """
 
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
-    "DATETIME_PARTS", "TEXT_PARTS", "VOCABULARY_SIZE", "derived_frame", "derived_inputs", "derived_of", "oov_shares", "vocabulary_of",
+    "DATETIME_PARTS", "TEXT_PARTS", "VOCABULARY_SIZE", "derived_frame", "derived_inputs", "derived_of", "held_out_oov_shares",
+    "oov_shares", "vocabulary_of",
 ]
 
 DATETIME_PARTS = ("hour", "weekday", "month")
@@ -39,6 +40,7 @@ TEXT_PARTS = ("chars", "words", "oov")
 #: the training vocabulary keeps at most this many words, each seen at least twice (a word seen once is
 #: as likely a typo or a name as vocabulary, and would make every training row look fully known)
 VOCABULARY_SIZE = 2000
+_FOLDS = 10  # held-out folds of the training rows' ``.oov``
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
@@ -72,10 +74,38 @@ def _is_text(values: Sequence[Any]) -> bool:
     return bool(counts) and counts[len(counts) // 2] >= 3
 
 
+def _tokens(value: Any) -> list[str]:
+    return _TOKEN.findall(value.lower()) if isinstance(value, str) else []
+
+
+def _top(counts: Counter[str], size: int) -> list[str]:
+    return sorted((w for w, c in counts.items() if c >= 2), key=lambda w: (-counts[w], w))[:size]
+
+
 def vocabulary_of(values: Iterable[Any], size: int = VOCABULARY_SIZE) -> list[str]:
     """The training vocabulary of a text column: its ``size`` commonest words seen at least twice (ties by word)."""
-    counts = Counter(token for v in values if isinstance(v, str) for token in _TOKEN.findall(v.lower()))
-    return sorted((w for w, c in counts.items() if c >= 2), key=lambda w: (-counts[w], w))[:size]
+    return _top(Counter(token for v in values for token in _tokens(v)), size)
+
+
+def held_out_oov_shares(values: Sequence[Any], size: int = VOCABULARY_SIZE) -> list[float | None]:
+    """Each training value's out-of-vocabulary share against the vocabulary of the *other* rows (row ``i`` in
+    fold ``i % 10``), as a live value, never seen when the vocabulary was built, is measured.
+
+    Measured in-sample, a row's own rarer words count as known: on natural text (a long tail of rare
+    words) same-population live texts then look drifted in every window.
+    """
+    tokens = [_tokens(v) for v in values]
+    folds: list[Counter[str]] = [Counter() for _ in range(_FOLDS)]
+    for index, words in enumerate(tokens):
+        folds[index % _FOLDS].update(words)
+    total: Counter[str] = sum(folds, Counter())
+    shares: list[float | None] = [None] * len(tokens)
+    for fold, counts in enumerate(folds):
+        known = frozenset(_top(total - counts, size))
+        for index in range(fold, len(tokens), _FOLDS):
+            words = tokens[index]
+            shares[index] = sum(t not in known for t in words) / len(words) if words else None
+    return shares
 
 
 def oov_shares(values: Iterable[Any], vocabulary: Collection[str]) -> list[float | None]:
@@ -83,7 +113,7 @@ def oov_shares(values: Iterable[Any], vocabulary: Collection[str]) -> list[float
     known = vocabulary if isinstance(vocabulary, (set, frozenset)) else frozenset(vocabulary)
     shares: list[float | None] = []
     for value in values:
-        tokens = _TOKEN.findall(value.lower()) if isinstance(value, str) else ()
+        tokens = _tokens(value)
         shares.append(sum(t not in known for t in tokens) / len(tokens) if tokens else None)
     return shares
 
@@ -113,10 +143,10 @@ def derived_inputs(columns: Sequence[tuple[str, Sequence[Any]]],
     return derived
 
 
-def derived_frame(frame: pd.DataFrame, datetimes: Sequence[str], texts: Sequence[str],
-                  vocabularies: Mapping[str, Collection[str]] | None = None) -> tuple[pd.DataFrame, list[str]]:
+def derived_frame(frame: pd.DataFrame, datetimes: Sequence[str], texts: Sequence[str], *,
+                  oov: bool = False) -> tuple[pd.DataFrame, list[str]]:
     """``(the training frame's derived columns, the categorical ones)``: datetime parts that vary, text lengths,
-    and the out-of-vocabulary share of each text column with a vocabulary."""
+    and with ``oov`` each text's held-out out-of-vocabulary share (its vocabulary is :func:`vocabulary_of`)."""
     import pandas as pd
 
     out: dict[str, Any] = {}
@@ -133,8 +163,8 @@ def derived_frame(frame: pd.DataFrame, datetimes: Sequence[str], texts: Sequence
         text = frame[name].where(frame[name].map(lambda v: isinstance(v, str)))
         out[f"{name}.chars"] = text.map(len, na_action="ignore").astype(float)
         out[f"{name}.words"] = text.map(lambda v: len(_WORD.findall(v)), na_action="ignore").astype(float)
-        if vocabularies and name in vocabularies:
-            shares = oov_shares(frame[name].tolist(), vocabularies[name])
+        if oov:
+            shares = held_out_oov_shares(frame[name].tolist())
             out[f"{name}.oov"] = pd.Series([float("nan") if v is None else v for v in shares], index=frame.index, dtype=float)
     return pd.DataFrame(out, index=frame.index), categorical
 

@@ -134,7 +134,7 @@ def build_reference(
 
         # kept in the reference (and the version record): the live ``.oov`` of a text is measured against it
         vocabularies = {str(name): vocabulary_of(frame[name].tolist()) for name in texts}
-        derived, derived_categorical = derived_frame(frame, datetimes, texts, vocabularies)
+        derived, derived_categorical = derived_frame(frame, datetimes, texts, oov=True)
         frame = frame[[c for c in frame.columns if c not in {*datetimes, *texts}]].join(derived)
         if categorical is not None:
             categorical = [*categorical, *derived_categorical]
