@@ -135,7 +135,28 @@ def test_a_text_pipeline_with_datetime_and_missing_values(home: Path, capsys: py
     assert {"posted.hour", "posted.weekday", "posted.month", "review.chars", "review.words", "store"} <= set(features)
     assert "posted" not in features and "review" not in features
     assert features["posted.hour"]["n_current"] == len(run["rows"]) + 1  # the test rows and the one with an offset
-    assert not any(features[f]["drifted"] for f in ("posted.weekday", "posted.month", "review.chars", "review.words"))
+    assert not any(features[f]["drifted"] for f in ("posted.weekday", "posted.month", "review.chars", "review.words", "review.oov"))
+
+    # reviews arriving in another language: the same lengths, words the model never saw — vocabulary drift
+    foreign = ["lieferung war schnell und freundlich", "paket kam kaputt an", "sehr gut danke", "artikel leider zu spät"]
+    moved = [dict(r, review=foreign[i % len(foreign)]) for i, r in enumerate(run["rows"])]
+    assert not [a for a in _post(run["result"]["url"] + "/predict_batch", {"rows": moved})["predictions"] if a["fallback"]]
+    sent = [*run["rows"], row, *moved]
+    deadline = time.monotonic() + 30
+    while True:
+        assert main(["--home", str(home), "drift", "reviews", "--window", "1h", "--json"]) == 0
+        drift = json.loads(capsys.readouterr().out)
+        if drift["n_current"] >= len(sent) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    features = {f["feature"]: f for f in drift["features"]}
+    assert features["review.oov"]["drifted"] and features["review.oov"]["n_current"] == len(sent)
+    # the exact row path over the same rows agrees with the profiles
+    from nb2prod.monitor.drift import compute_drift
+
+    reference = json.loads((Path(run["result"]["deployment_dir"]) / "reference.json").read_text())
+    by_rows = {f.feature: f.drifted for f in compute_drift(reference, pd.DataFrame(sent)).features}
+    assert by_rows["review.oov"] and by_rows["review.oov"] == features["review.oov"]["drifted"]
 
 
 def test_an_ndarray_gridsearch_over_a_notebook_transformer_and_a_voting_classifier(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
