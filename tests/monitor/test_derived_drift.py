@@ -198,8 +198,23 @@ def test_every_writer_folds_the_oov_share_from_the_registered_record(trained: di
     events = [AuditEvent(request_id=f"{version}-{i}", name=name, version_id=version, ts=row["ts"], inputs=row["inputs"],
                          output=row["output"], score=row["score"], latency_ms=row["latency_ms"])
               for version in (f"{name}-v1", f"{name}-v0", f"{name}-v9") for i, row in enumerate(rows)]  # v9: not registered
-    for start in range(0, len(events), 40):  # in batches, as the audit writer sends them
-        store.audit.write(events[start:start + 40])
+    import sqlalchemy as sa
+
+    read: list[str] = []  # the version ids whose record the fold looked up
+
+    def count(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if "versions.record" in statement:
+            values = parameters.values() if isinstance(parameters, dict) else parameters
+            read.extend(str(v) for v in values if str(v).startswith(name))
+
+    sa.event.listen(store.audit._engine, "before_cursor_execute", count)
+    try:
+        for start in range(0, len(events), 40):  # in batches, as the audit writer sends them
+            store.audit.write(events[start:start + 40])
+    finally:
+        sa.event.remove(store.audit._engine, "before_cursor_execute", count)
+    # the write path is hot: a registered version's record is read once, not per batch; the unregistered v9 again
+    assert read.count(f"{name}-v1") == 1 and read.count(f"{name}-v0") == 1 and read.count(f"{name}-v9") > 1
     merged: dict[str, Profile] = {}
     for bucket in store.audit.profiles.buckets(name):
         merged.setdefault(bucket.version_id, Profile()).merge(bucket.profile)
