@@ -22,7 +22,7 @@ import json
 import math
 import zlib
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from itertools import chain
 from typing import Any
 
@@ -56,7 +56,6 @@ __all__ = [
     "Profile",
     "bucket_of",
     "fold_label",
-    "fold_rows",
     "group_key",
 ]
 
@@ -277,7 +276,6 @@ class Profile:
         return cls.from_dict(json.loads(zlib.decompress(blob)))
 
 
-
 def _safe_rows(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Rows whose inputs can be analysed; checks each distinct value once (the per-row check only when one is not)."""
     try:
@@ -292,17 +290,3 @@ def _safe_rows(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     except TypeError:  # an unhashable value (list, dict): check row by row
         pass
     return [r for r in rows if safe_inputs(r.get("inputs"))]
-
-
-def fold_rows(rows: Iterable[Mapping[str, Any]]) -> dict[int, Profile]:
-    """Profiles of ``rows`` by bucket start."""
-    by_bucket: dict[int, list[Mapping[str, Any]]] = {}
-    for row in rows:
-        by_bucket.setdefault(bucket_of(float(row["ts"])), []).append(row)
-    out = {}
-    for bucket, part in by_bucket.items():
-        profile = Profile()
-        profile.fold(part)
-        out[bucket] = profile
-    return out
-
