@@ -21,7 +21,7 @@ from nb2prod.monitor.fairness import fairness, fairness_profile
 from nb2prod.monitor.frames import AuditFrame, DeploymentContext, deployment_context, load_audit_frame, require_rows
 from nb2prod.monitor.operations import operations, operations_profile
 from nb2prod.monitor.profile_window import ProfileWindow, series_points
-from nb2prod.monitor.reference import load_reference
+from nb2prod.monitor.read_cache import reference_at, remember_drift, remembered_drift
 from nb2prod.monitor.windows import buckets, window_bounds
 
 __all__ = [
@@ -71,12 +71,16 @@ def drift_parts(
     refresh computes each sub-window's drift once.
     """
     out: list[tuple[float, float, int, DriftResult | None]] = []
-    reference = with_arrays(reference)
+    arrays = with_arrays(reference)
     for a, b, part, _ in window_profiles.parts(points, version_id):
         result = None
         if part.n >= MIN_DRIFT_ROWS:
-            result = compute_drift_profile(reference, part, name=name, version_id=version_id, window=window, alpha=alpha,
-                                           min_effect=min_effect, since=a, until=b)
+            key = (name, version_id, window, alpha, min_effect, a, b)
+            result = remembered_drift(part, reference, key)
+            if result is None:
+                result = compute_drift_profile(arrays, part, name=name, version_id=version_id, window=window, alpha=alpha,
+                                               min_effect=min_effect, since=a, until=b)
+                remember_drift(part, reference, key, result)
         out.append((a, b, part.n, result))
     return out
 
@@ -184,7 +188,7 @@ def monitor_snapshot(
         try:
             if ctx.reference_path is None:
                 raise Nb2prodError("the version has no deployment folder, so no reference.json")
-            reference = load_reference(ctx.reference_path)
+            reference = reference_at(ctx.reference_path)
             drift = drift_for_frame(reference, frame, ctx, window=window, alpha=alpha, min_effect=min_effect)
             if timeline:
                 timeline_values = drift_timeline(reference, frame, n_windows=n_windows, alpha=alpha, min_effect=min_effect)
@@ -238,7 +242,7 @@ def _snapshot_profiles(
         try:
             if ctx.reference_path is None:
                 raise Nb2prodError("the version has no deployment folder, so no reference.json")
-            reference = load_reference(ctx.reference_path)
+            reference = reference_at(ctx.reference_path)
             drift = compute_drift_profile(reference, profile, name=ctx.name, version_id=version, window=window, alpha=alpha,
                                           min_effect=min_effect, since=window_profiles.start, until=until)
             if timeline:
@@ -274,7 +278,7 @@ def _snapshot_profiles(
 def _reference_of(ctx: DeploymentContext) -> dict[str, Any]:
     if ctx.reference_path is None or not ctx.reference_path.is_file():
         raise NotFoundError(f"{ctx.version_id} has no reference.json", fix="redeploy with %deploy")
-    return load_reference(ctx.reference_path)
+    return reference_at(ctx.reference_path)
 
 
 def window_drift(
