@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -65,7 +65,27 @@ def _psi(ref_props: np.ndarray, cur_props: np.ndarray) -> float:
     return float(np.sum((c - r) * np.log(c / r)))
 
 
-def _wasserstein(sorted_cur: np.ndarray, grid: np.ndarray, cdf: np.ndarray, exact: bool) -> float:
+class _Shape(NamedTuple):
+    """What the statistics need of a numeric sketch beyond its grid and CDF; depends on the reference only."""
+
+    prev: np.ndarray  # the CDF one grid point earlier (0 before the first)
+    values: np.ndarray  # each reference piece's value for the Wasserstein integral
+    lower: np.ndarray  # the CDF where each piece starts
+    cut: np.ndarray  # PSI's decile cut points on the grid
+    ref_props: np.ndarray  # the reference's share in each PSI bin
+
+
+def _shape(grid: np.ndarray, cdf: np.ndarray, exact: bool) -> _Shape:
+    values = grid.copy()
+    if not exact and grid.size > 1:
+        values[1:] = 0.5 * (grid[1:] + grid[:-1])
+    prev = np.concatenate(([0.0], cdf[:-1]))
+    cut = np.unique(np.searchsorted(cdf, np.arange(1, 10) / 10 - 1e-12, side="left"))
+    cut = cut[cut < grid.size - 1]
+    return _Shape(prev, values, prev, cut, np.diff(np.concatenate(([0.0], cdf[cut], [1.0]))))
+
+
+def _wasserstein(sorted_cur: np.ndarray, values: np.ndarray, cdf: np.ndarray, lower: np.ndarray) -> float:
     """W1 = ∫|Q_ref(u) − Q_cur(u)| du, exact against the reference step quantile function.
 
     Reference piece j covers u ∈ (F_{j-1}, F_j] with value g_j (for a quantile grid, the
@@ -74,9 +94,6 @@ def _wasserstein(sorted_cur: np.ndarray, grid: np.ndarray, cdf: np.ndarray, exac
     """
     n = sorted_cur.size
     prefix = np.concatenate(([0.0], np.cumsum(sorted_cur)))
-    values = grid.copy()
-    if not exact and grid.size > 1:
-        values[1:] = 0.5 * (grid[1:] + grid[:-1])
     split = np.searchsorted(sorted_cur, values, side="left")
 
     def cumulative(t: np.ndarray) -> np.ndarray:
@@ -90,9 +107,7 @@ def _wasserstein(sorted_cur: np.ndarray, grid: np.ndarray, cdf: np.ndarray, exac
         partial = np.where(m < n, (t - m / n) * np.abs(values - sorted_cur[nxt]), 0.0)
         return full + partial
 
-    upper = cdf
-    lower = np.concatenate(([0.0], cdf[:-1]))
-    return float(np.sum(cumulative(upper) - cumulative(lower)))
+    return float(np.sum(cumulative(cdf) - cumulative(lower)))
 
 
 def numeric_drift(sketch: dict[str, Any], values: np.ndarray) -> dict[str, float]:
@@ -119,8 +134,10 @@ def _numeric_stats(sketch: dict[str, Any], ordered: np.ndarray, n: int, *, exact
     size = ordered.size
     le = np.searchsorted(ordered, grid, side="right") / size
     lt = np.searchsorted(ordered, grid, side="left") / size
-    prev = np.concatenate(([0.0], cdf[:-1]))
-    statistic = float(max(np.max(np.abs(cdf - le)), np.max(np.abs(prev - lt))))
+    shape = sketch.get("_shape")
+    if not isinstance(shape, _Shape):
+        shape = _shape(grid, cdf, exact)
+    statistic = float(max(np.max(np.abs(cdf - le)), np.max(np.abs(shape.prev - lt))))
     if exact_values and exact and n_ref <= EXACT_KS_MAX_REF and n <= EXACT_KS_MAX_N:
         counts = np.rint(np.diff(np.concatenate(([0.0], cdf))) * n_ref).astype(np.int64)
         result = ks_2samp(np.repeat(grid, counts), ordered)
@@ -133,13 +150,10 @@ def _numeric_stats(sketch: dict[str, Any], ordered: np.ndarray, n: int, *, exact
             root = np.sqrt(en)
             p_value = float(kolmogorov(statistic * (root + 0.12 + 0.11 / root)))  # kstwobign.sf without its overhead
     norm = max(float(sketch.get("std") or 0.0), 0.001)
-    effect = _wasserstein(ordered, grid, cdf, exact) / norm
+    effect = _wasserstein(ordered, shape.values, cdf, shape.lower) / norm
     # PSI on reference deciles (grid points where the reference CDF first reaches k/10)
-    cut = np.unique(np.searchsorted(cdf, np.arange(1, 10) / 10 - 1e-12, side="left"))
-    cut = cut[cut < grid.size - 1]
-    ref_cdf = np.concatenate(([0.0], cdf[cut], [1.0]))
-    cur_cdf = np.concatenate(([0.0], le[cut], [1.0]))
-    psi = _psi(np.diff(ref_cdf), np.diff(cur_cdf))
+    cur_cdf = np.concatenate(([0.0], le[shape.cut], [1.0]))
+    psi = _psi(shape.ref_props, np.diff(cur_cdf))
     return {"statistic": statistic, "p_value": min(max(p_value, 0.0), 1.0), "effect": float(effect), "psi": psi, "n": n}
 
 
@@ -259,8 +273,9 @@ def with_arrays(reference: dict[str, Any]) -> dict[str, Any]:
     """
     features = {}
     for name, sketch in reference["features"].items():
-        if sketch.get("kind") == "numeric" and not isinstance(sketch.get("grid"), np.ndarray):
-            sketch = {**sketch, "grid": np.asarray(sketch["grid"], dtype=float), "cdf": np.asarray(sketch["cdf"], dtype=float)}
+        if sketch.get("kind") == "numeric" and not isinstance(sketch.get("_shape"), _Shape):
+            grid, cdf = np.asarray(sketch["grid"], dtype=float), np.asarray(sketch["cdf"], dtype=float)
+            sketch = {**sketch, "grid": grid, "cdf": cdf, "_shape": _shape(grid, cdf, bool(sketch.get("exact")))}
         features[name] = sketch
     return {**reference, "features": features}
 
