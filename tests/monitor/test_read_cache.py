@@ -7,7 +7,9 @@ import os
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from nb2prod.errors import Nb2prodError
 from nb2prod.models import DriftResult
 from nb2prod.monitor.profile import Profile
 from nb2prod.monitor.read_cache import _PART_DRIFT, reference_at, remember_drift, remembered_drift
@@ -46,3 +48,8 @@ def test_a_remembered_drift_belongs_to_its_profile_and_reference_and_goes_with_t
     del part
     gc.collect()
     assert ident not in _PART_DRIFT
+
+
+def test_a_missing_reference_is_the_one_line_not_found_error(tmp_path):
+    with pytest.raises(Nb2prodError, match="no reference sketches"):
+        reference_at(tmp_path / "reference.json")

@@ -28,7 +28,10 @@ def reference_at(path: Path) -> dict[str, Any]:
     decoding it was ~10 ms of each read at 14 features. Keyed by the file's mtime and size, so a
     redeploy that rewrites it is read anew. Callers only read the dict.
     """
-    stat = path.stat()
+    try:
+        stat = path.stat()
+    except OSError:
+        return load_reference(path)  # no file: its one-line NotFoundError, which callers report as a note
     key = (stat.st_mtime_ns, stat.st_size)
     hit = _REFERENCES.get(str(path))
     if hit is not None and hit[0] == key:
