@@ -26,6 +26,7 @@ import numpy as np
 from nb2prod.errors import InvalidInputError
 from nb2prod.models import DriftResult, FeatureDrift
 from nb2prod.monitor.derived import derived_of
+from nb2prod.monitor.drift_math import chi2_sf, jensen_shannon, kolmogorov_sf
 from nb2prod.monitor.reference import category_key
 
 if TYPE_CHECKING:
@@ -122,9 +123,6 @@ def numeric_drift_quantiles(sketch: dict[str, Any], quantiles: np.ndarray, n: in
 
 
 def _numeric_stats(sketch: dict[str, Any], ordered: np.ndarray, n: int, *, exact_values: bool) -> dict[str, float]:
-    from scipy.special import kolmogorov
-    from scipy.stats import ks_2samp, kstwo
-
     n_ref = int(sketch["n"])
     if n == 0 or n_ref == 0 or ordered.size == 0:
         return {"statistic": 0.0, "p_value": 1.0, "effect": 0.0, "psi": 0.0, "n": n}
@@ -138,17 +136,23 @@ def _numeric_stats(sketch: dict[str, Any], ordered: np.ndarray, n: int, *, exact
     if not isinstance(shape, _Shape):
         shape = _shape(grid, cdf, exact)
     statistic = float(max(np.max(np.abs(cdf - le)), np.max(np.abs(shape.prev - lt))))
+    # scipy.stats is imported only where its tests are used: importing it costs ~0.7 s, most of a
+    # fresh process's first monitoring read, and a window of thousands of rows never needs it
     if exact_values and exact and n_ref <= EXACT_KS_MAX_REF and n <= EXACT_KS_MAX_N:
+        from scipy.stats import ks_2samp
+
         counts = np.rint(np.diff(np.concatenate(([0.0], cdf))) * n_ref).astype(np.int64)
         result = ks_2samp(np.repeat(grid, counts), ordered)
         statistic, p_value = float(result.statistic), float(result.pvalue)
     else:
         en = n_ref * n / (n_ref + n)
         if en <= EXACT_KSTWO_MAX_EN:  # scipy's own asymptotic form (kstwo is slow for large n)
+            from scipy.stats import kstwo
+
             p_value = float(kstwo.sf(statistic, np.round(en)))
         else:  # Kolmogorov limit with Stephens' finite-sample correction: within ~1% of kstwo
             root = np.sqrt(en)
-            p_value = float(kolmogorov(statistic * (root + 0.12 + 0.11 / root)))  # kstwobign.sf without its overhead
+            p_value = kolmogorov_sf(float(statistic * (root + 0.12 + 0.11 / root)))  # kstwobign.sf
     norm = max(float(sketch.get("std") or 0.0), 0.001)
     effect = _wasserstein(ordered, shape.values, cdf, shape.lower) / norm
     # PSI on reference deciles (grid points where the reference CDF first reaches k/10)
@@ -160,11 +164,9 @@ def _numeric_stats(sketch: dict[str, Any], ordered: np.ndarray, n: int, *, exact
 def _chi2_two_rows(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
     """``scipy.stats.chi2_contingency`` of the 2×k table (Yates' correction when k = 2), without its per-call overhead.
 
-    Same arithmetic as scipy's (expected counts from the margins, the same correction, ``chi2.sf``
-    through ``special.chdtrc``); a drift series calls it once per categorical column per point.
+    Same arithmetic as scipy's (expected counts from the margins, the same correction, ``chi2.sf``);
+    a drift series calls it once per categorical column per point.
     """
-    from scipy.special import chdtrc
-
     observed = np.vstack([ref, cur])
     expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
     dof = observed.shape[1] - 1
@@ -172,7 +174,7 @@ def _chi2_two_rows(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
         diff = expected - observed
         observed = observed + np.minimum(0.5, np.abs(diff)) * np.sign(diff)
     statistic = float(np.sum((observed - expected) ** 2 / expected))
-    return statistic, float(chdtrc(dof, statistic))
+    return statistic, chi2_sf(statistic, dof)
 
 
 def _category_counts(series: pd.Series) -> dict[str, int]:
@@ -191,8 +193,6 @@ def categorical_drift(sketch: dict[str, Any], series: pd.Series) -> dict[str, An
 
 def categorical_drift_counts(sketch: dict[str, Any], cur_counts: dict[str, int]) -> dict[str, Any]:
     """The same statistics from the live count of each category."""
-    from scipy.spatial.distance import jensenshannon
-
     ref_counts: dict[str, int] = sketch["counts"]
     n = int(sum(cur_counts.values()))
     n_ref = int(sketch["n"])
@@ -206,7 +206,7 @@ def categorical_drift_counts(sketch: dict[str, Any], cur_counts: dict[str, int])
         statistic, p_value = 0.0, 1.0
     else:
         statistic, p_value = _chi2_two_rows(ref, cur)
-    effect = float(jensenshannon(ref / ref.sum(), cur / cur.sum()))
+    effect = jensen_shannon(ref / ref.sum(), cur / cur.sum())
     psi = _psi(ref / ref.sum(), cur / cur.sum())
     return {"statistic": statistic, "p_value": p_value, "effect": effect, "psi": psi, "n": n, "unseen": unseen}
 
