@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 
 from nb2prod.monitor.derived import derived_inputs, oov_shares, vocabulary_of
-from nb2prod.monitor.drift import compute_drift, compute_drift_profile
+from nb2prod.monitor.drift import compute_drift
+from nb2prod.monitor.drift_profile import compute_drift_profile
 from nb2prod.monitor.profile import Profile
 from nb2prod.package.deploy.folder import reference_for
 from nb2prod.package.schema import drift_columns, infer_schema

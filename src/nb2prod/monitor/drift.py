@@ -32,11 +32,10 @@ from nb2prod.monitor.reference import category_key
 if TYPE_CHECKING:
     import pandas as pd
 
-    from nb2prod.monitor.profile import Profile
 
 __all__ = [
     "EXACT_KS_MAX_N", "QUANTILE_POINTS", "benjamini_hochberg", "categorical_drift", "categorical_drift_counts", "compute_drift",
-    "compute_drift_profile", "numeric_drift", "numeric_drift_quantiles", "with_arrays",
+    "drift_result", "ks_p_value", "numeric_drift", "numeric_drift_quantiles", "reference_shape", "with_arrays",
 ]
 
 EXACT_KS_MAX_REF = 1_000  # up to here (Evidently's KS regime), scipy's exact two-sample distribution
@@ -81,7 +80,8 @@ def _shape(grid: np.ndarray, cdf: np.ndarray, exact: bool) -> _Shape:
     if not exact and grid.size > 1:
         values[1:] = 0.5 * (grid[1:] + grid[:-1])
     prev = np.concatenate(([0.0], cdf[:-1]))
-    cut = np.unique(np.searchsorted(cdf, np.arange(1, 10) / 10 - 1e-12, side="left"))
+    cut = np.searchsorted(cdf, np.arange(1, 10) / 10 - 1e-12, side="left")
+    cut = cut[np.concatenate(([True], np.diff(cut) > 0))]  # np.unique of this sorted array, without its import of numpy.ma
     cut = cut[cut < grid.size - 1]
     return _Shape(prev, values, prev, cut, np.diff(np.concatenate(([0.0], cdf[cut], [1.0]))))
 
@@ -122,37 +122,45 @@ def numeric_drift_quantiles(sketch: dict[str, Any], quantiles: np.ndarray, n: in
     return _numeric_stats(sketch, np.asarray(quantiles, dtype=float), int(n), exact_values=False)
 
 
+def reference_shape(sketch: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, _Shape]:
+    """A numeric reference sketch's grid, CDF and derived arrays (kept on the sketch by :func:`with_arrays`)."""
+    grid = np.asarray(sketch["grid"], dtype=float)
+    cdf = np.asarray(sketch["cdf"], dtype=float)
+    shape = sketch.get("_shape")
+    if not isinstance(shape, _Shape):
+        shape = _shape(grid, cdf, bool(sketch.get("exact")))
+    return grid, cdf, shape
+
+
+def ks_p_value(statistic: float, n_ref: int, n: int) -> float:
+    """The KS p-value of ``statistic`` beyond the exact regime: scipy's kstwo up to an effective size of 2000, then
+    the Kolmogorov limit with Stephens' finite-sample correction (within ~1% of kstwo)."""
+    en = n_ref * n / (n_ref + n)
+    if en <= EXACT_KSTWO_MAX_EN:  # scipy's own asymptotic form (kstwo is slow for large n)
+        from scipy.stats import kstwo  # imported here only: ~0.7 s, and a window of thousands of rows never needs it
+
+        return float(kstwo.sf(statistic, np.round(en)))
+    root = np.sqrt(en)
+    return kolmogorov_sf(float(statistic * (root + 0.12 + 0.11 / root)))  # kstwobign.sf
+
+
 def _numeric_stats(sketch: dict[str, Any], ordered: np.ndarray, n: int, *, exact_values: bool) -> dict[str, float]:
     n_ref = int(sketch["n"])
     if n == 0 or n_ref == 0 or ordered.size == 0:
         return {"statistic": 0.0, "p_value": 1.0, "effect": 0.0, "psi": 0.0, "n": n}
-    grid = np.asarray(sketch["grid"], dtype=float)
-    cdf = np.asarray(sketch["cdf"], dtype=float)
-    exact = bool(sketch.get("exact"))
+    grid, cdf, shape = reference_shape(sketch)
     size = ordered.size
     le = np.searchsorted(ordered, grid, side="right") / size
     lt = np.searchsorted(ordered, grid, side="left") / size
-    shape = sketch.get("_shape")
-    if not isinstance(shape, _Shape):
-        shape = _shape(grid, cdf, exact)
     statistic = float(max(np.max(np.abs(cdf - le)), np.max(np.abs(shape.prev - lt))))
-    # scipy.stats is imported only where its tests are used: importing it costs ~0.7 s, most of a
-    # fresh process's first monitoring read, and a window of thousands of rows never needs it
-    if exact_values and exact and n_ref <= EXACT_KS_MAX_REF and n <= EXACT_KS_MAX_N:
-        from scipy.stats import ks_2samp
+    if exact_values and bool(sketch.get("exact")) and n_ref <= EXACT_KS_MAX_REF and n <= EXACT_KS_MAX_N:
+        from scipy.stats import ks_2samp  # only here: see ks_p_value
 
         counts = np.rint(np.diff(np.concatenate(([0.0], cdf))) * n_ref).astype(np.int64)
         result = ks_2samp(np.repeat(grid, counts), ordered)
         statistic, p_value = float(result.statistic), float(result.pvalue)
     else:
-        en = n_ref * n / (n_ref + n)
-        if en <= EXACT_KSTWO_MAX_EN:  # scipy's own asymptotic form (kstwo is slow for large n)
-            from scipy.stats import kstwo
-
-            p_value = float(kstwo.sf(statistic, np.round(en)))
-        else:  # Kolmogorov limit with Stephens' finite-sample correction: within ~1% of kstwo
-            root = np.sqrt(en)
-            p_value = kolmogorov_sf(float(statistic * (root + 0.12 + 0.11 / root)))  # kstwobign.sf
+        p_value = ks_p_value(statistic, n_ref, n)
     norm = max(float(sketch.get("std") or 0.0), 0.001)
     effect = _wasserstein(ordered, shape.values, cdf, shape.lower) / norm
     # PSI on reference deciles (grid points where the reference CDF first reaches k/10)
@@ -261,7 +269,7 @@ def compute_drift(
                 **stats,
             }
         )
-    return _drift_result(rows, reference, n_current=len(current), name=name, version_id=version_id, window=window,
+    return drift_result(rows, reference, n_current=len(current), name=name, version_id=version_id, window=window,
                          alpha=alpha, min_effect=min_effect, since=since, until=until, started=started)
 
 
@@ -280,54 +288,7 @@ def with_arrays(reference: dict[str, Any]) -> dict[str, Any]:
     return {**reference, "features": features}
 
 
-def compute_drift_profile(
-    reference: dict[str, Any],
-    profile: Profile,
-    *,
-    name: str = "",
-    version_id: str | None = None,
-    window: str = "",
-    alpha: float = 0.05,
-    min_effect: float = 0.1,
-    since: float | None = None,
-    until: float | None = None,
-) -> DriftResult:
-    """Drift of a merged profile of live inputs against the reference sketches (cost independent of rows)."""
-    if not 0 < alpha < 1:
-        raise InvalidInputError(f"alpha must be between 0 and 1, got {alpha}", fix="use e.g. 0.05")
-    started = time.perf_counter()
-    sketches: dict[str, Any] = reference["features"]
-    if not sketches:
-        raise InvalidInputError("no feature to compare with the reference", fix="check the feature names")
-    total = profile.n
-    levels = (np.arange(QUANTILE_POINTS) + 0.5) / QUANTILE_POINTS
-    rows: list[dict[str, Any]] = []
-    for feature, sketch in sketches.items():
-        column = profile.columns.get(feature)
-        if sketch["kind"] == "numeric":
-            kll = column.sketch if column is not None else None
-            if kll is None:
-                stats: dict[str, Any] = {**numeric_drift(sketch, np.zeros(0)), "unseen": ()}
-            elif not kll.is_estimation_mode():  # still holds every value: the exact statistics
-                values = np.fromiter((item for item, _ in kll), dtype=float)
-                stats = {**numeric_drift(sketch, values), "unseen": ()}
-            else:
-                stats = {**numeric_drift_quantiles(sketch, np.asarray(kll.get_quantiles(levels)), kll.n), "unseen": ()}
-            test, effect_name = "ks", "wasserstein_norm"
-        else:
-            stats = categorical_drift_counts(sketch, column.category_counts() if column is not None else {})
-            test, effect_name = "chi2", "jensen_shannon"
-        missing_cur = (total - stats["n"]) / total if total else 0.0
-        rows.append({
-            "feature": feature, "kind": sketch["kind"], "test": test, "effect_name": effect_name,
-            "missing_reference": float(sketch.get("missing", 0.0)), "missing_current": missing_cur,
-            "n_reference": int(sketch["n"]), **stats,
-        })
-    return _drift_result(rows, reference, n_current=total, name=name, version_id=version_id, window=window,
-                         alpha=alpha, min_effect=min_effect, since=since, until=until, started=started)
-
-
-def _drift_result(
+def drift_result(
     rows: list[dict[str, Any]], reference: dict[str, Any], *, n_current: int, name: str, version_id: str | None, window: str,
     alpha: float, min_effect: float, since: float | None, until: float | None, started: float,
 ) -> DriftResult:

@@ -15,7 +15,8 @@ from nb2prod.errors import Nb2prodError, NotFoundError, UsageError
 from nb2prod.models import DriftResult, MetricWindow, MonitorReport
 from nb2prod.monitor.business import BusinessMetric, evaluate_business
 from nb2prod.monitor.concept import concept_drift, concept_drift_profile
-from nb2prod.monitor.drift import compute_drift, compute_drift_profile, with_arrays
+from nb2prod.monitor.drift import compute_drift, with_arrays
+from nb2prod.monitor.drift_profile import compute_drift_profile, compute_drift_profiles
 from nb2prod.monitor.estimate import estimated_performance, estimated_performance_profile
 from nb2prod.monitor.fairness import fairness, fairness_profile
 from nb2prod.monitor.frames import AuditFrame, DeploymentContext, deployment_context, load_audit_frame, require_rows
@@ -70,19 +71,23 @@ def drift_parts(
     The report's drift timeline and the drift series are both read off this list, so a dashboard
     refresh computes each sub-window's drift once.
     """
-    out: list[tuple[float, float, int, DriftResult | None]] = []
-    arrays = with_arrays(reference)
-    for a, b, part, _ in window_profiles.parts(points, version_id):
-        result = None
+    parts = window_profiles.parts(points, version_id)
+    results: list[DriftResult | None] = [None] * len(parts)
+    missing: list[int] = []
+    for i, (a, b, part, _) in enumerate(parts):
         if part.n >= MIN_DRIFT_ROWS:
-            key = (name, version_id, window, alpha, min_effect, a, b)
-            result = remembered_drift(part, reference, key)
-            if result is None:
-                result = compute_drift_profile(arrays, part, name=name, version_id=version_id, window=window, alpha=alpha,
-                                               min_effect=min_effect, since=a, until=b)
-                remember_drift(part, reference, key, result)
-        out.append((a, b, part.n, result))
-    return out
+            results[i] = remembered_drift(part, reference, (name, version_id, window, alpha, min_effect, a, b))
+            if results[i] is None:
+                missing.append(i)
+    if missing:  # the sub-windows not kept from an earlier read, computed together
+        computed = compute_drift_profiles(with_arrays(reference), [parts[i][2] for i in missing], name=name, version_id=version_id,
+                                          window=window, alpha=alpha, min_effect=min_effect,
+                                          bounds=[(parts[i][0], parts[i][1]) for i in missing])
+        for i, result in zip(missing, computed, strict=True):
+            a, b, part, _ = parts[i]
+            remember_drift(part, reference, (name, version_id, window, alpha, min_effect, a, b), result)
+            results[i] = result
+    return [(a, b, part.n, result) for (a, b, part, _), result in zip(parts, results, strict=True)]
 
 
 def drift_timeline_profile(parts: list[tuple[float, float, int, DriftResult | None]]) -> tuple[MetricWindow, ...]:
