@@ -53,3 +53,43 @@ def test_a_remembered_drift_belongs_to_its_profile_and_reference_and_goes_with_t
 def test_a_missing_reference_is_the_one_line_not_found_error(tmp_path):
     with pytest.raises(Nb2prodError, match="no reference sketches"):
         reference_at(tmp_path / "reference.json")
+
+
+def _minute(bucket: int, rows: list[dict[str, object]]) -> object:
+    from nb2prod.store.profiles import BucketProfile
+
+    profile = Profile()
+    profile.fold(rows)
+    return BucketProfile(version_id="v1", arm="live", bucket=bucket, profile=profile)
+
+
+def test_an_hours_minutes_are_merged_once_and_a_changed_minute_is_merged_anew():
+    from nb2prod.monitor.read_cache import merged_minutes
+
+    rng = np.random.default_rng(3)
+    minutes = [_minute(3600 + 60 * i, [{"ts": 3600.0 + 60 * i, "inputs": {"x": float(v)}, "output": 1, "score": 0.5}
+                                       for v in rng.normal(i, 1.0, 50)]) for i in range(5)]
+    profile, labels = merged_minutes(minutes)
+    expected = Profile()
+    for m in minutes:
+        expected.merge(m.profile)
+    assert (profile.n, profile.columns["x"].sum, profile.columns["x"].count) == (expected.n, expected.columns["x"].sum, 250)
+    assert merged_minutes(list(minutes)) == (profile, labels) and merged_minutes(list(minutes))[0] is profile  # kept
+    newer = [*minutes[:-1], _minute(3600 + 240, [{"ts": 3840.0, "inputs": {"x": 100.0}, "output": 1, "score": 0.5}])]
+    again, _ = merged_minutes(newer)  # the last minute's row changed: a new decoded object, so a new merge
+    assert again is not profile and again.n == 201 and again.columns["x"].max == 100.0
+    assert merged_minutes(minutes[:-1])[0].n == 200  # a shorter partial hour is another merge
+
+
+def test_sub_windows_of_one_partial_hour_are_the_kept_merge_so_their_drift_is_kept_too():
+    from nb2prod.monitor.profile_window import ProfileWindow
+
+    rng = np.random.default_rng(4)
+    minutes = [_minute(7200 + 60 * i, [{"ts": 7200.0 + 60 * i, "inputs": {"x": float(v)}, "output": 1, "score": 0.5}
+                                       for v in rng.normal(0, 1.0, 40)]) for i in range(30)]
+    first = ProfileWindow(minutes, since=7200.0, until=9000.0)
+    second = ProfileWindow(list(minutes), since=7200.0, until=9000.0)  # the next read of the same minutes
+    (_, _, part, _), = first.parts(1, "v1")
+    (_, _, again, _), = second.parts(1, "v1")
+    assert part is again and part.n == 1200
+    assert first.merged("v1")[0].n == 1200

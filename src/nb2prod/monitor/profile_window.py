@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from nb2prod.monitor.profile import BUCKET_S, LabelProfile, Profile
+from nb2prod.monitor.read_cache import merged_minutes
 from nb2prod.monitor.windows import buckets
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ProfileWindow", "series_points"]
 
+_HOUR = 3600
 _WIDTHS = (60, 300, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800)
 
 
@@ -86,13 +88,8 @@ class ProfileWindow:
                         labels.merge(part_labels)
                     self._merged[key] = (profile, labels)
                     return profile, labels
-        profile, labels = Profile(), LabelProfile()
-        for b in chosen:
-            profile.merge(b.profile)
-            if b.labels is not None:
-                labels.merge(b.labels)
-        self._merged[key] = (profile, labels)
-        return profile, labels
+        self._merged[key] = _combine(chosen)
+        return self._merged[key]
 
     def parts(self, count: int, version_id: str | None = None) -> list[tuple[float, float, Profile, LabelProfile]]:
         """``count`` equal sub-windows, each the merge of the buckets starting in it (the last one closed)."""
@@ -114,15 +111,32 @@ class ProfileWindow:
             chosen = [x for x in self.items if (version_id is None or x.version_id == version_id)
                       and x.bucket >= a - (BUCKET_S if a == edges[0][0] else 0) and (x.bucket <= b if last else x.bucket < b)]
             members.append(chosen)
-            if len(chosen) == 1 and chosen[0].labels is not None:  # one hour rollup: read it as it is (nobody changes it)
-                out.append((a, b, chosen[0].profile, chosen[0].labels))
-                continue
-            profile, labels = Profile(), LabelProfile()
-            for x in chosen:
-                profile.merge(x.profile)
-                if x.labels is not None:
-                    labels.merge(x.labels)
-            out.append((a, b, profile, labels))
+            out.append((a, b, *_combine(chosen)))
         self._parts[(count, version_id)] = out
         self._members[(count, version_id)] = members
         return out
+
+
+def _combine(chosen: Sequence[BucketProfile]) -> tuple[Profile, LabelProfile]:
+    """One profile of ``chosen``: hour rollups as they are, each hour's minute buckets merged once (kept across reads).
+
+    A sub-window of one hour rollup, or of one partial hour, is that shared profile itself (nobody
+    changes it), so the drift kept per profile object is found again by the next read.
+    """
+    pieces: list[tuple[Profile, LabelProfile | None]] = []
+    minutes: dict[int, list[BucketProfile]] = {}
+    for x in chosen:
+        if x.width > BUCKET_S:
+            pieces.append((x.profile, x.labels))
+        else:
+            minutes.setdefault(x.bucket - x.bucket % _HOUR, []).append(x)
+    for group in minutes.values():
+        pieces.append(merged_minutes(group) if len(group) > 1 else (group[0].profile, group[0].labels))
+    if len(pieces) == 1 and pieces[0][1] is not None:
+        return pieces[0][0], pieces[0][1]
+    profile, labels = Profile(), LabelProfile()
+    for part, part_labels in pieces:
+        profile.merge(part)
+        if part_labels is not None:
+            labels.merge(part_labels)
+    return profile, labels
