@@ -113,14 +113,15 @@ def _binned(profile: Profile, ctx: DeploymentContext) -> tuple[np.ndarray, np.nd
     from nb2prod.monitor.profile import SCORE_BINS
 
     positive = value_key(ctx.positive_class)
-    centres, counts, flags = [], [], []
-    for decision, bins in profile.score_bins.items():
-        for b, c in bins.items():
-            if c:
-                centres.append((b + 0.5) / SCORE_BINS)
-                counts.append(c)
-                flags.append(decision == positive)
-    return np.asarray(centres, dtype=float), np.asarray(counts, dtype=float), np.asarray(flags, dtype=bool)
+    centres, counts, flags = [np.zeros(0)], [np.zeros(0)], [np.zeros(0, dtype=bool)]
+    for decision, bins in profile.score_bins.items():  # up to 4096 bins per decision and sub-window: as arrays, not a loop
+        keys = np.fromiter(bins.keys(), dtype=float, count=len(bins))
+        values = np.fromiter(bins.values(), dtype=float, count=len(bins))
+        kept = values != 0
+        centres.append((keys[kept] + 0.5) / SCORE_BINS)
+        counts.append(values[kept])
+        flags.append(np.full(int(kept.sum()), decision == positive))
+    return np.concatenate(centres), np.concatenate(counts), np.concatenate(flags)
 
 
 def _estimate_binned(p: np.ndarray, counts: np.ndarray, positive: np.ndarray) -> tuple[float, float, float]:
