@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -11,8 +12,8 @@ import pytest
 
 from nb2prod.errors import Nb2prodError
 from nb2prod.models import DriftResult
-from nb2prod.monitor.profile import Profile
-from nb2prod.monitor.read_cache import _PART_DRIFT, reference_at, remember_drift, remembered_drift
+from nb2prod.monitor.profile import LabelProfile, Profile
+from nb2prod.monitor.read_cache import _PART_DRIFT, merged_buckets, reference_at, remember_drift, remembered_drift
 from nb2prod.monitor.reference import build_reference, save_reference
 
 
@@ -64,21 +65,19 @@ def _minute(bucket: int, rows: list[dict[str, object]]) -> object:
 
 
 def test_an_hours_minutes_are_merged_once_and_a_changed_minute_is_merged_anew():
-    from nb2prod.monitor.read_cache import merged_minutes
-
     rng = np.random.default_rng(3)
     minutes = [_minute(3600 + 60 * i, [{"ts": 3600.0 + 60 * i, "inputs": {"x": float(v)}, "output": 1, "score": 0.5}
                                        for v in rng.normal(i, 1.0, 50)]) for i in range(5)]
-    profile, labels = merged_minutes(minutes)
+    profile, labels = merged_buckets(minutes)
     expected = Profile()
     for m in minutes:
         expected.merge(m.profile)
     assert (profile.n, profile.columns["x"].sum, profile.columns["x"].count) == (expected.n, expected.columns["x"].sum, 250)
-    assert merged_minutes(list(minutes)) == (profile, labels) and merged_minutes(list(minutes))[0] is profile  # kept
+    assert merged_buckets(list(minutes)) == (profile, labels) and merged_buckets(list(minutes))[0] is profile  # kept
     newer = [*minutes[:-1], _minute(3600 + 240, [{"ts": 3840.0, "inputs": {"x": 100.0}, "output": 1, "score": 0.5}])]
-    again, _ = merged_minutes(newer)  # the last minute's row changed: a new decoded object, so a new merge
+    again, _ = merged_buckets(newer)  # the last minute's row changed: a new decoded object, so a new merge
     assert again is not profile and again.n == 201 and again.columns["x"].max == 100.0
-    assert merged_minutes(minutes[:-1])[0].n == 200  # a shorter partial hour is another merge
+    assert merged_buckets(minutes[:-1])[0].n == 200  # a shorter partial hour is another merge
 
 
 def test_sub_windows_of_one_partial_hour_are_the_kept_merge_so_their_drift_is_kept_too():
@@ -93,3 +92,30 @@ def test_sub_windows_of_one_partial_hour_are_the_kept_merge_so_their_drift_is_ke
     (_, _, again, _), = second.parts(1, "v1")
     assert part is again and part.n == 1200
     assert first.merged("v1")[0].n == 1200
+
+
+def test_a_windows_whole_merge_is_its_rollups_kept_plus_its_partial_hours_and_counts_every_row():
+    from nb2prod.monitor.profile_window import ProfileWindow
+
+    rng = np.random.default_rng(5)
+
+    def rows(ts: float, n: int) -> list[dict[str, object]]:
+        return [{"ts": ts, "inputs": {"x": float(v)}, "output": int(v > 0), "score": 0.5} for v in rng.normal(0, 1.0, n)]
+
+    hours = []
+    for h in (1, 2, 3):
+        item = _minute(3600 * h, rows(3600.0 * h, 100))
+        item.width, item.labels = 3600, LabelProfile()  # type: ignore[attr-defined]
+        hours.append(item)
+    early = [_minute(3000 + 60 * i, rows(3000.0 + 60 * i, 10)) for i in range(10)]  # the window's first, partial, hour
+    late = [_minute(4 * 3600 + 60 * i, rows(4 * 3600.0 + 60 * i, 10)) for i in range(5)]  # the hour being written
+    items = [*early, *hours, *late]
+    first = ProfileWindow(items, since=3000.0, until=4 * 3600.0 + 300)
+    whole, _ = first.merged("v1")
+    assert whole.n == 10 * 10 + 3 * 100 + 5 * 10
+    assert whole.decisions == sum((x.profile.decisions for x in items), Counter())
+    rolled, _ = merged_buckets(hours)
+    assert rolled.n == 300
+    newer = [*early[1:], *hours, *late]  # a minute later: the first partial hour lost a minute, the past hours are the same
+    assert ProfileWindow(newer, since=3060.0, until=4 * 3600.0 + 360).merged("v1")[0].n == whole.n - 10
+    assert merged_buckets(list(hours))[0] is rolled  # the past hours' merge was kept, not redone

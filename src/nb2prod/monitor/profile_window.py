@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from nb2prod.monitor.profile import BUCKET_S, LabelProfile, Profile
-from nb2prod.monitor.read_cache import merged_minutes
+from nb2prod.monitor.read_cache import merged_buckets
 from nb2prod.monitor.windows import buckets
 
 if TYPE_CHECKING:
@@ -46,7 +46,6 @@ class ProfileWindow:
         default_factory=dict, init=False, repr=False)
     _parts: dict[tuple[int, str | None], list[tuple[float, float, Profile, LabelProfile]]] = dataclasses.field(
         default_factory=dict, init=False, repr=False)
-    _members: dict[tuple[int, str | None], list[list[BucketProfile]]] = dataclasses.field(default_factory=dict, init=False, repr=False)
 
     @property
     def start(self) -> float:
@@ -77,17 +76,6 @@ class ProfileWindow:
             return self._merged[key]
         chosen = [b for b in self.items if (version_id is None or b.version_id == version_id)
                   and (start is None or b.bucket + BUCKET_S > start) and (end is None or (b.bucket <= end if closed else b.bucket < end))]
-        if start is None and end is None:
-            # the sub-windows already merged cover the same buckets: adding them up is fewer merges
-            for (_, part_version), parts in self._parts.items():
-                if part_version == version_id and sum(p.n for _, _, p, _ in parts) == sum(b.profile.n for b in chosen) \
-                        and sum(len(_members) for _members in self._members[(len(parts), version_id)]) == len(chosen):
-                    profile, labels = Profile(), LabelProfile()
-                    for _, _, part, part_labels in parts:
-                        profile.merge(part)
-                        labels.merge(part_labels)
-                    self._merged[key] = (profile, labels)
-                    return profile, labels
         self._merged[key] = _combine(chosen)
         return self._merged[key]
 
@@ -105,37 +93,37 @@ class ProfileWindow:
         else:
             edges = buckets(start, end, count)
         out: list[tuple[float, float, Profile, LabelProfile]] = []
-        members: list[list[BucketProfile]] = []
         for a, b in edges:
             last = b >= end
             chosen = [x for x in self.items if (version_id is None or x.version_id == version_id)
                       and x.bucket >= a - (BUCKET_S if a == edges[0][0] else 0) and (x.bucket <= b if last else x.bucket < b)]
-            members.append(chosen)
             out.append((a, b, *_combine(chosen)))
         self._parts[(count, version_id)] = out
-        self._members[(count, version_id)] = members
         return out
 
 
 def _combine(chosen: Sequence[BucketProfile]) -> tuple[Profile, LabelProfile]:
-    """One profile of ``chosen``: hour rollups as they are, each hour's minute buckets merged once (kept across reads).
+    """One profile of ``chosen``: its hour rollups merged together and each hour's minute buckets merged together,
+    each once per process (read_cache keeps them by the identity of the decoded profiles), then added up.
 
-    A sub-window of one hour rollup, or of one partial hour, is that shared profile itself (nobody
-    changes it), so the drift kept per profile object is found again by the next read.
+    A dashboard refreshing every 30 s reads the same past hours and the same partial hours' minutes
+    but for the newest: the window's whole merge is then three merges, not two dozen. A sub-window
+    of one hour rollup, or of one partial hour, is that shared profile itself (nobody changes it),
+    so the drift kept per profile object is found again by the next read.
     """
-    pieces: list[tuple[Profile, LabelProfile | None]] = []
+    rollups: list[BucketProfile] = []
     minutes: dict[int, list[BucketProfile]] = {}
     for x in chosen:
         if x.width > BUCKET_S:
-            pieces.append((x.profile, x.labels))
+            rollups.append(x)
         else:
             minutes.setdefault(x.bucket - x.bucket % _HOUR, []).append(x)
-    for group in minutes.values():
-        pieces.append(merged_minutes(group) if len(group) > 1 else (group[0].profile, group[0].labels))
-    if len(pieces) == 1 and pieces[0][1] is not None:
-        return pieces[0][0], pieces[0][1]
+    pieces = [group for group in (rollups, *minutes.values()) if group]
+    merged = [merged_buckets(group) if len(group) > 1 else (group[0].profile, group[0].labels) for group in pieces]
+    if len(merged) == 1 and merged[0][1] is not None:
+        return merged[0][0], merged[0][1]
     profile, labels = Profile(), LabelProfile()
-    for part, part_labels in pieces:
+    for part, part_labels in merged:
         profile.merge(part)
         if part_labels is not None:
             labels.merge(part_labels)

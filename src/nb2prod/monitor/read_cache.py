@@ -24,7 +24,7 @@ from nb2prod.monitor.reference import load_reference
 if TYPE_CHECKING:
     from nb2prod.store.profiles import BucketProfile
 
-__all__ = ["merged_minutes", "reference_at", "remember_drift", "remembered_drift"]
+__all__ = ["merged_buckets", "reference_at", "remember_drift", "remembered_drift"]
 
 _REFERENCES: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
 
@@ -81,35 +81,36 @@ def remember_drift(part: Any, reference: dict[str, Any], key: tuple[Any, ...], r
     entry[1][key] = (reference, result)
 
 
-# The merge of one hour's minute buckets (a window's first and last, partial, hours), by the identity
-# of those minutes' decoded profiles. The report, its sub-windows and the drift series of one
-# refresh (and the Drift panel's two calls) ask for the same partial hours: merged once, not per
-# read (~0.4 ms per minute profile). An entry holds its members weakly: when the store's decoded
-# cache lets one go, the entry can no longer match (its ids may be reused, the weak references not).
-_HOUR_MERGES: OrderedDict[tuple[int, ...], tuple[list[weakref.ref[Any]], Profile, LabelProfile]] = OrderedDict()
-_HOUR_MERGES_KEPT = 32  # two partial hours per deployment and version a process reads
-_HOUR_MERGES_LOCK = threading.Lock()
+# Merges of bucket profiles — one partial hour's minutes, a window's hour rollups — by the identity
+# of their decoded profiles. The report, its sub-windows and the drift series of one refresh (and
+# the Drift panel's two calls) ask for the same partial hours, and refreshes within an hour for the
+# same past hours: merged once, not per read (~0.4 ms per minute profile, ~1 ms per rollup). An
+# entry holds its members weakly: when the store's decoded cache lets one go, the entry can no
+# longer match (its ids may be reused, the weak references not).
+_MERGES: OrderedDict[tuple[int, ...], tuple[list[weakref.ref[Any]], Profile, LabelProfile]] = OrderedDict()
+_MERGES_KEPT = 64  # per deployment and version a process reads: two partial hours, the rollups, a dozen 2-hour sub-windows
+_MERGES_LOCK = threading.Lock()
 
 
-def merged_minutes(items: Sequence[BucketProfile]) -> tuple[Profile, LabelProfile]:
-    """One profile and label profile of ``items`` (minute buckets), computed once while they all stay the same objects.
+def merged_buckets(items: Sequence[BucketProfile]) -> tuple[Profile, LabelProfile]:
+    """One profile and label profile of ``items``, computed once while they all stay the same objects.
 
     Callers only read the result (it is shared, as the rollups are).
     """
     members = [m for x in items for m in (x.profile, x.labels) if m is not None]
     key = tuple(0 if m is None else id(m) for x in items for m in (x.profile, x.labels))
-    with _HOUR_MERGES_LOCK:
-        hit = _HOUR_MERGES.get(key)
+    with _MERGES_LOCK:
+        hit = _MERGES.get(key)
         if hit is not None and len(hit[0]) == len(members) and all(r() is m for r, m in zip(hit[0], members, strict=True)):
-            _HOUR_MERGES.move_to_end(key)
+            _MERGES.move_to_end(key)
             return hit[1], hit[2]
     profile, labels = Profile(), LabelProfile()
     for x in items:
         profile.merge(x.profile)
         if x.labels is not None:
             labels.merge(x.labels)
-    with _HOUR_MERGES_LOCK:
-        _HOUR_MERGES[key] = ([weakref.ref(m) for m in members], profile, labels)
-        while len(_HOUR_MERGES) > _HOUR_MERGES_KEPT:
-            _HOUR_MERGES.popitem(last=False)
+    with _MERGES_LOCK:
+        _MERGES[key] = ([weakref.ref(m) for m in members], profile, labels)
+        while len(_MERGES) > _MERGES_KEPT:
+            _MERGES.popitem(last=False)
     return profile, labels
