@@ -29,6 +29,7 @@ class LoadResult:
     latencies_ms: list[float] = field(default_factory=list)
     request_ids: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    cpu_ms_per_request: float | None = None  # the serving processes' CPU per answered request, when measured
 
     @property
     def rps(self) -> float:

@@ -12,6 +12,8 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from nb2prod.runtime.open_requests import OPEN_PREDICTIONS
+
 __all__ = ["PREDICT_ROUTES", "TOKEN_PROTECTED", "RequestGuard", "public_status", "quiet_validation_tracebacks", "readable_validation_error"]
 
 # The endpoints that change what the audit log says happened (labels feed concept drift, fairness and
@@ -152,8 +154,15 @@ class RequestGuard:
                 return
             await send(message)
 
-        with contextlib.suppress(_TooLarge):
-            await self.app(scope, limited_receive, tracking_send)
+        counted = scope.get("path") in PREDICT_ROUTES and scope.get("method") == "POST"
+        if counted:
+            OPEN_PREDICTIONS.enter()
+        try:
+            with contextlib.suppress(_TooLarge):
+                await self.app(scope, limited_receive, tracking_send)
+        finally:
+            if counted:
+                OPEN_PREDICTIONS.leave()
         if refused:
             await self._refuse(send, None)
 

@@ -15,12 +15,15 @@ from nb2prod.models import Prediction
 from nb2prod.runtime.answering import AnswerBuilder
 from nb2prod.runtime.explain import as_dense
 from nb2prod.runtime.jobs import Answer, Job, Tally, response_body, settle
+from nb2prod.runtime.open_requests import OPEN_PREDICTIONS
 from nb2prod.runtime.predictor import Predictor, error_text
 from nb2prod.runtime.shadow import ShadowJob
 
 __all__ = ["ModelLoop"]
 
 log = logging.getLogger("nb2prod.runtime")
+
+FILL_MAX_S = 0.005  # the longest a batch waits for open requests to reach the queue
 
 
 class ModelLoop(AnswerBuilder):
@@ -36,20 +39,8 @@ class ModelLoop(AnswerBuilder):
             job = self._queue.get()
             if job is None:
                 return
-            limit = self._batch_limit()
             jobs = [job]
-            size = len(job.rows)
-            stop = False
-            while size < limit:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                jobs.append(more)
-                size += len(more.rows)
+            stop = self._fill(jobs, self._batch_limit())
             try:
                 self._process(jobs)
             except Exception as exc:  # never leave a caller waiting on a bug
@@ -57,6 +48,37 @@ class ModelLoop(AnswerBuilder):
                 settle([(j, None, exc) for j in jobs if not j.probe and (j.future is None or not j.future.done())])
             if stop:
                 return
+
+    def _fill(self, jobs: list[Job], limit: int) -> bool:
+        """Add queued jobs to ``jobs`` up to ``limit`` rows; True when the queue says stop.
+
+        While this process holds more open prediction requests than ``jobs`` (the rest are being parsed
+        on the event loop, or answered and on their way out), wait for them a little: at most half the
+        last batch's compute time, capped at :data:`FILL_MAX_S`. A batch's fixed cost then serves more rows,
+        so throughput rises under load; a lone request (nothing else open) never waits.
+        """
+        size = sum(len(j.rows) for j in jobs)
+        deadline: float | None = None
+        while size < limit:
+            try:
+                more = self._queue.get_nowait()
+            except queue.Empty:
+                if len(jobs) >= OPEN_PREDICTIONS.count:
+                    return False
+                now = time.perf_counter()
+                if deadline is None:
+                    deadline = now + min(FILL_MAX_S, 0.5 * self._batch_cost_s)
+                if now >= deadline:
+                    return False
+                try:
+                    more = self._queue.get(timeout=deadline - now)
+                except queue.Empty:
+                    return False
+            if more is None:
+                return True
+            jobs.append(more)
+            size += len(more.rows)
+        return False
 
     def _seed_row_cost(self) -> None:
         """Time a batch of sample rows in the model thread before serving, so that the first batch of a
@@ -71,7 +93,8 @@ class ModelLoop(AnswerBuilder):
             self.predictor.predict_rows(batch)
         except Exception:  # the canary reports a model that cannot answer; batches then start at max_batch
             return
-        self._row_cost_s = (time.perf_counter() - started) / len(batch)
+        self._batch_cost_s = time.perf_counter() - started
+        self._row_cost_s = self._batch_cost_s / len(batch)
 
     def _batch_limit(self) -> int:
         """Rows to take into the next micro-batch: ``serving.max_batch``, fewer when the measured compute per
@@ -116,8 +139,10 @@ class ModelLoop(AnswerBuilder):
         finally:
             self._computing, self._computing_since = 0, None
             self._judge_batch()
-            per_row = (time.perf_counter() - started) / max(rows, 1)
+            took = time.perf_counter() - started
+            per_row = took / max(rows, 1)
             self._row_cost_s = per_row if self._row_cost_s <= 0.0 else 0.8 * self._row_cost_s + 0.2 * per_row
+            self._batch_cost_s = took if self._batch_cost_s <= 0.0 else 0.8 * self._batch_cost_s + 0.2 * took
 
     def _judge_batch(self) -> None:
         """Health of one model call: a late batch is one failed call, whatever its size (a stall of this

@@ -79,6 +79,7 @@ class RuntimeState:
         self._ok_rows = 0  # rows of the batch being computed that this service's own model answered
         self._late_rows = 0  # rows of that batch whose callers gave up (timeout) before it was delivered
         self._row_cost_s = 0.0  # moving average of a batch's compute time per row (0: not measured yet)
+        self._batch_cost_s = 0.0  # moving average of a batch's compute time (0: not measured yet)
         self._closed = False
         self._random = random.Random()
         self._explain_budget = STORED_EXPLAIN_CPU_SHARE
