@@ -114,3 +114,44 @@ def test_a_killed_serving_process_leaves_nothing_behind(tmp_path: Path) -> None:
     with Store.open(url) as store:
         assert store.audit.count("credit") == 1000
         assert _profile_count(store) == 1000
+
+
+def _explanations(url: str) -> dict[str, object]:
+    with Store.open(url) as store:
+        return {e.request_id: e.explanation for e in store.audit.predictions("credit")}
+
+
+def test_explanation_lines_land_on_their_rows_once_and_replay_safely(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    spool = Spool(tmp_path / "spool").open()
+    spool.append([record(i, _explain=True) for i in range(3)])
+    spool.append([{"_kind": "explanation", "request_id": "r000001", "explanation": {"age": 0.5}}])
+    with Store.open(url) as store:
+        assert drain_spool(spool.folder, store, owner=os.getpid()) == 4  # lines copied: 3 rows + 1 explanation
+        segment = spool.pending_segments()[0]
+        segment.path.with_name(segment.path.name + ".drained").unlink()  # replayed from the start
+        spool.close(drained=False)
+        replay_spool(spool.folder, store)
+        assert store.audit.count("credit") == 3  # the explanation line is not a row
+        assert _profile_count(store) == 3
+    assert _explanations(url) == {"r000000": None, "r000001": {"age": 0.5}, "r000002": None}
+
+
+def test_process_mode_stores_sampled_explanations_computed_after_spooling(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+
+    def enrich(records: list[dict[str, object]]) -> None:  # as the runtime's budgeted explainer does
+        for r in records:
+            if r.get("_explain"):
+                r["explanation"] = {"age": float(str(r["request_id"])[1:])}
+
+    writer = AuditWriter(tmp_path / "spool", StoreHandle(url), drainer="process", enrich=enrich).start()
+    try:
+        writer.append([record(i, _explain=i % 3 == 0) for i in range(30)])
+        assert writer.flush(30)
+        _wait(lambda: sum(v is not None for v in _explanations(url).values()) == 10, "the explanations to reach their rows")
+    finally:
+        assert writer.close(30)
+    stored = _explanations(url)
+    assert len(stored) == 30
+    assert {k: v for k, v in stored.items() if v is not None} == {f"r{i:06d}": {"age": float(i)} for i in range(0, 30, 3)}

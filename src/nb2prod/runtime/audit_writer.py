@@ -11,6 +11,7 @@ by dead processes. Nothing on the event loop touches the database.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
@@ -75,8 +76,25 @@ def _events(records: Sequence[dict[str, Any]]) -> list[AuditEvent]:
     return [AuditEvent.from_dict(r) for r in records]
 
 
+EXPLANATION = "explanation"  # a spool line's "_kind": an explanation computed after its row was spooled
+EXPLAIN_BACKLOG = 10_000  # sampled rows waiting for an explanation in process mode; past it the oldest go without
+
+
 def _write(store: Store, records: list[dict[str, Any]], reject: Callable[[dict[str, Any], BaseException], None]) -> int:
-    """Write ``records``; isolate records the database refuses (not transient) one by one."""
+    """Write spool lines: prediction rows (``_`` keys dropped), then explanation lines onto their rows.
+
+    An explanation line always follows its row in the spool, so its row is stored first. Returns rows written.
+    """
+    rows = [_clean(r) for r in records if "_kind" not in r]
+    explained = {r["request_id"]: r.get("explanation") for r in records if r.get("_kind") == EXPLANATION and "request_id" in r}
+    written = _write_rows(store, rows, reject)
+    if explained:
+        store.audit.write_explanations(explained)
+    return written
+
+
+def _write_rows(store: Store, records: list[dict[str, Any]], reject: Callable[[dict[str, Any], BaseException], None]) -> int:
+    """Write prediction rows; isolate rows the database refuses (not transient) one by one."""
     try:
         return store.audit.write(_events(records))
     except Exception as exc:
@@ -124,7 +142,7 @@ def replay_spool(folder: str | Path, store: Store, *, owned: set[Path] | None = 
             if bad:
                 log.warning("audit spool %s: %d unreadable line(s) skipped (torn write at a crash)", path.name, bad)
             for start in range(0, len(records), batch_size):
-                _write(store, [_clean(r) for r in records[start : start + batch_size]], reject)
+                _write(store, records[start : start + batch_size], reject)
             total += len(records)
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
@@ -168,6 +186,7 @@ class AuditWriter:
         self.drainer_down: str | None = None
         self.store = store
         self._enrich = enrich
+        self._unexplained: collections.deque[dict[str, Any]] = collections.deque(maxlen=EXPLAIN_BACKLOG)
         self.batch_size = batch_size
         self.poll_s = poll_s
         self.min_interval_s = min_interval_s
@@ -228,6 +247,8 @@ class AuditWriter:
     def append(self, records: Sequence[dict[str, Any]]) -> None:
         """Make ``records`` durable (fsync); the drainer will copy them into the store."""
         self.spool.append(records)
+        if self.child is not None and self._enrich is not None:  # process mode: explained after spooling (_watch)
+            self._unexplained.extend(r for r in records if r.get("_explain"))
         with self._wake:
             self._wake.notify()
 
@@ -334,7 +355,7 @@ class AuditWriter:
                             self._enrich(part)
                         except Exception:
                             log.exception("explanations for stored predictions failed; rows stored without them")
-                    self.written += _write(store, [_clean(r) for r in part], self._reject)
+                    self.written += _write(store, part, self._reject)
                 segment.offset += consumed
                 with self._wake:
                     self.drained += len(records) + bad
@@ -344,6 +365,25 @@ class AuditWriter:
                 self.spool.retire(segment)
         return moved
 
+    def _explain_spooled(self) -> None:
+        """Process mode: explanations for sampled rows already spooled, appended as lines of their own that
+        the drainer puts onto the stored rows (the rows themselves are never held back for them); the
+        same CPU budget as in thread mode applies, and a row over budget is stored without one."""
+        if self._enrich is None or not self._unexplained:
+            return
+        batch: list[dict[str, Any]] = []
+        while self._unexplained and len(batch) < self.batch_size:
+            batch.append(self._unexplained.popleft())
+        try:
+            self._enrich(batch)
+        except Exception:
+            log.exception("explanations for stored predictions failed; rows stored without them")
+            return
+        lines = [{"_kind": EXPLANATION, "request_id": r["request_id"], "explanation": r["explanation"]}
+                 for r in batch if r.get("explanation") is not None]
+        if lines:
+            self.spool.append(lines)
+
     def _watch(self) -> None:
         """Process mode: follow the drainer child's progress, restart it when it dies."""
         assert self.child is not None
@@ -352,6 +392,7 @@ class AuditWriter:
                 if self._stop:
                     return
             try:
+                self._explain_spooled()
                 self.child.release(self.spool.release_closed())
                 drained = self.child.drained(self.spool.pending_segments())
                 self.drainer_down = self.child.watch()

@@ -133,6 +133,7 @@ class ModelLoop(AnswerBuilder):
             return
         rows = self._computing = sum(len(job.rows) for job in live)
         started = self._computing_since = time.perf_counter()
+        cpu_started = time.thread_time()
         self._ok_rows = self._late_rows = 0
         try:
             self._compute(live)
@@ -143,6 +144,7 @@ class ModelLoop(AnswerBuilder):
             per_row = took / max(rows, 1)
             self._row_cost_s = per_row if self._row_cost_s <= 0.0 else 0.8 * self._row_cost_s + 0.2 * per_row
             self._batch_cost_s = took if self._batch_cost_s <= 0.0 else 0.8 * self._batch_cost_s + 0.2 * took
+            self.gil.observe(took, time.thread_time() - cpu_started)
 
     def _judge_batch(self) -> None:
         """Health of one model call: a late batch is one failed call, whatever its size (a stall of this

@@ -36,10 +36,6 @@ log = logging.getLogger("nb2prod.runtime.drainer")
 READ_CHUNK = 4 * 1024 * 1024
 
 
-def _clean(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if not k.startswith("_")}
-
-
 def drain_segment(path: Path, store: Any, *, batch_size: int = 1000, owner: int | None = None) -> int:
     """Copy the complete lines of ``path`` past its saved offset into ``store``; delete it once its
     writer is gone and everything is copied. A live segment is tailed only when ``owner`` (a pid) is
@@ -73,7 +69,7 @@ def drain_segment(path: Path, store: Any, *, batch_size: int = 1000, owner: int 
             if bad:
                 log.warning("audit spool %s: %d unreadable line(s) skipped", path.name, bad)
             for start in range(0, len(rows), batch_size):
-                _write(store, [_clean(r) for r in rows[start : start + batch_size]], lambda r, e: _reject_to(rejected, r, e))
+                _write(store, rows[start : start + batch_size], lambda r, e: _reject_to(rejected, r, e))
             offset += consumed
             records += len(rows) + bad
             moved += len(rows)

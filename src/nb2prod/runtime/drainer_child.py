@@ -1,7 +1,9 @@
 """The serving side of the drainer process: start it, watch it, restart it, read how far it got.
 
-``NB2PROD_AUDIT_DRAINER=process`` moves the spool → store copy out of the serving process (see
-:mod:`nb2prod.runtime.drainer`); ``thread`` (the default) keeps it in a thread of the serving process.
+A served service (the generated ``service.py``) copies the spool into the store from a child process (see
+:mod:`nb2prod.runtime.drainer`), so the store work does not compete for the serving process's GIL; an
+in-process runtime (a notebook, tests) keeps it in a thread. ``NB2PROD_AUDIT_DRAINER=thread|process``
+chooses for either.
 The child is started and stopped with the audit writer, so every topology (``nb2prod serve``, the
 local replicas, a Kubernetes pod) gets one drainer per serving process without its own wiring.
 """
@@ -27,11 +29,11 @@ DRAINER_MODES = ("thread", "process")
 RESTART_DELAY_S = 1.0
 
 
-def drainer_mode(env: dict[str, str] | None = None) -> str:
-    """``NB2PROD_AUDIT_DRAINER``: ``thread`` (default) or ``process``; anything else is refused in one line."""
+def drainer_mode(env: dict[str, str] | None = None, *, default: str = "thread") -> str:
+    """``NB2PROD_AUDIT_DRAINER``: ``thread`` or ``process`` (unset: ``default``); anything else is refused in one line."""
     from nb2prod.errors import InvalidInputError
 
-    value = ((os.environ if env is None else env).get("NB2PROD_AUDIT_DRAINER") or "thread").strip().lower()
+    value = ((os.environ if env is None else env).get("NB2PROD_AUDIT_DRAINER") or default).strip().lower()
     if value not in DRAINER_MODES:
         raise InvalidInputError(f"NB2PROD_AUDIT_DRAINER={value!r} is not a drainer mode", fix="set it to 'thread' or 'process'")
     return value

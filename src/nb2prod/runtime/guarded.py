@@ -28,11 +28,9 @@ stops and reports on the whole.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
 import os
-import sys
 import threading
 import time
 from pathlib import Path
@@ -56,24 +54,6 @@ from nb2prod.runtime.spool import resolve_spool_dir
 __all__ = ["GuardedRuntime"]
 
 log = logging.getLogger("nb2prod.runtime")
-
-
-SWITCH_INTERVAL_S = 0.001
-
-
-def _shorten_switch_interval() -> None:
-    """Hand the GIL over after 1 ms instead of CPython's 5 ms (``NB2PROD_SWITCH_INTERVAL_MS`` overrides).
-
-    Profiled at 100 connections the event loop held the GIL 58 % of the time and the model thread 28 %:
-    every time the model thread leaves the GIL (a tree ensemble's C loop, an fsync) it waits up to one
-    switch interval to get it back from the busy event loop, and a batch has many such waits — which,
-    not the model, pushed a batch's compute past ``timeout_ms`` during a spike.
-    """
-    wanted = SWITCH_INTERVAL_S
-    with contextlib.suppress(ValueError):
-        wanted = float(os.environ.get("NB2PROD_SWITCH_INTERVAL_MS", "")) / 1000.0
-    if wanted > 0 and wanted < sys.getswitchinterval():
-        sys.setswitchinterval(wanted)
 
 
 _collected = False
@@ -115,6 +95,7 @@ class GuardedRuntime(RequestIntake, ModelLoop, FeedbackHandling):
         spool_dir: str | Path | None = None,
         start: bool = True,
         limit_threads: bool = True,
+        drainer: str = "thread",
     ) -> GuardedRuntime:
         """Load a deployment folder: model, fallback, explainer, audit writer; run the canary.
 
@@ -122,7 +103,9 @@ class GuardedRuntime(RequestIntake, ModelLoop, FeedbackHandling):
         ``store_url``; the spool is ``spool_dir``, else ``NB2PROD_SPOOL_DIR``, else
         ``<NB2PROD_HOME>/spool/<name>/<version>`` (never inside the folder, which may be a BentoML model).
         A model that cannot load does not stop the service: the fallback
-        answers and the health probes report it.
+        answers and the health probes report it. ``drainer`` (``thread`` or ``process``) is how the spool
+        reaches the store unless ``NB2PROD_AUDIT_DRAINER`` says otherwise; the generated service asks for
+        ``process``.
         """
         spec = load_spec(folder)
         if limit_threads:
@@ -144,7 +127,8 @@ class GuardedRuntime(RequestIntake, ModelLoop, FeedbackHandling):
                 log.warning("explanations disabled: %s", error_text(exc))
         spool = Path(spool_dir) if spool_dir else resolve_spool_dir(spec.folder, spec.name, spec.version_id)
         handle = StoreHandle(store_url or spec.resolved_store_url())
-        runtime = cls(spec, predictor, fallback, AuditWriter(spool, handle, drainer=drainer_mode()), explainer=explainer, sample=sample, load_error=load_error)
+        writer = AuditWriter(spool, handle, drainer=drainer_mode(default=drainer))
+        runtime = cls(spec, predictor, fallback, writer, explainer=explainer, sample=sample, load_error=load_error)
         runtime.writer._enrich = runtime._enrich_stored
         runtime.limit_threads = limit_threads
         runtime._select_predict_path()
@@ -170,7 +154,7 @@ class GuardedRuntime(RequestIntake, ModelLoop, FeedbackHandling):
 
     def start(self) -> GuardedRuntime:
         """Start the audit writer (replaying orphan spool segments), run the canary, start the model thread."""
-        _shorten_switch_interval()
+        self.gil.start()
         self.writer.start()
         self.shadow.start()
         try:
@@ -206,6 +190,7 @@ class GuardedRuntime(RequestIntake, ModelLoop, FeedbackHandling):
             self.alert_watcher.close()
         drained = self.writer.close(timeout)
         self.writer.store.close()
+        self.gil.close()
         gc.unfreeze()  # what start() froze may be collected again (cycles left at exit are otherwise reported as leaks)
         return drained
 
@@ -246,6 +231,7 @@ class GuardedRuntime(RequestIntake, ModelLoop, FeedbackHandling):
             "shed": self.shed,  # requests answered 503 (queue over serving.max_queue_ms)
             "predict_path": None if self.predictor is None or self.predictor.path is None else self.predictor.path.to_dict(),
             "queue": {"waiting_jobs": self._queue.qsize(), "computing_rows": self._computing, "max_batch": self.spec.max_batch},
+            "gil": {"switch_interval_ms": round(self.gil.interval_s * 1000, 3), "shortened": self.gil.shortened},
         }
 
     def flush(self, timeout: float = 10.0) -> bool:

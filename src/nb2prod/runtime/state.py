@@ -18,6 +18,7 @@ from nb2prod.runtime.audit_writer import AuditWriter
 from nb2prod.runtime.explain import Explainer
 from nb2prod.runtime.fallback import Fallback
 from nb2prod.runtime.gateway import gateway_mode
+from nb2prod.runtime.gil import GilHandover
 from nb2prod.runtime.guardrails import Guardrails
 from nb2prod.runtime.health import Health
 from nb2prod.runtime.jobs import Job
@@ -80,6 +81,7 @@ class RuntimeState:
         self._late_rows = 0  # rows of that batch whose callers gave up (timeout) before it was delivered
         self._row_cost_s = 0.0  # moving average of a batch's compute time per row (0: not measured yet)
         self._batch_cost_s = 0.0  # moving average of a batch's compute time (0: not measured yet)
+        self.gil = GilHandover(self._timeout_s)
         self._closed = False
         self._random = random.Random()
         self._explain_budget = STORED_EXPLAIN_CPU_SHARE
@@ -124,9 +126,14 @@ class RuntimeState:
         return job.routes is None or job.routes[i].version_id == self.spec.version_id
 
     def _model_stuck(self) -> float:
-        """Seconds the model thread has spent on its current batch when past the hang limit, else 0."""
+        """Seconds the model thread has spent on its current batch when past the hang limit, else 0.
+
+        Asked on every request, so a batch held back by a burst of requests also shortens the GIL's
+        switch interval while it computes, not only once it is done (:meth:`GilHandover.watch`).
+        """
         since = self._computing_since
         held = 0.0 if since is None else time.perf_counter() - since
+        self.gil.watch(held)
         return held if held > self._stuck_after_s else 0.0
 
     def _unhealthy_reason(self) -> str:

@@ -72,6 +72,22 @@ class AuditLog:
             self.profiles.fold_predictions(conn, [r for r in rows if r["request_id"] in new])
         return len(rows)
 
+    def write_explanations(self, explanations: Mapping[str, Any]) -> int:
+        """Put explanations computed after their rows were spooled onto the stored rows, by request id.
+
+        Writing the same explanation again (a replayed spool) changes nothing; an id not stored updates
+        nothing. Explanations are not folded into profiles, so no profile changes. Returns rows updated.
+        """
+        if not explanations:
+            return 0
+        p = t.predictions
+        statement = p.update().where(p.c.request_id == sa.bindparam("b_request_id")).values(
+            explanation=sa.bindparam("b_explanation", type_=p.c.explanation.type)
+        )
+        with self._engine.begin() as conn:
+            result = conn.execute(statement, [{"b_request_id": k, "b_explanation": v} for k, v in explanations.items()])
+        return max(int(result.rowcount or 0), 0)
+
     def write_shadow(self, answers: Sequence[Mapping[str, Any]]) -> int:
         """Put shadow answers (``request_id``, ``output``, ``score``, ``error``) onto their stored rows.
 
