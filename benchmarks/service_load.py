@@ -393,7 +393,7 @@ def _status(served: Any) -> dict[str, Any]:
     reply = httpx.post(f"{served.url}/status", json={}, headers=headers, timeout=10)
     body = reply.json() if reply.status_code == 200 else {}
     return {"shed": body.get("shed"), "audit": body.get("audit"), "shadow": (body.get("rollout") or {}).get("shadow"),
-            "predict_path": body.get("predict_path")}
+            "predict_path": body.get("predict_path"), "gil": body.get("gil")}
 
 
 if __name__ == "__main__":
