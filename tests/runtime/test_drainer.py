@@ -155,3 +155,19 @@ def test_process_mode_stores_sampled_explanations_computed_after_spooling(tmp_pa
     stored = _explanations(url)
     assert len(stored) == 30
     assert {k: v for k, v in stored.items() if v is not None} == {f"r{i:06d}": {"age": float(i)} for i in range(0, 30, 3)}
+
+
+def test_shadow_lines_land_on_their_rows_also_when_replayed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    spool = Spool(tmp_path / "spool").open()
+    spool.append([record(i, shadow_version="credit-v2") for i in range(4)])
+    spool.append([{"_kind": "shadow", "request_id": f"r{i:06d}", "output": 1, "score": 0.75, "error": None} for i in range(3)])
+    with Store.open(url) as store:
+        drain_spool(spool.folder, store, owner=os.getpid())
+        segment = spool.pending_segments()[0]
+        segment.path.with_name(segment.path.name + ".drained").unlink()  # replayed from the start
+        spool.close(drained=False)
+        replay_spool(spool.folder, store)
+        rows = {e.request_id: (e.shadow_output, e.shadow_score) for e in store.audit.predictions("credit")}
+        assert rows == {"r000000": (1, 0.75), "r000001": (1, 0.75), "r000002": (1, 0.75), "r000003": (None, None)}
+        assert store.audit.count("credit") == 4

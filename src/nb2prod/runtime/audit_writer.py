@@ -24,7 +24,7 @@ from typing import Any
 from nb2prod.errors import StoreError
 from nb2prod.models import AuditEvent
 from nb2prod.runtime.drainer_child import DrainerChild
-from nb2prod.runtime.spool import Spool, drop_progress, encode_record, orphan_segments, parse_lines, read_progress
+from nb2prod.runtime.spool import EXPLANATION, SHADOW, Spool, drop_progress, encode_record, orphan_segments, parse_lines, read_progress
 from nb2prod.store import Store
 
 __all__ = ["AuditWriter", "StoreHandle", "is_transient", "replay_spool"]
@@ -76,20 +76,23 @@ def _events(records: Sequence[dict[str, Any]]) -> list[AuditEvent]:
     return [AuditEvent.from_dict(r) for r in records]
 
 
-EXPLANATION = "explanation"  # a spool line's "_kind": an explanation computed after its row was spooled
 EXPLAIN_BACKLOG = 10_000  # sampled rows waiting for an explanation in process mode; past it the oldest go without
 
 
 def _write(store: Store, records: list[dict[str, Any]], reject: Callable[[dict[str, Any], BaseException], None]) -> int:
-    """Write spool lines: prediction rows (``_`` keys dropped), then explanation lines onto their rows.
+    """Write spool lines: prediction rows (``_`` keys dropped), then explanation and shadow lines onto their rows.
 
-    An explanation line always follows its row in the spool, so its row is stored first. Returns rows written.
+    Such a line always follows its row in the spool, so its row is stored first. Returns rows written.
     """
     rows = [_clean(r) for r in records if "_kind" not in r]
     explained = {r["request_id"]: r.get("explanation") for r in records if r.get("_kind") == EXPLANATION and "request_id" in r}
+    shadowed = [{k: r.get(k) for k in ("request_id", "output", "score", "error")}
+                for r in records if r.get("_kind") == SHADOW and "request_id" in r]
     written = _write_rows(store, rows, reject)
     if explained:
         store.audit.write_explanations(explained)
+    if shadowed:
+        store.audit.write_shadow(shadowed)
     return written
 
 

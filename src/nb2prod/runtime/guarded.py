@@ -247,4 +247,9 @@ class GuardedRuntime(RequestIntake, ModelLoop, FeedbackHandling):
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every audit row and every shadow result so far is in the store."""
         deadline = time.monotonic() + timeout
-        return self.writer.flush(timeout) and self.shadow.flush(max(0.0, deadline - time.monotonic()))
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        # with a drainer process the shadow results are spool lines too: flush the writer again after them
+        return self.writer.flush(timeout) and self.shadow.flush(left()) and self.writer.flush(left())

@@ -4,7 +4,8 @@ The request path only *reserves* a slot (non-blocking; when the bounded queue is
 not shadowed and the skip is counted) and, once the live answer is spooled and returned, hands
 the row over. One worker thread micro-batches the queued rows per version, predicts, and writes
 ``shadow_output`` / ``shadow_score`` / ``shadow_error`` onto the row's audit record with an
-UPDATE keyed by request id (idempotent), once the audit writer has put that row in the store.
+UPDATE keyed by request id (idempotent), once the audit writer has put that row in the store (with a
+drainer process, as spool lines after their rows, which the drainer writes).
 The shadowing version runs in its own process (:mod:`nb2prod.runtime.isolated`), so its batches
 never hold the live process's GIL. A shadow model that raises, crashes or is slower than its
 timeout only fills ``shadow_error``. Shadow
@@ -285,7 +286,8 @@ class ShadowRunner:
         if not force and len(self._results) < WRITE_AT_ONCE and now - self._results[0].born < WRITE_EVERY_S:
             return
         drained = self.writer.drained
-        ready = [r for r in self._results if r.spooled <= drained]
+        # a drainer process applies them after their rows (spool order): no need to wait for the row here
+        ready = [r for r in self._results if self.writer.child is not None or r.spooled <= drained]
         if not ready and all(now - r.born <= MAX_WAIT_FOR_ROW_S for r in self._results):
             return
         if ready:
@@ -314,4 +316,9 @@ class ShadowRunner:
 
     def _update(self, results: list[_Result]) -> None:
         answers = [{"request_id": r.request_id, "output": r.output, "score": r.score, "error": r.error} for r in results]
+        if self.writer.child is not None:  # process mode: the drainer writes them, off this process's GIL
+            from nb2prod.runtime.spool import SHADOW
+
+            self.writer.spool.append([{"_kind": SHADOW, **a} for a in answers])
+            return
         self.writer.store.get().audit.write_shadow(answers)

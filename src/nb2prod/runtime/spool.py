@@ -26,11 +26,14 @@ from typing import Any
 from nb2prod.errors import StoreError
 
 __all__ = [
-    "ORPHAN_GRACE_S", "Segment", "Spool", "drop_progress", "encode_record", "orphan_segments", "parse_lines", "read_progress",
+    "EXPLANATION", "ORPHAN_GRACE_S", "SHADOW", "Segment", "Spool", "drop_progress", "encode_record", "orphan_segments", "parse_lines", "read_progress",
     "resolve_spool_dir", "save_progress",
 ]
 
 SUFFIX = ".jsonl"
+# Lines other than prediction rows carry a "_kind", and always come after the row they are about:
+EXPLANATION = "explanation"  # an explanation computed after its row was spooled
+SHADOW = "shadow"  # a shadow version's answer to a row (output, score, error)
 PROGRESS = ".drained"  # beside a segment: "<bytes> <records>" already copied into the store by a drainer process
 
 
