@@ -48,8 +48,10 @@ class GilHandover:
 
     def watch(self, computing_s: float) -> None:
         """The event loop's look at the batch in flight: computing this long already, it is held back now."""
-        if computing_s > self.min_wait_s and self.fixed is None and self.busy_until <= time.monotonic():
-            self._shorten(time.monotonic())
+        if computing_s > self.min_wait_s and self.fixed is None:
+            now = time.monotonic()
+            if self.busy_until <= now:
+                self._shorten(now)
 
     def _shorten(self, now: float) -> None:
         with self._lock:

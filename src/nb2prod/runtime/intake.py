@@ -167,6 +167,8 @@ class RequestIntake(AnswerBuilder):
 
     def _route_to_fallback(self, job: Job) -> bool:
         """Queue the job for the model, or claim it for the fallback when the model is unhealthy."""
+        # every request looks at the batch in flight: one held back by a burst shortens the GIL hand-over now
+        self.gil.watch(self._computing_for())
         if self.health.circuit_open or self._model_stuck():
             self._maybe_probe()
             if self._claim(job):

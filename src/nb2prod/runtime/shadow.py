@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from nb2prod.rollout.compare import TIMEOUT_PREFIX
 from nb2prod.runtime.predictor import error_text, jsonable
+from nb2prod.runtime.spool import SHADOW
 
 if TYPE_CHECKING:
     from nb2prod.runtime.audit_writer import AuditWriter
@@ -317,8 +318,6 @@ class ShadowRunner:
     def _update(self, results: list[_Result]) -> None:
         answers = [{"request_id": r.request_id, "output": r.output, "score": r.score, "error": r.error} for r in results]
         if self.writer.child is not None:  # process mode: the drainer writes them, off this process's GIL
-            from nb2prod.runtime.spool import SHADOW
-
             self.writer.spool.append([{"_kind": SHADOW, **a} for a in answers])
             return
         self.writer.store.get().audit.write_shadow(answers)

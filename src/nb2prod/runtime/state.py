@@ -125,15 +125,14 @@ class RuntimeState:
         """Row ``i`` of ``job`` is answered by this service's own version (the one with the explainer)."""
         return job.routes is None or job.routes[i].version_id == self.spec.version_id
 
-    def _model_stuck(self) -> float:
-        """Seconds the model thread has spent on its current batch when past the hang limit, else 0.
-
-        Asked on every request, so a batch held back by a burst of requests also shortens the GIL's
-        switch interval while it computes, not only once it is done (:meth:`GilHandover.watch`).
-        """
+    def _computing_for(self) -> float:
+        """Seconds the model thread has spent on its current batch (0 when idle)."""
         since = self._computing_since
-        held = 0.0 if since is None else time.perf_counter() - since
-        self.gil.watch(held)
+        return 0.0 if since is None else time.perf_counter() - since
+
+    def _model_stuck(self) -> float:
+        """Seconds the model thread has spent on its current batch when past the hang limit, else 0."""
+        held = self._computing_for()
         return held if held > self._stuck_after_s else 0.0
 
     def _unhealthy_reason(self) -> str:
