@@ -170,9 +170,10 @@ def _revision_in(conn: Connection) -> str | None:
         return conn.execute(_SELECT_REVISION).scalar()
     except sa.exc.DBAPIError:
         conn.rollback()
-        if sa.inspect(conn).has_table(VERSION_TABLE):
-            raise
-        return None
+        if not sa.inspect(conn).has_table(VERSION_TABLE):
+            return None
+    # a concurrent first open created and stamped it between our SELECT and the look: read what it wrote
+    return conn.execute(_SELECT_REVISION).scalar()
 
 
 def _has_store_tables(conn: Connection) -> bool:
