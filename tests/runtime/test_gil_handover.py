@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from nb2prod.errors import UsageError
 from nb2prod.runtime import gil
 from nb2prod.runtime.gil import BUSY_S, GilHandover
 
@@ -67,3 +68,15 @@ def test_the_environment_fixes_the_interval(clock: list[float]) -> None:
     handover.observe(wall_s=0.5, cpu_s=0.01)
     handover.watch(1.0)
     assert sys.getswitchinterval() == pytest.approx(0.002) and handover.shortened == 0
+
+
+@pytest.mark.parametrize("value", ["fast", "0", "-1", "nan", "5000"])
+def test_a_switch_interval_that_is_not_one_is_refused_in_one_line(value: str) -> None:
+    with pytest.raises(UsageError) as refused:
+        GilHandover(timeout_s=0.25, env={"NB2PROD_SWITCH_INTERVAL_MS": value})
+    message = str(refused.value)
+    assert "NB2PROD_SWITCH_INTERVAL_MS" in message and "\n" not in message and "milliseconds" in message
+
+
+def test_an_empty_switch_interval_is_the_adaptive_one() -> None:
+    assert GilHandover(timeout_s=0.25, env={"NB2PROD_SWITCH_INTERVAL_MS": " "}).fixed is None

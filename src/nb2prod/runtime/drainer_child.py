@@ -31,11 +31,11 @@ RESTART_DELAY_S = 1.0
 
 def drainer_mode(env: dict[str, str] | None = None, *, default: str = "thread") -> str:
     """``NB2PROD_AUDIT_DRAINER``: ``thread`` or ``process`` (unset: ``default``); anything else is refused in one line."""
-    from nb2prod.errors import InvalidInputError
+    from nb2prod.errors import UsageError
 
     value = ((os.environ if env is None else env).get("NB2PROD_AUDIT_DRAINER") or default).strip().lower()
     if value not in DRAINER_MODES:
-        raise InvalidInputError(f"NB2PROD_AUDIT_DRAINER={value!r} is not a drainer mode", fix="set it to 'thread' or 'process'")
+        raise UsageError(f"NB2PROD_AUDIT_DRAINER={value!r} is not a drainer mode", fix="set it to 'thread' or 'process'")
     return value
 
 

@@ -13,17 +13,35 @@ for :data:`HOLD_S`; a calm batch after that restores it. ``NB2PROD_SWITCH_INTERV
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import threading
 import time
 
-__all__ = ["BUSY_S", "HOLD_S", "GilHandover"]
+__all__ = ["BUSY_S", "HOLD_S", "GilHandover", "fixed_interval_s"]
 
 BUSY_S = 0.001  # the interval while the model thread is starved
 HOLD_S = 2.0  # how long a starved batch keeps the short interval
 STARVED_RATIO = 2.0  # wall-clock time over CPU time of a batch past which it waited more than it computed
+
+
+def fixed_interval_s(env: dict[str, str] | None = None) -> float | None:
+    """``NB2PROD_SWITCH_INTERVAL_MS``: a positive number of milliseconds, or unset; anything else is refused in one line."""
+    from nb2prod.errors import UsageError
+
+    raw = (os.environ if env is None else env).get("NB2PROD_SWITCH_INTERVAL_MS", "").strip()
+    if not raw:
+        return None
+    try:
+        wanted = float(raw)
+    except ValueError:
+        wanted = float("nan")
+    if not 0 < wanted <= 1000:  # NaN fails too
+        raise UsageError(
+            f"NB2PROD_SWITCH_INTERVAL_MS={raw!r} is not a switch interval",
+            fix="set it to milliseconds between 0 and 1000 (e.g. 1), or unset it for the adaptive interval",
+        )
+    return wanted / 1000.0
 
 
 class GilHandover:
@@ -31,11 +49,7 @@ class GilHandover:
 
     def __init__(self, timeout_s: float, env: dict[str, str] | None = None) -> None:
         self.calm_s = sys.getswitchinterval()
-        self.fixed: float | None = None
-        with contextlib.suppress(ValueError):
-            wanted = float((os.environ if env is None else env).get("NB2PROD_SWITCH_INTERVAL_MS", "")) / 1000.0
-            if wanted > 0:
-                self.fixed = wanted
+        self.fixed = fixed_interval_s(env)
         # a batch counts as starved only when the waiting matters against the deadline
         self.min_wait_s = 0.1 * timeout_s
         self.busy_until = 0.0
