@@ -251,3 +251,26 @@ def test_a_long_tail_of_rare_words_is_no_drift_and_a_new_vocabulary_is() -> None
     assert not any(drifted(_zipf_texts(n, seed)) for n, seed in ((300, 1), (2000, 2)))
     mixed = [a if i % 4 else b for i, (a, b) in enumerate(zip(_zipf_texts(2000, 3), _zipf_texts(2000, 4, prefix="x"), strict=True))]
     assert drifted(mixed)  # a quarter of the texts in words never seen
+
+
+def test_the_store_keeps_the_vocabularies_of_its_recent_versions_only(store: Any) -> None:
+    """A long-lived writer (a rebuild walks every version) keeps a bounded number of versions' vocabularies;
+    a version pushed out is read again from its record, with the same words."""
+    import uuid
+
+    from nb2prod.models import VersionRecord
+    from nb2prod.store.profiles import VOCABULARY_VERSIONS
+
+    name = f"vocab-{uuid.uuid4().hex[:8]}"
+    versions = [f"{name}-v{i}" for i in range(VOCABULARY_VERSIONS + 5)]
+    for i, version in enumerate(versions):
+        store.registry.add_version(VersionRecord(version_id=version, name=name, created_at="2026-12-06T00:00:00",
+                                                 model_hash="x", extra={"vocabularies": {"review": [f"word{i}", "common"]}}))
+    profiles = store.audit.profiles
+    with store.audit._engine.connect() as conn:
+        for version in versions:
+            assert profiles._vocabularies_of(conn, [version])[version] == {"review": frozenset({f"word{versions.index(version)}", "common"})}
+        kept = list(profiles._vocabularies)
+        assert len(kept) == VOCABULARY_VERSIONS and kept[-1] == versions[-1] and versions[0] not in kept
+        assert profiles._vocabularies_of(conn, [versions[0]]) == {versions[0]: {"review": frozenset({"word0", "common"})}}
+        assert list(profiles._vocabularies)[-1] == versions[0] and len(profiles._vocabularies) == VOCABULARY_VERSIONS

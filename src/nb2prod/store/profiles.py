@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["BucketProfile", "ProfileStore", "writer_id"]
 
 _HOUR = 3600
+VOCABULARY_VERSIONS = 32  # versions whose training vocabularies a store keeps in memory
 
 
 _PREDICTION_COLUMNS = ("request_id", "name", "version_id", "arm", "ts", "inputs", "output", "score")
@@ -60,21 +63,32 @@ class ProfileStore(ProfileReader):
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
-        self._vocabularies: dict[str, dict[str, frozenset[str]]] = {}  # version id → text column → training words
+        # version id → text column → training words, the most recently folded versions (a writer folds for a
+        # few at a time: live, canary, shadow; a long-lived rebuild walks through many)
+        self._vocabularies: OrderedDict[str, dict[str, frozenset[str]]] = OrderedDict()
+        self._vocabularies_lock = threading.Lock()  # writers of several threads share one store
 
     def _vocabularies_of(self, conn: Connection, version_ids: Iterable[str]) -> dict[str, dict[str, frozenset[str]]]:
         """Each version's training vocabularies, read from its registered record (in this transaction) and kept:
         every writer of a version — service replicas, a rebuild — folds its texts' ``.oov`` against the same words.
         A version not registered (yet) folds without and is looked up again next time."""
         ids = set(version_ids)
-        wanted = [v for v in ids if v not in self._vocabularies]
+        with self._vocabularies_lock:
+            known = {v: self._vocabularies[v] for v in ids if v in self._vocabularies}
+        wanted = ids - known.keys()
         if wanted:
             v = t.versions
-            for row in conn.execute(sa.select(v.c.version_id, v.c.record).where(v.c.version_id.in_(wanted))):
+            for row in conn.execute(sa.select(v.c.version_id, v.c.record).where(v.c.version_id.in_(sorted(wanted)))):
                 record = row.record if isinstance(row.record, dict) else {}
                 found = (record.get("extra") or {}).get("vocabularies") or {}
-                self._vocabularies[row.version_id] = {str(k): frozenset(map(str, w)) for k, w in found.items() if isinstance(w, list)}
-        return {v: self._vocabularies.get(v, {}) for v in ids}
+                known[row.version_id] = {str(k): frozenset(map(str, w)) for k, w in found.items() if isinstance(w, list)}
+        with self._vocabularies_lock:
+            for version_id, words in known.items():
+                self._vocabularies[version_id] = words
+                self._vocabularies.move_to_end(version_id)
+            while len(self._vocabularies) > VOCABULARY_VERSIONS:
+                self._vocabularies.popitem(last=False)
+        return {v: known.get(v, {}) for v in ids}
 
     # -- folding, inside the caller's transaction -----------------------------------------------------
     def fold_predictions(self, conn: Connection, rows: Sequence[Mapping[str, Any]], *, writer: str | None = None) -> None:
