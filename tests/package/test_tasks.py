@@ -11,13 +11,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.cluster import KMeans
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
-from sklearn.ensemble import RandomForestClassifier, VotingClassifier
+from sklearn.ensemble import IsolationForest, RandomForestClassifier, VotingClassifier
 from sklearn.linear_model import LogisticRegression, Perceptron, Ridge, RidgeClassifier, SGDClassifier
+from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import train_test_split
+from sklearn.neighbors import LocalOutlierFactor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC, LinearSVC
+from sklearn.svm import SVC, LinearSVC, OneClassSVM
 from sklearn.tree import DecisionTreeClassifier
 
 from nb2prod.errors import InvalidInputError
@@ -126,6 +129,51 @@ def test_multi_output_targets_are_refused_in_one_line() -> None:
     model = DecisionTreeClassifier(random_state=0).fit(x, targets)
     with pytest.raises(InvalidInputError, match="single-output models only"):
         describe_model(model, targets)
+
+
+def _outliers() -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+    """Two Gaussian clusters labelled 1 (inlier) and uniform noise labelled -1, scikit-learn's convention."""
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(2, 0.4, (120, 2)), rng.normal(-2, 0.3, (120, 2)), rng.uniform(-4, 4, (40, 2))])
+    y = np.r_[np.ones(240, dtype=int), -np.ones(40, dtype=int)]
+    x_train, x_test, y_train, y_test = train_test_split(pd.DataFrame(x, columns=["a", "b"]), y, stratify=y, random_state=0)
+    return x_train, x_test, y_train, y_test
+
+
+@pytest.mark.parametrize("make", [
+    lambda: IsolationForest(random_state=0), lambda: OneClassSVM(nu=0.15), lambda: LocalOutlierFactor(novelty=True),
+], ids=["isolation_forest", "one_class_svm", "local_outlier_factor"])  # fmt: skip
+def test_an_outlier_detector_answers_its_predict_scored_by_its_decision_function(make: Any) -> None:
+    x_train, x_test, y_train, y_test = _outliers()
+    model = make().fit(x_train)
+    info = describe_model(model, y_train)
+    settle_score_method(model, x_train, info)
+    assert (info.task, info.classes, info.positive_class, info.score_method) == ("binary", [-1, 1], 1, "decision_function")
+    out = Predictor(model, info.task_spec()).predict_frame(x_test)
+    assert out.decisions == model.predict(x_test).tolist()
+    assert out.scores == pytest.approx(model.decision_function(x_test).tolist())  # positive for inliers, the class 1
+    metrics = holdout_metrics(model, x_test, pd.Series(y_test), info)
+    assert metrics["accuracy"] == pytest.approx(float(np.mean(model.predict(x_test) == y_test))) and metrics["roc_auc"] > 0.8
+    assert describe_model(model).classes == [-1, 1]  # no target: the detector's own labels
+
+
+def test_an_outlier_detector_with_a_target_in_other_labels_is_refused_in_one_line() -> None:
+    x_train, _, y_train, _ = _outliers()
+    model = IsolationForest(random_state=0).fit(x_train)
+    with pytest.raises(InvalidInputError) as refused:
+        describe_model(model, (y_train == -1).astype(int))  # 1 marks an outlier: the opposite of predict()
+    message = str(refused.value)
+    assert "labels are 0, 1" in message and "--target ''" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("make", [lambda: KMeans(3, n_init=2, random_state=0), lambda: GaussianMixture(3, random_state=0)],
+                         ids=["clusterer", "density_estimator"])
+def test_a_clusterer_is_refused_with_what_would_work(make: Any) -> None:
+    x, y = load_iris(return_X_y=True, as_frame=True)
+    model = make().fit(x)
+    with pytest.raises(InvalidInputError, match="cluster number") as refused:
+        describe_model(model, y)
+    assert "KNeighborsClassifier" in str(refused.value)
 
 
 def _config(task: str, fallback: str, **extra: Any) -> dict[str, Any]:

@@ -95,12 +95,18 @@ def _is_fitted_sklearn(model: Any) -> bool | None:
     return True
 
 
+#: scikit-learn's estimator types besides classifier and regressor
+_OTHER_TYPES = ("outlier_detector", "clusterer", "density_estimator")
+
+
 def _estimator_type(model: Any) -> str | None:
-    """``classifier`` / ``regressor`` as scikit-learn sees it (tags, then ``_estimator_type``); None if it cannot say."""
+    """``classifier`` / ``regressor`` / ``outlier_detector`` / ``clusterer`` / ``density_estimator`` as
+    scikit-learn sees it (tags, then ``_estimator_type``); None if it cannot say."""
     import warnings
 
     try:
         from sklearn.base import is_classifier, is_regressor
+        from sklearn.utils import get_tags
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -108,10 +114,35 @@ def _estimator_type(model: Any) -> str | None:
                 return "classifier"
             if is_regressor(model):
                 return "regressor"
+            tagged = get_tags(model).estimator_type
+            if tagged in _OTHER_TYPES:
+                return str(tagged)
     except Exception:  # not a scikit-learn estimator (no tags): fall back to the duck-typed attribute
         pass
     kind = getattr(model, "_estimator_type", None)
-    return kind if kind in ("classifier", "regressor") else None
+    return kind if kind in ("classifier", "regressor", *_OTHER_TYPES) else None
+
+
+#: an outlier detector's predict(): scikit-learn's -1 for an outlier, 1 for an inlier
+OUTLIER_CLASSES = [-1, 1]
+
+
+def _outlier_detector(model: Any, target: Any, kind: str) -> ModelInfo:
+    """An outlier detector answers as a binary model of scikit-learn's own labels: the decision is its predict()
+    (-1 outlier, 1 inlier), the score its decision_function (positive for inliers), so the positive class is 1.
+    A target in other labels (0/1, True/False) cannot be scored against those decisions."""
+    if target is not None:
+        import numpy as np
+
+        labels = sorted({jsonable(v) for v in np.asarray(target).ravel().tolist()}, key=str)
+        if not set(labels) <= set(OUTLIER_CLASSES):
+            shown = ", ".join(map(str, labels[:6])) + (" …" if len(labels) > 6 else "")
+            raise InvalidInputError(
+                f"{type(model).__name__} is an outlier detector answering -1 (outlier) or 1 (inlier), "
+                f"but the target's labels are {shown}",
+                fix="pass a target in -1/1 (e.g. np.where(y == 1, -1, 1) if 1 marks an outlier), or --target '' to deploy without one",
+            )
+    return ModelInfo(task="binary", classes=list(OUTLIER_CLASSES), positive_class=1, kind=kind, score_method=_score_method(model))
 
 
 def _score_method(model: Any) -> str | None:
@@ -188,6 +219,16 @@ def describe_model(model: Any, target: Any = None) -> ModelInfo:
             fix="deploy one model per output (e.g. one classifier per label), each fitted on a one-dimensional target",
         )
     estimator_type = _estimator_type(model)
+    if estimator_type == "outlier_detector":
+        return _outlier_detector(model, target, kind)
+    if estimator_type in ("clusterer", "density_estimator"):
+        article = "an" if estimator_type[0] in "aeiou" else "a"
+        raise InvalidInputError(
+            f"{type(model).__name__} is {article} {estimator_type.replace('_', ' ')}: its predict() is a cluster number, "
+            "which nb2prod cannot evaluate or monitor as a decision",
+            fix="deploy a classifier of its clusters instead (e.g. KNeighborsClassifier().fit(X_train, model.labels_)), "
+            "or the classifier, regressor or outlier detector the notebook fits",
+        )
     classes = getattr(model, "classes_", None)
     if estimator_type == "regressor" or (estimator_type is None and classes is None):
         return ModelInfo(task="regression", kind=kind, score_method=None)
