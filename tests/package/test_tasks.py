@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.cluster import KMeans
+from sklearn.cross_decomposition import PLSRegression
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.ensemble import IsolationForest, RandomForestClassifier, VotingClassifier
 from sklearn.linear_model import LogisticRegression, Perceptron, Ridge, RidgeClassifier, SGDClassifier
@@ -155,6 +156,25 @@ def test_an_outlier_detector_answers_its_predict_scored_by_its_decision_function
     metrics = holdout_metrics(model, x_test, pd.Series(y_test), info)
     assert metrics["accuracy"] == pytest.approx(float(np.mean(model.predict(x_test) == y_test))) and metrics["roc_auc"] > 0.8
     assert describe_model(model).classes == [-1, 1]  # no target: the detector's own labels
+
+
+@pytest.mark.parametrize("make", [lambda: PLSRegression(2), lambda: make_pipeline(StandardScaler(), LinearSVC(random_state=0))],
+                         ids=["pls_regression", "pipeline"])
+def test_a_model_fitted_on_an_array_is_given_an_array_without_a_warning(make: Any) -> None:
+    """The service rebuilds requests as a frame of f0, f1…; a model fitted on an array gets the array, as in the
+    notebook, and scikit-learn has no "fitted without feature names" warning to write on every request."""
+    import warnings
+
+    x_train, x_test, y_train, _ = BINARY
+    model = make().fit(x_train.to_numpy(), y_train.to_numpy())
+    info = describe_model(model, y_train)
+    named = [f"f{i}" for i in range(x_test.shape[1])]  # the columns deploy gives an array's features
+    settle_score_method(model, pd.DataFrame(x_train.to_numpy(), columns=named), info)
+    frame = pd.DataFrame(x_test.to_numpy(), columns=named)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = Predictor(model, info.task_spec()).predict_frame(frame)
+    assert out.decisions == pytest.approx(np.asarray(model.predict(x_test.to_numpy())).reshape(-1).tolist())
 
 
 def test_an_outlier_detector_with_a_target_in_other_labels_is_refused_in_one_line() -> None:

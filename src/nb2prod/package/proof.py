@@ -19,15 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nb2prod.errors import InvalidInputError
+from nb2prod.runtime.answer_match import same_answer
 from nb2prod.runtime.predictor import jsonable
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["ProofJob", "compare_predictions", "frame_from_rows", "sample_rows", "start_proof"]
-
-SCORE_ATOL = 1e-9
-SCORE_RTOL = 1e-7
 
 
 def _plain(value: Any) -> Any:
@@ -71,24 +69,16 @@ def frame_from_rows(rows: Sequence[dict[str, Any]], features: Sequence[dict[str,
     return make_frame(rows, [f.name for f in specs], specs)
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
-        if math.isnan(a) and math.isnan(b):
-            return True
-        return math.isclose(a, b, rel_tol=SCORE_RTOL, abs_tol=SCORE_ATOL)
-    return bool(a == b)
-
-
 def compare_predictions(expected: dict[str, Any], actual: dict[str, Any]) -> dict[str, Any]:
     """Row-by-row comparison of two ``{"predictions": [...], "scores": [...]}`` answers."""
     exp_d, act_d = expected.get("predictions", []), actual.get("predictions", [])
     exp_s, act_s = expected.get("scores", []), actual.get("scores", [])
     if len(exp_d) != len(act_d):
         return {"rows": len(exp_d), "mismatched": len(exp_d), "max_abs_diff": None, "first_mismatch": None, "ok": False}
-    mismatched = [i for i, (a, b) in enumerate(zip(exp_d, act_d, strict=True)) if not _same(a, b)]
+    mismatched = [i for i, (a, b) in enumerate(zip(exp_d, act_d, strict=True)) if not same_answer(a, b)]
     diffs = [abs(float(a) - float(b)) for a, b in zip(exp_s, act_s, strict=False) if a is not None and b is not None]
     mismatched += [
-        i for i, (a, b) in enumerate(zip(exp_s, act_s, strict=False)) if i not in mismatched and not _same(a, b)
+        i for i, (a, b) in enumerate(zip(exp_s, act_s, strict=False)) if i not in mismatched and not same_answer(a, b)
     ]
     first = None
     if mismatched:

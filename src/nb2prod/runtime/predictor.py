@@ -6,6 +6,7 @@ pipeline dwarfs its per-row cost, so the runtime batches concurrent requests and
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -168,6 +169,7 @@ class Predictor:
         self._positive = self.classes.index(self.positive_class) if self.task == "binary" else -1
         self._class_keys = [str(c) for c in self.classes]
         self._split = _pipeline_split(model, "predict")
+        self._array_input = _fitted_on_array(model)
         self._transform: Any = None  # the compiled prefix, once select_path proved it (see use_fast_path)
         self.path: PredictPath | None = None
 
@@ -177,6 +179,9 @@ class Predictor:
 
         if self._split is None:
             self.path = PredictPath("sklearn", "the model is not a Pipeline with a final estimator")
+            return self.path
+        if self._array_input:
+            self.path = PredictPath("sklearn", "the model was fitted on an array, not on named columns")
             return self.path
         frame = make_frame(rows, self.columns, self.features)
         path = select_path(self._split[0], self._split[1], frame)
@@ -201,10 +206,12 @@ class Predictor:
         n = len(frame)
         transformed: Any = None
         estimator: Any = self.model
-        data: Any = frame
+        # a model fitted on an array gets an array, as in the notebook: a frame would work but make scikit-learn
+        # warn "X has feature names, but … was fitted without feature names" on every call, into the service log
+        data: Any = np.asarray(frame) if self._array_input else frame
         if self._split is not None:  # exactly what Pipeline.predict does, keeping the final input
             prefix, estimator = self._split
-            data = transformed = self._prefix(prefix, frame)
+            data = transformed = self._prefix(prefix, data)
         if self.task == "binary" and self.threshold is not None and self.score_method == "predict_proba":
             # the declared threshold replaces model.predict's decision, so predict would only run the model twice
             return self._from_proba(estimator, data, [None] * n, transformed)
@@ -270,16 +277,28 @@ class Predictor:
         return Outputs(decisions=decisions, scores=scores, probabilities=[None] * n,
                        transformed=transformed, score_source="decision_function")
 
-    def _prefix(self, prefix: Any, frame: pd.DataFrame) -> Any:
-        if self._transform is not None:
+    def _prefix(self, prefix: Any, data: Any) -> Any:
+        if self._transform is not None:  # only for a frame (never compiled for a model fitted on an array)
             try:
-                return self._transform(frame)
+                return self._transform(data)
             except Exception:  # a row the sample did not cover: the pipeline decides (and raises its own error)
                 pass
-        return prefix.transform(frame)
+        return prefix.transform(data)
 
     def predict_rows(self, rows: Sequence[dict[str, Any]]) -> Outputs:
         return self.predict_frame(make_frame(rows, self.columns, self.features))
+
+
+def _fitted_on_array(model: Any) -> bool:
+    """The model was fitted on an unnamed array: it knows how many features it takes (``n_features_in_``, set by
+    every scikit-learn fit) but no column names. Models that keep names of their own (LightGBM's ``Column_0``…)
+    or say nothing (a notebook's duck-typed class) are given the frame."""
+    try:
+        count = getattr(model, "n_features_in_", None)
+        names = getattr(model, "feature_names_in_", None)
+    except Exception:  # a property that raises: the model cannot say, keep the frame
+        return False
+    return isinstance(count, numbers.Integral) and not isinstance(count, bool) and names is None
 
 
 def _key(value: Any) -> str:

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from typing import Any
 
 from nb2prod.errors import NotFoundError, OverloadedError
+from nb2prod.runtime.answer_match import same_answer
 from nb2prod.runtime.audit_writer import AuditWriter
 from nb2prod.runtime.explain import Explainer
 from nb2prod.runtime.fallback import Fallback
@@ -24,7 +25,7 @@ from nb2prod.runtime.health import Health
 from nb2prod.runtime.jobs import Job
 from nb2prod.runtime.loading import limit_math_threads
 from nb2prod.runtime.metrics import RuntimeMetrics
-from nb2prod.runtime.predictor import Predictor, error_text, jsonable
+from nb2prod.runtime.predictor import Predictor, error_text
 from nb2prod.runtime.request_ids import RequestIds
 from nb2prod.runtime.schema import ServiceSchema, build_schema
 from nb2prod.runtime.shadow import ShadowRunner, shadow_deadline_ms
@@ -117,7 +118,7 @@ class RuntimeState:
             decision = self.predictor.predict_rows([row]).decisions[0]
         except Exception as exc:
             return False, f"canary prediction failed: {error_text(exc)}"
-        if expected is not None and jsonable(expected) != decision and str(jsonable(expected)) != str(decision):
+        if expected is not None and not same_answer(expected, decision):
             return False, f"canary predicted {decision!r} for the first sample row; the notebook's model predicted {expected!r}"
         return True, "canary prediction on the first sample row matches"
 
