@@ -1,5 +1,6 @@
 """End to end through the CLI on small notebooks of ours (tests/package/notebooks/): a regressor, a
-classifier without predict_proba and a notebook reading a CSV by a relative path are deployed with
+classifier without predict_proba, an outlier detector fitted on an array and a notebook reading a CSV by a
+relative path are deployed with
 ``nb2prod deploy … --serve``; the service's answers equal the notebook's ``model.predict`` on the
 test rows; monitoring works on the regression; failed deploys say what is wrong in one line.
 
@@ -121,6 +122,28 @@ def test_an_svc_without_predict_proba_answers_with_predict_and_its_margin(home: 
             assert answer["score_source"] == "decision_function" and answer["probability"] is None
             assert answer["score"] == pytest.approx(float(margin))
     assert "roc_auc" in run["result"]["metrics"] and "log_loss" not in run["result"]["metrics"]
+
+
+def test_an_outlier_detector_fitted_on_an_array_answers_its_predict_quietly(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """IsolationForest on an ndarray: a binary model of its own -1/1 labels, scored by its decision_function, answering
+    every test row as the notebook's predict; fitted on an array it is served an array, so its service log has no
+    per-request "fitted without feature names" warning."""
+    notebook = NOTEBOOKS / "blobs_isolation_forest.ipynb"
+    code, result, err = _cli(home, "deploy", str(notebook), "--name", "blobs", "--holdout", "X_test", "y_test", "--serve", "--json",
+                             capsys=capsys)
+    assert code == 0, (result, err)
+    assert result["proof"]["ok"] and {"roc_auc", "accuracy"} <= set(result["metrics"])
+    ns = _notebook_namespace(notebook)
+    model, x_test = ns["model"], ns["X_test"]
+    rows = [{f"f{i}": float(v) for i, v in enumerate(row)} for row in x_test]
+    answers = _post(result["url"] + "/predict_batch", {"rows": rows})["predictions"]
+    assert [a["prediction"] for a in answers] == model.predict(x_test).tolist() and not any(a["fallback"] for a in answers)
+    assert [a["score"] for a in answers] == pytest.approx(model.decision_function(x_test).tolist())
+    assert {a["score_source"] for a in answers} == {"decision_function"}
+    spec = json.loads((Path(result["deployment_dir"]) / "deployment.json").read_text())
+    assert (spec["task"], spec["classes"], spec["positive_class"]) == ("binary", [-1, 1], 1)
+    log = (Path(result["deployment_dir"]) / "serve.log").read_text()
+    assert "fitted without feature names" not in log and "canary failed" not in log
 
 
 def test_a_notebook_reading_a_relative_csv_deploys_from_its_own_folder(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
