@@ -136,3 +136,4 @@ class ExecutionError(Nb2prodError):
     http_status = 422
     exit_code = 10
     code = "execution"
+    cell: int | None = None  # the code cell (1-based) that raised, when the kernel said

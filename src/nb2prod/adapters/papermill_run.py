@@ -46,10 +46,12 @@ def execute_notebook(
             kernel_manager_class=kernel_manager_class(),
         )
     except PapermillExecutionError as exc:
-        raise ExecutionError(
+        failed = ExecutionError(
             f"{notebook.name}: cell {exc.exec_count} raised {exc.ename}: {exc.evalue}",
             fix=f"open {output} to see the failing cell's traceback",
-        ) from exc
+        )
+        failed.cell = exc.exec_count if isinstance(exc.exec_count, int) else None
+        raise failed from exc
     except PapermillException as exc:
         raise NotebookError(f"{notebook.name}: {exc}", fix="check the notebook and its parameters") from exc
     except Exception as exc:  # kernel start failures and timeouts come from jupyter_client/nbclient

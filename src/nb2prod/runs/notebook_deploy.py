@@ -197,8 +197,8 @@ def deploy_notebook(
                 run = run_notebook(settings, store, source, dict(request.parameters or {}), progress=show_cells,
                                    timeout_s=request.timeout_s, fail_on=fail_on, execute=copy)
             except ExecutionError as exc:
-                if ready is None or out.is_file():
-                    raise
+                if ready is None or out.is_file() or (exc.cell is not None and exc.cell <= ready):
+                    raise  # a cell the model needs failed: capturing earlier cannot help
                 # real notebooks plot or explore after training, with libraries the deploy does not need
                 raise ExecutionError(exc.message, fix=f"{exc.fix}; if that cell comes after the model is trained (its variables "
                                      f"are all set by code cell {ready}), deploy with `--cell {ready}` or tag the cell "
