@@ -201,7 +201,7 @@ def _shap_explainer(method: str, predictor: Predictor, spec: DeploymentSpec, sam
         prefix, final = model[:-1], steps[-1][1]
 
         def transform(frame: pd.DataFrame) -> np.ndarray:
-            return as_dense(prefix.transform(frame))
+            return as_dense(prefix.transform(predictor.model_input(frame)))
 
     else:
         final = steps[-1][1] if steps else model

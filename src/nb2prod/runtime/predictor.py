@@ -199,6 +199,14 @@ class Predictor:
         self.path = path
         return path
 
+    def model_input(self, frame: pd.DataFrame) -> Any:
+        """What the model is given for ``frame``: a model fitted on an array gets the array, as in the notebook (a
+        frame would work but make scikit-learn warn "X has feature names, but … was fitted without feature names" on
+        every call, into the service log)."""
+        import numpy as np
+
+        return np.asarray(frame) if self._array_input else frame
+
     def predict_frame(self, frame: pd.DataFrame) -> Outputs:
         """Predict every row of ``frame``; raises whatever the model raises, or ValueError on bad output."""
         import numpy as np
@@ -206,9 +214,7 @@ class Predictor:
         n = len(frame)
         transformed: Any = None
         estimator: Any = self.model
-        # a model fitted on an array gets an array, as in the notebook: a frame would work but make scikit-learn
-        # warn "X has feature names, but … was fitted without feature names" on every call, into the service log
-        data: Any = np.asarray(frame) if self._array_input else frame
+        data: Any = self.model_input(frame)
         if self._split is not None:  # exactly what Pipeline.predict does, keeping the final input
             prefix, estimator = self._split
             data = transformed = self._prefix(prefix, data)
