@@ -186,6 +186,12 @@ def test_an_outlier_detector_with_a_target_in_other_labels_is_refused_in_one_lin
     assert "labels are 0, 1" in message and "--target ''" in message and "\n" not in message
 
 
+def test_an_outlier_detector_that_cannot_score_new_rows_names_novelty() -> None:
+    x_train, _, _, _ = _outliers()
+    with pytest.raises(InvalidInputError, match=r"labels only its training rows.*LocalOutlierFactor\(novelty=True\)"):
+        describe_model(LocalOutlierFactor().fit(x_train))
+
+
 @pytest.mark.parametrize("make", [lambda: KMeans(3, n_init=2, random_state=0), lambda: GaussianMixture(3, random_state=0)],
                          ids=["clusterer", "density_estimator"])
 def test_a_clusterer_is_refused_with_what_would_work(make: Any) -> None:

@@ -189,6 +189,11 @@ def describe_model(model: Any, target: Any = None) -> ModelInfo:
     if refusal is not None:
         raise InvalidInputError(refusal[0], fix=refusal[1])
     if not callable(getattr(model, "predict", None)):
+        if _estimator_type(model) == "outlier_detector":  # LocalOutlierFactor() labels only the rows it was fitted on
+            raise InvalidInputError(
+                f"{type(model).__name__} has no predict(): as fitted it labels only its training rows (fit_predict)",
+                fix=f"fit {type(model).__name__}(novelty=True) on the training data to score new rows, and deploy that",
+            )
         raise InvalidInputError(
             f"{type(model).__name__} is not a model: it has no predict() method",
             fix="pass the fitted estimator (e.g. a scikit-learn Pipeline after .fit)",
