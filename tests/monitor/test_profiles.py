@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from nb2prod.models import AuditEvent, Feedback, Override, RegistryEvent, Traffi
 from nb2prod.monitor.frames import load_audit_frame
 from nb2prod.monitor.profile import BUCKET_S, LabelProfile, Profile
 from nb2prod.monitor.profile_window import series_points
+from nb2prod.monitor.reference import load_reference
 from nb2prod.monitor.snapshot import monitor_snapshot
 from nb2prod.store import Store
 
@@ -24,9 +26,25 @@ RANK_ERROR = 0.0133 + 1 / 2048  # KLL k=200 normalised rank error (single-sided)
 W_BOUND = 0.03  # normed Wasserstein: |profile − exact| (measured ≤ 0.02 on the example's shifts)
 
 
-def _psi_bound(exact: float) -> float:
-    # decile shares each move by up to ~2x the rank error, and PSI's log ratio amplifies that in a near-empty decile
-    return 0.02 + 0.3 * exact
+def _psi_bound(sketch: dict[str, Any], values: np.ndarray) -> float:
+    """How far PSI can move when the window's decile shares are read from a sketch: each share is off by up to twice
+    the rank error (one at each end), and each decile's term ``(c − r)·ln(c/r)`` is convex in its share, so its largest
+    move is at an end of that interval. A near-empty decile amplifies it. A fixed relative bound (0.02 + 30 %) was
+    exceeded in CI: credit_utilization under the economic shift reads 0.32–0.51 from profiles against 0.374 exact
+    over 73 runs (KLL's compactions are random)."""
+    from nb2prod.monitor.drift import _PSI_EPS, reference_shape
+
+    grid, _, shape = reference_shape(sketch)
+    ordered = np.sort(values)
+    cur = np.diff(np.concatenate(([0.0], (np.searchsorted(ordered, grid, side="right") / ordered.size)[shape.cut], [1.0])))
+    ref = np.clip(shape.ref_props, _PSI_EPS, None)
+
+    def term(share: np.ndarray) -> np.ndarray:
+        share = np.clip(share, _PSI_EPS, None)
+        return np.asarray((share - ref) * np.log(share / ref))
+
+    step = 2 * RANK_ERROR
+    return float(np.sum(np.maximum(np.abs(term(cur - step) - term(cur)), np.abs(term(cur + step) - term(cur)))))
 
 
 def _merged(store: Store, name: str) -> tuple[Profile, LabelProfile]:
@@ -54,12 +72,16 @@ def test_profiles_agree_with_the_exact_row_path(seeded: Callable[..., Workspace]
     assert len(clear) >= len(rows.drift.features) - 2  # at most two borderline features: the check is not vacuous
     assert set(rows.drift.drifted) & clear  # some clearly drifted columns …
     assert set(prof.drift.drifted) & clear == set(rows.drift.drifted) & clear  # … found the same by both paths
+    [record] = [r for r, _ in ws.store.registry.versions("credit") if r.version_id == rows.version_id]
+    reference = load_reference(Path(str(record.deployment_dir)) / "reference.json")["features"]
+    live = load_audit_frame(ws.store, "credit", since=now - 86400, until=now).inputs
     for exact, sketched in zip(rows.drift.features, prof.drift.features, strict=True):
         assert exact.feature == sketched.feature and exact.n_current == sketched.n_current
         if exact.kind == "numeric":
             assert abs(exact.statistic - sketched.statistic) <= RANK_ERROR, exact.feature
             assert abs(exact.effect - sketched.effect) <= W_BOUND, exact.feature
-            assert abs(exact.psi - sketched.psi) <= _psi_bound(exact.psi), exact.feature
+            values = live[exact.feature].dropna().to_numpy(dtype=float)
+            assert abs(exact.psi - sketched.psi) <= _psi_bound(reference[exact.feature], values), exact.feature
         else:  # category counts are exact: every statistic equal
             assert (sketched.statistic, sketched.p_value, sketched.effect, sketched.psi) == pytest.approx(
                 (exact.statistic, exact.p_value, exact.effect, exact.psi), rel=1e-12, abs=1e-15)
