@@ -133,8 +133,10 @@ def _outlier_detector(model: Any, target: Any, kind: str) -> ModelInfo:
     A target in other labels (0/1, True/False) cannot be scored against those decisions."""
     if target is not None:
         import numpy as np
+        import pandas as pd
 
-        labels = sorted({jsonable(v) for v in np.asarray(target).ravel().tolist()}, key=str)
+        # the distinct labels first (a target can be millions of rows), then each as JSON holds it
+        labels = sorted({jsonable(v) for v in pd.unique(np.asarray(target).ravel())}, key=str)
         if not set(labels) <= set(OUTLIER_CLASSES):
             shown = ", ".join(map(str, labels[:6])) + (" …" if len(labels) > 6 else "")
             raise InvalidInputError(
